@@ -1,0 +1,6 @@
+"""Policy-gradient and model-based algorithms for Stable-Baselines3."""
+
+from sb3_pg_extras.reinforce import REINFORCE
+from sb3_pg_extras.version import __version__
+
+__all__ = ["REINFORCE", "__version__"]

@@ -1,0 +1,53 @@
+"""Construction-time checks of hyperparameters, with messages that say what to change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
+def check_optional_positive_int(name: str, value: Any) -> None:
+    if value is not None:
+        check_positive_int(name, value)
+
+
+def check_gamma(gamma: Any) -> None:
+    if not isinstance(gamma, (int, float)) or not 0.0 < gamma <= 1.0:
+        raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}.")
+
+
+def check_non_negative(name: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative number, got {value!r}.")
+
+
+def check_positive(name: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
+
+
+def check_learning_rate(name: str, value: float | Callable[[float], float]) -> None:
+    """A learning rate is a positive float or a schedule (callable of the remaining progress)."""
+    if not callable(value):
+        check_positive(name, value)
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"Unknown `{name}`={value!r}: use one of {', '.join(repr(c) for c in choices)}.")
+
+
+def check_action_space(algo: str, action_space: Any, supported: tuple[type, ...]) -> None:
+    """Refuse an action space the algorithm cannot act in, naming it and the supported kinds."""
+    if action_space is not None and not isinstance(action_space, supported):
+        names = ", ".join(cls.__name__ for cls in supported)
+        raise ValueError(
+            f"{algo} does not support the action space {action_space} ({type(action_space).__name__}); "
+            f"use an environment whose action space is one of: {names}."
+        )
