@@ -1,0 +1,276 @@
+"""
+Benchmark harness: train algorithms of sb3_pg_extras and SB3 built-ins on the same tasks, with the same seeds and
+step budget, using each algorithm's rl_zoo3 hyperparameters (ours from zoo_hyperparams/, built-ins from rl_zoo3).
+
+Writes into ``benchmarks/results/`` (or ``--out``):
+  <name>.csv      one row per evaluation (algo, env, seed, timesteps, mean/std return, train time)
+  <name>.md       final mean return +/- std over seeds, steps to a threshold, wall time, env steps/s and the
+                  throughput ratio against ``--reference``, with the exact command
+  <name>_<env>.png learning curves (mean +/- std over seeds)
+
+Example::
+
+    python benchmarks/run.py --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
+        --n-timesteps 100000 --eval-freq 10000 --threshold 475 --reference ppo --name reinforce_cartpole
+
+Training time excludes evaluation time. Runs are sequential and interleaved (seed-major), so machine noise
+hits every algorithm alike; quote ratios, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+import yaml
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecNormalize
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class EvalRow:
+    algo: str
+    env: str
+    seed: int
+    timesteps: int
+    mean_return: float
+    std_return: float
+    train_time_s: float
+
+
+def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
+    """The rl_zoo3 hyperparameters of ``algo`` on ``env_id`` (ours or the zoo's own file), ``default`` otherwise."""
+    import rl_zoo3
+
+    from sb3_pg_extras.zoo import ALGOS, hyperparams_path
+
+    path = hyperparams_path(algo) if algo in ALGOS else Path(rl_zoo3.__file__).parent / "hyperparams" / f"{algo}.yml"
+    with open(path) as file:
+        table = yaml.safe_load(file)
+    if env_id in table:
+        return dict(table[env_id])
+    if "default" in table:
+        return dict(table["default"])
+    raise KeyError(f"{path} has no entry for {env_id} and no default")
+
+
+def _schedule(value: Any) -> Any:
+    from rl_zoo3.utils import linear_schedule
+
+    if isinstance(value, str) and value.startswith("lin_"):
+        return linear_schedule(value[len("lin_") :])
+    return value
+
+
+def build(algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = None) -> tuple[Any, int, Any]:
+    """Model, step budget from the YAML, and a matching eval env, from the zoo hyperparameters."""
+    from rl_zoo3.utils import ALGOS
+
+    params = {**zoo_hyperparams(algo, env_id), **(overrides or {})}
+    n_envs = int(params.pop("n_envs", 1))
+    n_timesteps = int(float(params.pop("n_timesteps")))
+    policy = params.pop("policy")
+    normalize = params.pop("normalize", False)
+    unsupported = {"env_wrapper", "frame_stack", "callback", "vec_env_wrapper", "normalize_kwargs"} & set(params)
+    if unsupported:
+        raise ValueError(f"benchmarks/run.py does not handle {sorted(unsupported)}: train that entry through the zoo.")
+    if isinstance(params.get("policy_kwargs"), str):
+        params["policy_kwargs"] = eval(params["policy_kwargs"], {"nn": th.nn, "th": th, "dict": dict})
+    for key in ("learning_rate", "clip_range", "clip_range_vf", "baseline_learning_rate"):
+        if key in params:
+            params[key] = _schedule(params[key])
+    if "train_freq" in params and isinstance(params["train_freq"], list):
+        params["train_freq"] = tuple(params["train_freq"])
+    env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + 10_000)
+    if normalize:
+        env = VecNormalize(env, gamma=params.get("gamma", 0.99))
+        eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+    model = ALGOS[algo](policy, env, seed=seed, verbose=0, **params)
+    return model, n_timesteps, eval_env
+
+
+class PeriodicEval(BaseCallback):
+    """Evaluates every ``eval_freq`` env steps (and at the end); training time excludes evaluation."""
+
+    def __init__(self, eval_env: Any, eval_freq: int, n_episodes: int, record: Any):
+        super().__init__()
+        self.eval_env, self.eval_freq, self.n_episodes, self.record = eval_env, eval_freq, n_episodes, record
+        self.next_eval = eval_freq
+        self.eval_time = 0.0
+        self.start = 0.0
+
+    def _on_training_start(self) -> None:
+        self.start = time.perf_counter()
+        self.evaluate()
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.next_eval:
+            self.next_eval += self.eval_freq
+            self.evaluate()
+        return True
+
+    def evaluate(self) -> None:
+        t0 = time.perf_counter()
+        if isinstance(self.eval_env, VecNormalize):
+            self.eval_env.obs_rms = self.model.get_vec_normalize_env().obs_rms  # type: ignore[union-attr]
+        mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True)
+        self.eval_time += time.perf_counter() - t0
+        self.record(self.num_timesteps, float(mean), float(std), self.train_time())
+
+    def train_time(self) -> float:
+        return time.perf_counter() - self.start - self.eval_time
+
+
+def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list[EvalRow]:
+    th.manual_seed(seed)
+    model, n_timesteps, eval_env = build(algo, env_id, seed)
+    n_timesteps = args.n_timesteps or n_timesteps
+    rows: list[EvalRow] = []
+
+    def record(steps: int, mean: float, std: float, train_time: float) -> None:
+        rows.append(EvalRow(algo, env_id, seed, steps, mean, std, train_time))
+        print(f"  {algo:>10} {env_id} seed={seed} steps={steps:>8} return={mean:8.1f} +/- {std:6.1f} train={train_time:7.1f}s")
+
+    callback = PeriodicEval(eval_env, args.eval_freq, args.eval_episodes, record)
+    model.learn(n_timesteps, callback=callback)
+    if rows[-1].timesteps != model.num_timesteps:
+        callback.evaluate()
+    # throughput: all training time, evaluation excluded
+    rows[-1].train_time_s = callback.train_time()
+    return rows
+
+
+def steps_to_threshold(rows: list[EvalRow], threshold: float) -> int | None:
+    """First evaluation after some training at or above the threshold (a lucky initial policy does not count)."""
+    for row in rows:
+        if row.timesteps > 0 and row.mean_return >= threshold:
+            return row.timesteps
+    return None
+
+
+def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> str:
+    lines = [
+        f"# Benchmark `{args.name}`",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Seeds {args.seeds}, budget {args.n_timesteps or 'from the zoo file'} env steps, deterministic evaluation "
+        f"on {args.eval_episodes} episodes every {args.eval_freq} steps. Train time excludes evaluation. "
+        f"Machine: {th.get_num_threads()} torch thread(s); ratios against `{args.reference}` come from this same run.",
+        "",
+        "| env | algo | final return (mean +/- std over seeds) | seeds >= threshold | steps to threshold (mean) "
+        "| train time s | env steps/s | steps/s ratio vs reference |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for env_id in args.envs:
+        speeds: dict[str, float] = {}
+        table = []
+        for algo in args.algos:
+            per_seed = [[r for r in rows if r.algo == algo and r.env == env_id and r.seed == s] for s in args.seeds]
+            per_seed = [p for p in per_seed if p]
+            if not per_seed:
+                continue
+            finals = np.array([p[-1].mean_return for p in per_seed])
+            times = np.array([p[-1].train_time_s for p in per_seed])
+            steps = np.array([p[-1].timesteps for p in per_seed])
+            speeds[algo] = float(np.mean(steps / times))
+            reached = [steps_to_threshold(p, args.threshold) for p in per_seed] if args.threshold is not None else []
+            hit = [s for s in reached if s is not None]
+            table.append((algo, finals, hit, len(per_seed), times))
+        for algo, finals, hit, n, times in table:
+            ref = speeds.get(args.reference)
+            ratio = f"{speeds[algo] / ref:.2f}" if ref else "n/a"
+            threshold = f"{len(hit)}/{n}" if args.threshold is not None else "n/a"
+            to_threshold = f"{np.mean(hit):.0f}" if hit else "-"
+            lines.append(
+                f"| {env_id} | {algo} | {finals.mean():.1f} +/- {finals.std():.1f} | {threshold} | {to_threshold} "
+                f"| {times.mean():.1f} | {speeds[algo]:.0f} | {ratio} |"
+            )
+    if args.threshold is not None:
+        lines += ["", f"Threshold: mean evaluation return >= {args.threshold}."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[EvalRow], args: argparse.Namespace, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for env_id in args.envs:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for algo in args.algos:
+            curves = [[r for r in rows if r.algo == algo and r.env == env_id and r.seed == s] for s in args.seeds]
+            curves = [c for c in curves if c]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            x = np.array([r.timesteps for r in curves[0][:length]])
+            y = np.array([[r.mean_return for r in c[:length]] for c in curves])
+            ax.plot(x, y.mean(0), label=algo)
+            ax.fill_between(x, y.mean(0) - y.std(0), y.mean(0) + y.std(0), alpha=0.2)
+        if args.threshold is not None:
+            ax.axhline(args.threshold, color="grey", linestyle="--", linewidth=1)
+        ax.set(title=f"{env_id} ({len(args.seeds)} seeds)", xlabel="env steps", ylabel="mean eval return")
+        ax.legend()
+        fig.tight_layout()
+        path = out / f"{args.name}_{env_id}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algos", nargs="+", required=True, help="zoo keys: ours (reinforce, ...) and built-ins (ppo, ...)")
+    parser.add_argument("--envs", nargs="+", required=True)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--n-timesteps", type=int, default=0, help="step budget (0: each zoo file's n_timesteps)")
+    parser.add_argument("--eval-freq", type=int, default=10_000)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--reference", default="ppo", help="algo whose env steps/s the ratios divide by")
+    parser.add_argument("--name", default="benchmark")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    th.set_num_threads(args.threads)
+
+    from sb3_pg_extras.zoo import register
+
+    register()
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    rows: list[EvalRow] = []
+    for seed in args.seeds:
+        for env_id in args.envs:
+            for algo in args.algos:
+                rows += run_one(algo, env_id, seed, args)
+    with open(args.out / f"{args.name}.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(asdict(rows[0])))
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+    summary = summarise(rows, args, command)
+    pngs = plot(rows, args, args.out)
+    summary += "\nLearning curves: " + ", ".join(f"`{p.name}`" for p in pngs) + "\n"
+    (args.out / f"{args.name}.md").write_text(summary)
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()

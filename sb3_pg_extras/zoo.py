@@ -1,0 +1,159 @@
+"""
+rl_zoo3 integration: registers every algorithm of sb3_pg_extras with the zoo and runs the zoo's own scripts.
+
+Usage (same arguments as ``python -m rl_zoo3.cli``)::
+
+    python -m sb3_pg_extras.zoo train --algo reinforce --env CartPole-v1
+    python -m sb3_pg_extras.zoo enjoy --algo reinforce --env CartPole-v1 -f logs/
+    python -m sb3_pg_extras.zoo record_video --algo reinforce --env CartPole-v1 -f logs/
+    python -m sb3_pg_extras.zoo plot_train / all_plots / plot_from_file ...
+    sb3-pg-zoo train --algo reinforce --env CartPole-v1 -optimize --n-trials 10 --storage study.log --study-name s
+
+The registration has to happen before the zoo parses its arguments (``--algo`` choices are read from
+``rl_zoo3.utils.ALGOS`` at parse time), which is why ``--gym-packages`` cannot do it. Built-in keys are
+never overwritten. When the user gives no ``--conf-file``, ``train`` on one of our algorithms reads this
+package's ``zoo_hyperparams/<algo>.yml``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import runpy
+import sys
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from sb3_pg_extras.reinforce import REINFORCE
+
+ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE}
+
+_ZOO_SCRIPTS = ("train", "enjoy", "plot_train", "plot_from_file", "all_plots")
+_MAIN_MODULES = {"record_video": "rl_zoo3.record_video", "record_training": "rl_zoo3.record_training"}
+
+_NET_ARCH = {
+    "tiny": dict(pi=[64], vf=[64]),
+    "small": dict(pi=[64, 64], vf=[64, 64]),
+    "medium": dict(pi=[256, 256], vf=[256, 256]),
+}
+
+
+def _activation(name: str) -> Any:
+    from torch import nn
+
+    return {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}[name]
+
+
+def convert_reinforce_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Turn the raw values an Optuna trial sampled for REINFORCE into constructor arguments."""
+    params = dict(sampled_params)
+    params["gamma"] = 1 - params.pop("one_minus_gamma")
+    net_arch = _NET_ARCH[params.pop("net_arch")]
+    activation_fn = _activation(params.pop("activation_fn"))
+    return {"policy_kwargs": {"net_arch": net_arch, "activation_fn": activation_fn}, **params}
+
+
+def sample_reinforce_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """Optuna search space for REINFORCE (zoo sampler signature)."""
+    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-4, 0.05, log=True)
+    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    sampled = {
+        "n_steps": trial.suggest_categorical("n_steps", [64, 128, 256, 512, 1024, 2048]),
+        "one_minus_gamma": one_minus_gamma,
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
+        "baseline_learning_rate": trial.suggest_float("baseline_learning_rate", 1e-4, 1e-2, log=True),
+        "baseline_epochs": trial.suggest_categorical("baseline_epochs", [5, 10, 20, 50]),
+        "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
+        "ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.05, log=True),
+        "net_arch": trial.suggest_categorical("net_arch", ["tiny", "small", "medium"]),
+        "activation_fn": trial.suggest_categorical("activation_fn", ["tanh", "relu"]),
+    }
+    return convert_reinforce_params(sampled)
+
+
+SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {"reinforce": sample_reinforce_params}
+CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"reinforce": convert_reinforce_params}
+
+
+def _add_without_overwrite(registry: dict[str, Any], ours: dict[str, Any], what: str) -> None:
+    for key, value in ours.items():
+        existing = registry.get(key)
+        if existing is not None and existing is not value:
+            raise RuntimeError(
+                f"rl_zoo3 already has a {what} named {key!r} ({existing!r}); sb3_pg_extras never overwrites a built-in key."
+            )
+        registry[key] = value
+
+
+def register() -> None:
+    """Add our algorithms, samplers and converters to rl_zoo3's registries (idempotent)."""
+    from rl_zoo3 import hyperparams_opt, utils
+
+    _add_without_overwrite(utils.ALGOS, ALGOS, "algorithm")
+    _add_without_overwrite(hyperparams_opt.HYPERPARAMS_SAMPLER, SAMPLERS, "hyperparameter sampler")
+    _add_without_overwrite(hyperparams_opt.HYPERPARAMS_CONVERTER, CONVERTERS, "hyperparameter converter")
+
+
+def hyperparams_path(algo: str) -> Path:
+    """Path of the zoo hyperparameter file of one of our algorithms, for editable and regular installs."""
+    name = f"{algo}.yml"
+    try:
+        packaged = Path(str(resources.files("sb3_pg_extras.zoo_hyperparams").joinpath(name)))
+        if packaged.is_file():
+            return packaged
+    except ModuleNotFoundError:
+        pass
+    in_repo = Path(__file__).resolve().parent.parent / "zoo_hyperparams" / name
+    if in_repo.is_file():
+        return in_repo
+    raise FileNotFoundError(f"No zoo hyperparameter file for {algo!r} (looked for {name} in sb3_pg_extras.zoo_hyperparams).")
+
+
+def _option_value(argv: Sequence[str], *names: str) -> str | None:
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def with_default_conf_file(argv: list[str]) -> list[str]:
+    """Append ``--conf-file <our yml>`` to a ``train`` command line for one of our algorithms that has none."""
+    algo = _option_value(argv, "--algo")
+    if algo in ALGOS and _option_value(argv, "-conf", "--conf-file") is None:
+        return [*argv, "--conf-file", str(hyperparams_path(algo))]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``python -m sb3_pg_extras.zoo`` and ``sb3-pg-zoo``: ``<script> [zoo arguments]``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    scripts = (*_ZOO_SCRIPTS, *_MAIN_MODULES)
+    if not args or args[0] not in scripts:
+        raise SystemExit(f"usage: python -m sb3_pg_extras.zoo {{{','.join(scripts)}}} [rl_zoo3 arguments]")
+    script, rest = args[0], args[1:]
+    register()
+    if script == "train":
+        rest = with_default_conf_file(rest)
+    sys.argv = [f"sb3_pg_extras.zoo {script}", *rest]
+    if script in _MAIN_MODULES:
+        runpy.run_module(_MAIN_MODULES[script], run_name="__main__", alter_sys=True)
+        return
+    # Import only the script asked for: the plotting ones need seaborn, which training does not.
+    module, function = {
+        "train": ("rl_zoo3.train", "train"),
+        "enjoy": ("rl_zoo3.enjoy", "enjoy"),
+        "plot_train": ("rl_zoo3.plots.plot_train", "plot_train"),
+        "plot_from_file": ("rl_zoo3.plots.plot_from_file", "plot_from_file"),
+        "all_plots": ("rl_zoo3.plots.all_plots", "all_plots"),
+    }[script]
+    getattr(importlib.import_module(module), function)()
+
+
+if __name__ == "__main__":
+    main()

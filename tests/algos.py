@@ -1,0 +1,67 @@
+"""
+One row per algorithm of the package: the tiny settings every generic test uses, and what the algorithm
+supports. A new algorithm only adds its row here (and its zoo YAML file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
+
+from sb3_pg_extras import REINFORCE
+
+
+@dataclass
+class AlgoCase:
+    zoo_key: str
+    cls: type[BaseAlgorithm]
+    kwargs: dict[str, Any]
+    action_spaces: tuple[str, ...]
+    # an env id of each supported kind, used by tests that need a real task
+    env_id: str = "CartPole-v1"
+    # attributes holding extra optimizers / modules besides the policy, compared after save/load
+    extra_state: tuple[str, ...] = field(default_factory=tuple)
+    # steps for a "learn a few hundred steps" run
+    learn_steps: int = 256
+
+
+ALGOS = [
+    AlgoCase(
+        zoo_key="reinforce",
+        cls=REINFORCE,
+        kwargs=dict(n_steps=32, baseline_epochs=3, policy_kwargs=dict(net_arch=[8])),
+        action_spaces=("discrete", "box", "multidiscrete", "multibinary"),
+        extra_state=("baseline_optimizer",),
+    ),
+]
+
+ALGO_IDS = [case.zoo_key for case in ALGOS]
+
+
+def identity_env(kind: str, ep_length: int = 20) -> gym.Env:
+    """Tiny env whose action space is of the given kind."""
+    return {
+        "discrete": lambda: IdentityEnv(dim=3, ep_length=ep_length),
+        "box": lambda: IdentityEnvBox(ep_length=ep_length),
+        "multidiscrete": lambda: IdentityEnvMultiDiscrete(dim=3, ep_length=ep_length),
+        "multibinary": lambda: IdentityEnvMultiBinary(dim=3, ep_length=ep_length),
+    }[kind]()
+
+
+class TupleActionEnv(gym.Env):
+    """An env with an action space no algorithm of the package supports."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (2,))
+    action_space = spaces.Tuple((spaces.Discrete(2), spaces.Discrete(3)))
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
