@@ -153,7 +153,7 @@ class REINFORCE(OnPolicyAlgorithm):
             seed=seed,
             _init_setup_model=False,
         )
-        check_action_space("REINFORCE", self.action_space, self.supported_action_spaces)
+        check_action_space("REINFORCE", getattr(self, "action_space", None), self.supported_action_spaces)
         self.baseline = baseline
         self.baseline_learning_rate = baseline_learning_rate
         self.baseline_epochs = baseline_epochs
