@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import runpy
 import sys
+import time
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -130,6 +131,27 @@ def with_default_conf_file(argv: list[str]) -> list[str]:
     return argv
 
 
+def prepare_shared_storage(url: str, attempts: int = 10) -> None:
+    """
+    Create the tables of an Optuna SQL storage, tolerating a concurrent worker that does the same.
+
+    Two ``-optimize`` workers started together on a fresh SQL URL otherwise race on the schema creation and
+    one of them dies with an IntegrityError; once the tables exist, ``create_study(load_if_exists=True)``
+    in rl_zoo3 is safe to run concurrently. Journal files (``*.log``) need nothing.
+    """
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            optuna.storages.RDBStorage(url)
+            return
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m sb3_pg_extras.zoo`` and ``sb3-pg-zoo``: ``<script> [zoo arguments]``."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -140,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     register()
     if script == "train":
         rest = with_default_conf_file(rest)
+        storage = _option_value(rest, "--storage")
+        if storage is not None and not storage.endswith(".log") and ("-optimize" in rest or "--optimize-hyperparameters" in rest):
+            prepare_shared_storage(storage)
     sys.argv = [f"sb3_pg_extras.zoo {script}", *rest]
     if script in _MAIN_MODULES:
         runpy.run_module(_MAIN_MODULES[script], run_name="__main__", alter_sys=True)
