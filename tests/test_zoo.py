@@ -1,0 +1,125 @@
+"""rl_zoo3 command line: registration, default hyperparameter files, train / enjoy / optimise, every YAML entry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from sb3_pg_extras import zoo
+
+REPO = Path(__file__).resolve().parent.parent
+YAML_ENTRIES = [
+    (path.stem, env_id)
+    for path in sorted((REPO / "zoo_hyperparams").glob("*.yml"))
+    for env_id in yaml.safe_load(path.read_text())
+    if env_id not in ("default", "atari")
+]
+
+
+def run_zoo(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sb3_pg_extras.zoo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_register_adds_ours_and_keeps_builtins() -> None:
+    from rl_zoo3 import hyperparams_opt, utils
+    from stable_baselines3 import PPO
+
+    zoo.register()
+    zoo.register()  # idempotent
+    assert utils.ALGOS["reinforce"] is zoo.ALGOS["reinforce"]
+    assert utils.ALGOS["ppo"] is PPO
+    assert hyperparams_opt.HYPERPARAMS_SAMPLER["reinforce"] is zoo.sample_reinforce_params
+    assert hyperparams_opt.HYPERPARAMS_CONVERTER["reinforce"] is zoo.convert_reinforce_params
+
+
+def test_never_overwrites_a_builtin_key(monkeypatch) -> None:
+    from rl_zoo3 import utils
+
+    monkeypatch.setitem(zoo.ALGOS, "ppo", zoo.ALGOS["reinforce"])
+    with pytest.raises(RuntimeError, match="never overwrites"):
+        zoo.register()
+    assert utils.ALGOS["ppo"].__name__ == "PPO"
+
+
+def test_default_conf_file_only_for_our_algorithms() -> None:
+    argv = zoo.with_default_conf_file(["--algo", "reinforce", "--env", "CartPole-v1"])
+    assert argv[-2] == "--conf-file" and Path(argv[-1]) == zoo.hyperparams_path("reinforce")
+    assert zoo.with_default_conf_file(["--algo", "ppo"]) == ["--algo", "ppo"]
+    mine = ["--algo", "reinforce", "-conf", "mine.yml"]
+    assert zoo.with_default_conf_file(mine) == mine
+
+
+def test_sampler_output_builds_a_model() -> None:
+    from sb3_pg_extras import REINFORCE
+
+    trial = optuna.trial.FixedTrial(
+        dict(
+            one_minus_gamma=0.01,
+            n_steps=64,
+            learning_rate=1e-3,
+            baseline_learning_rate=1e-3,
+            baseline_epochs=5,
+            normalize_advantage=True,
+            ent_coef=1e-4,
+            net_arch="tiny",
+            activation_fn="relu",
+        )
+    )
+    params = zoo.sample_reinforce_params(trial, n_actions=2, n_envs=1, additional_args={})
+    assert params["gamma"] == pytest.approx(0.99)
+    REINFORCE("MlpPolicy", "CartPole-v1", **params)
+
+
+@pytest.mark.parametrize(("algo", "env_id"), YAML_ENTRIES, ids=[f"{a}-{e}" for a, e in YAML_ENTRIES])
+def test_every_yaml_entry_builds_and_trains(algo: str, env_id: str, tmp_path: Path) -> None:
+    run_zoo("train", "--algo", algo, "--env", env_id, "-n", "1", "-f", str(tmp_path), "--seed", "0", cwd=tmp_path)
+    assert list((tmp_path / algo).glob(f"{env_id}_1/{env_id}.zip"))
+
+
+def test_train_then_enjoy_and_plot(tmp_path: Path) -> None:
+    run_zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-n", "3000", "-f", "logs", "--seed", "1", cwd=tmp_path)
+    assert (tmp_path / "logs/reinforce/CartPole-v1_1/CartPole-v1.zip").is_file()
+    out = run_zoo("enjoy", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-render", "-n", "1000", cwd=tmp_path)
+    assert "Mean reward" in out.stdout
+    run_zoo("plot_train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", cwd=tmp_path)
+    # a built-in keeps working through the same command, with the zoo's own file
+    run_zoo("train", "--algo", "ppo", "--env", "CartPole-v1", "-n", "512", "-f", "logs", cwd=tmp_path)
+    assert (tmp_path / "logs/ppo/CartPole-v1_1/CartPole-v1.zip").is_file()
+
+
+OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sampler", "random", "--pruner", "none"]
+OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
+
+
+def test_optimize_two_trials(tmp_path: Path) -> None:
+    run_zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", *OPTIMIZE, "-f", "opt", cwd=tmp_path)
+
+
+@pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])
+def test_two_workers_share_one_study(tmp_path: Path, storage: str) -> None:
+    cmd = [sys.executable, "-m", "sb3_pg_extras.zoo", "train", "--algo", "reinforce", "--env", "CartPole-v1", *OPTIMIZE]
+    cmd += ["--storage", storage, "--study-name", "shared", "-f", "opt"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    workers = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    outputs = [w.communicate(timeout=300)[0].decode() for w in workers]
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0, output[-3000:]
+    if storage.endswith(".log"):
+        backend = optuna.storages.journal.JournalFileBackend(str(tmp_path / storage))
+        opened = optuna.storages.JournalStorage(backend)
+    else:
+        opened = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.load_study(study_name="shared", storage=opened)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 4
