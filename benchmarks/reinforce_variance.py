@@ -30,9 +30,9 @@ import torch as th
 from stable_baselines3.common.callbacks import CallbackList
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import build  # noqa: E402
+from run import build
 
-from sb3_pg_extras.common.returns import policy_gradient_weights  # noqa: E402
+from sb3_pg_extras.common.returns import policy_gradient_weights
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -144,8 +144,11 @@ def main() -> None:
         for r in rows
     ]
     ratios = np.array([r["ratio"] for r in rows])
-    lines += ["", f"Variance ratio (no baseline / learned baseline): min {ratios.min():.1f}x, "
-              f"geometric mean {np.exp(np.log(ratios).mean()):.1f}x over {len(rows)} (seed, checkpoint) pairs."]
+    lines += [
+        "",
+        f"Variance ratio (no baseline / learned baseline): min {ratios.min():.1f}x, "
+        f"geometric mean {np.exp(np.log(ratios).mean()):.1f}x over {len(rows)} (seed, checkpoint) pairs.",
+    ]
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -78,6 +78,9 @@ def build(algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = 
     """Model, step budget from the YAML, and a matching eval env, from the zoo hyperparameters."""
     from rl_zoo3.utils import ALGOS
 
+    from sb3_pg_extras.zoo import register
+
+    register()
     params = {**zoo_hyperparams(algo, env_id), **(overrides or {})}
     n_envs = int(params.pop("n_envs", 1))
     n_timesteps = int(float(params.pop("n_timesteps")))

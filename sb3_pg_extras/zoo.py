@@ -163,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if script == "train":
         rest = with_default_conf_file(rest)
         storage = _option_value(rest, "--storage")
-        if storage is not None and not storage.endswith(".log") and ("-optimize" in rest or "--optimize-hyperparameters" in rest):
+        if (
+            storage is not None
+            and not storage.endswith(".log")
+            and ("-optimize" in rest or "--optimize-hyperparameters" in rest)
+        ):
             prepare_shared_storage(storage)
     sys.argv = [f"sb3_pg_extras.zoo {script}", *rest]
     if script in _MAIN_MODULES:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import sb3_pg_extras
 from sb3_pg_extras.zoo import ALGOS, hyperparams_path
@@ -13,9 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_every_subpackage_is_listed_in_pyproject() -> None:
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {
-        ".".join(init.parent.relative_to(REPO).parts) for init in (REPO / "sb3_pg_extras").rglob("__init__.py")
-    }
+    found = {".".join(init.parent.relative_to(REPO).parts) for init in (REPO / "sb3_pg_extras").rglob("__init__.py")}
     assert found | {"sb3_pg_extras.zoo_hyperparams"} == listed
 
 

@@ -170,3 +170,9 @@ def test_cnn_and_multi_input_policies() -> None:
 def test_bad_hyperparameters_are_refused_at_construction(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         REINFORCE("MlpPolicy", "CartPole-v1", **kwargs)
+
+
+def test_gsde_on_box_actions() -> None:
+    model = REINFORCE("MlpPolicy", "Pendulum-v1", n_steps=32, use_sde=True, sde_sample_freq=4, **TINY)
+    model.learn(64)
+    assert np.isfinite(model.logger.name_to_value["train/policy_loss"])

@@ -89,9 +89,7 @@ def test_policy_gradient_weights() -> None:
     gamma = 0.5
     np.testing.assert_allclose(policy_gradient_weights(returns, values, steps, gamma, False, False), [2, 0, 1, 4])
     np.testing.assert_allclose(policy_gradient_weights(returns, None, steps, gamma, False, False), returns)
-    np.testing.assert_allclose(
-        policy_gradient_weights(returns, values, steps, gamma, False, True), [2, 0, 0.25, 4], rtol=1e-6
-    )
+    np.testing.assert_allclose(policy_gradient_weights(returns, values, steps, gamma, False, True), [2, 0, 0.25, 4], rtol=1e-6)
     adv = th.tensor([2.0, 0.0, 1.0, 4.0])
     normalized = (adv - adv.mean()) / (adv.std() + 1e-8)
     np.testing.assert_allclose(policy_gradient_weights(returns, values, steps, gamma, True, False), normalized, rtol=1e-6)

@@ -90,7 +90,9 @@ def test_every_yaml_entry_builds_and_trains(algo: str, env_id: str, tmp_path: Pa
 def test_train_then_enjoy_and_plot(tmp_path: Path) -> None:
     run_zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-n", "3000", "-f", "logs", "--seed", "1", cwd=tmp_path)
     assert (tmp_path / "logs/reinforce/CartPole-v1_1/CartPole-v1.zip").is_file()
-    out = run_zoo("enjoy", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-render", "-n", "1000", cwd=tmp_path)
+    out = run_zoo(
+        "enjoy", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-render", "-n", "1000", cwd=tmp_path
+    )
     assert "Mean reward" in out.stdout
     run_zoo("plot_train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", cwd=tmp_path)
     # a built-in keeps working through the same command, with the zoo's own file
@@ -111,7 +113,9 @@ def test_two_workers_share_one_study(tmp_path: Path, storage: str) -> None:
     cmd = [sys.executable, "-m", "sb3_pg_extras.zoo", "train", "--algo", "reinforce", "--env", "CartPole-v1", *OPTIMIZE]
     cmd += ["--storage", storage, "--study-name", "shared", "-f", "opt"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    workers = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    workers = [
+        subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)
+    ]
     outputs = [w.communicate(timeout=300)[0].decode() for w in workers]
     for worker, output in zip(workers, outputs):
         assert worker.returncode == 0, output[-3000:]

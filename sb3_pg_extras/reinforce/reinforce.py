@@ -180,12 +180,12 @@ class REINFORCE(OnPolicyAlgorithm):
         baseline_ids = {id(p) for p in baseline_params}
         actor_params = [p for p in self.policy.parameters() if id(p) not in baseline_ids]
         # The policy's own optimizer covers the actor only; the baseline gets its own (§3.2.4.4 steps 3 and 5).
-        self.policy.optimizer = self.policy.optimizer_class(
+        self.policy.optimizer = self.policy.optimizer_class(  # type: ignore[call-arg]
             actor_params, lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
         )
         self.baseline_optimizer: th.optim.Optimizer | None = None
         if self.baseline == "learned":
-            self.baseline_optimizer = self.policy.optimizer_class(
+            self.baseline_optimizer = self.policy.optimizer_class(  # type: ignore[call-arg]
                 baseline_params, lr=self.baseline_lr_schedule(1), **self.policy.optimizer_kwargs
             )
         else:
@@ -236,8 +236,9 @@ class REINFORCE(OnPolicyAlgorithm):
         self.logger.record("train/baseline_learning_rate", lr)
         n_samples = returns.shape[0]
         batch_size = min(self.baseline_batch_size or n_samples, n_samples)
-        previous, converged, first_loss, epoch_loss = None, 0, float("nan"), float("nan")
-        for epoch in range(self.baseline_epochs):
+        previous, converged, first_loss, epoch_loss, epochs_run = None, 0, float("nan"), float("nan"), 0
+        while epochs_run < self.baseline_epochs:
+            epochs_run += 1
             order = th.randperm(n_samples, device=returns.device) if batch_size < n_samples else None
             loss_sum = 0.0
             for start in range(0, n_samples, batch_size):
@@ -262,7 +263,7 @@ class REINFORCE(OnPolicyAlgorithm):
             previous = epoch_loss
         self.logger.record("train/value_loss", epoch_loss)
         self.logger.record("train/value_loss_first_epoch", first_loss)
-        self.logger.record("train/baseline_epochs", epoch + 1)
+        self.logger.record("train/baseline_epochs", epochs_run)
 
     def policy_loss(self, observations: PyTorchObs, actions: th.Tensor, weights: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """

@@ -1,0 +1,39 @@
+# Installs use constraints.txt: on these CPU-only machines it pins the local torch CPU build.
+PYTHON ?= python
+PIP_INSTALL = $(PYTHON) -m pip install --disable-pip-version-check -q -c constraints.txt
+PYTEST_ARGS ?=
+
+.PHONY: install main test test-slow lint format type check benchmark
+
+install:
+	$(PYTHON) -m pip install --disable-pip-version-check -q torch==2.13.0
+	$(PIP_INSTALL) -e ".[zoo,tests,box2d,mujoco]"
+
+# README command 1: train REINFORCE and PPO on CartPole-v1 through the zoo, print the comparison
+main: install
+	$(PYTHON) examples/zoo_compare.py
+
+# README command 2 (and .ci/run): the default test suite (slow learning checks excluded)
+test: install
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+test-slow: install
+	$(PYTHON) -m pytest -m slow $(PYTEST_ARGS)
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format:
+	$(PYTHON) -m ruff check --fix .
+	$(PYTHON) -m ruff format .
+
+type:
+	$(PYTHON) -m mypy
+
+check: lint type test
+
+benchmark: install
+	$(PYTHON) benchmarks/run.py --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
+		--n-timesteps 100000 --eval-freq 10000 --eval-episodes 10 --threshold 475 --reference ppo --name reinforce_cartpole
+	$(PYTHON) benchmarks/reinforce_variance.py --seeds 0 1 2 --checkpoints 0 10000 30000 --batches 40

@@ -1,0 +1,20 @@
+"""Learning-to-threshold checks: slow, run with ``make test-slow`` (``pytest -m slow``)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+
+from benchmarks.run import build
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reinforce_solves_cartpole_with_zoo_hyperparameters(seed: int) -> None:
+    model, n_timesteps, _ = build("reinforce", "CartPole-v1", seed)
+    model.learn(n_timesteps)
+    mean, _ = evaluate_policy(model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=10)
+    assert mean >= 475
