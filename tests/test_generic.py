@@ -141,6 +141,14 @@ def test_callbacks_and_progress_bar(case: AlgoCase, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
+def test_tensorboard_logging(case: AlgoCase, tmp_path) -> None:
+    model = make(case, tensorboard_log=str(tmp_path))
+    model.learn(case.learn_steps, tb_log_name="run")
+    event_files = list(tmp_path.glob("run_1/events.out.tfevents.*"))
+    assert event_files and event_files[0].stat().st_size > 0
+
+
+@pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
 def test_unsupported_action_space_is_refused(case: AlgoCase) -> None:
     with pytest.raises(ValueError, match="Tuple"):
         make(case, env=TupleActionEnv())

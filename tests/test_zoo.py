@@ -95,6 +95,14 @@ def test_train_then_enjoy_and_plot(tmp_path: Path) -> None:
     )
     assert "Mean reward" in out.stdout
     run_zoo("plot_train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", cwd=tmp_path)
+    run_zoo(
+        "all_plots", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-display", "-o", "plots", cwd=tmp_path
+    )
+    assert (tmp_path / "plots.pkl").is_file()
+    run_zoo(
+        "record_video", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-n", "50", "-o", "video", cwd=tmp_path
+    )
+    assert list((tmp_path / "video").glob("*.mp4"))
     # a built-in keeps working through the same command, with the zoo's own file
     run_zoo("train", "--algo", "ppo", "--env", "CartPole-v1", "-n", "512", "-f", "logs", cwd=tmp_path)
     assert (tmp_path / "logs/ppo/CartPole-v1_1/CartPole-v1.zip").is_file()

@@ -248,7 +248,7 @@ class REINFORCE(OnPolicyAlgorithm):
                 self.baseline_optimizer.zero_grad()
                 loss.backward()
                 if self.max_grad_norm is not None:
-                    th.nn.utils.clip_grad_norm_(self._baseline_parameters(), self.max_grad_norm)
+                    th.nn.utils.clip_grad_norm_(_optimized_parameters(self.baseline_optimizer), self.max_grad_norm)
                 self.baseline_optimizer.step()
                 loss_sum += loss.item() * target.shape[0]
             epoch_loss = loss_sum / n_samples
@@ -284,9 +284,8 @@ class REINFORCE(OnPolicyAlgorithm):
         loss = pg_loss + self.ent_coef * entropy_loss
         self.policy.optimizer.zero_grad()
         loss.backward()
-        params = [p for group in self.policy.optimizer.param_groups for p in group["params"]]
         max_norm = float("inf") if self.max_grad_norm is None else self.max_grad_norm
-        grad_norm = th.nn.utils.clip_grad_norm_(params, max_norm)
+        grad_norm = th.nn.utils.clip_grad_norm_(_optimized_parameters(self.policy.optimizer), max_norm)
         self.policy.optimizer.step()
         self.logger.record("train/policy_loss", pg_loss.item())
         self.logger.record("train/entropy_loss", entropy_loss.item())
@@ -317,6 +316,10 @@ class REINFORCE(OnPolicyAlgorithm):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
+
+
+def _optimized_parameters(optimizer: th.optim.Optimizer) -> list[th.Tensor]:
+    return [param for group in optimizer.param_groups for param in group["params"]]
 
 
 def _take(observations: PyTorchObs, idx: th.Tensor | None) -> PyTorchObs:
