@@ -9,9 +9,9 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, BasePolicy, MultiInputActorCriticPolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
 from stable_baselines3.common.utils import FloatSchedule, explained_variance, update_learning_rate
-from torch import nn
 from torch.nn import functional as F
 
+from sb3_pg_extras.common.actor_critic import actor_parameters, value_only_parameters
 from sb3_pg_extras.common.buffers import DictMonteCarloRolloutBuffer, MonteCarloRolloutBuffer, _MonteCarloReturnsMixin
 from sb3_pg_extras.common.returns import policy_gradient_weights, relative_improvement
 from sb3_pg_extras.common.validation import (
@@ -176,9 +176,8 @@ class REINFORCE(OnPolicyAlgorithm):
             self.rollout_buffer_class = DictMonteCarloRolloutBuffer if dict_obs else MonteCarloRolloutBuffer
         super()._setup_model()
         self.baseline_lr_schedule = FloatSchedule(self.baseline_learning_rate)
-        baseline_params = self._baseline_parameters()
-        baseline_ids = {id(p) for p in baseline_params}
-        actor_params = [p for p in self.policy.parameters() if id(p) not in baseline_ids]
+        baseline_params = value_only_parameters(self.policy)
+        actor_params = actor_parameters(self.policy)
         # The policy's own optimizer covers the actor only; the baseline gets its own (§3.2.4.4 steps 3 and 5).
         self.policy.optimizer = self.policy.optimizer_class(  # type: ignore[call-arg]
             actor_params, lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
@@ -195,13 +194,6 @@ class REINFORCE(OnPolicyAlgorithm):
                     param.zero_()
             for param in baseline_params:
                 param.requires_grad_(False)
-
-    def _baseline_parameters(self) -> list[nn.Parameter]:
-        """Parameters only the value head uses (the features extractor too when it is not shared with the actor)."""
-        modules: list[nn.Module] = [self.policy.value_net, self.policy.mlp_extractor.value_net]
-        if not self.policy.share_features_extractor:
-            modules.append(self.policy.vf_features_extractor)
-        return [param for module in modules for param in module.parameters()]
 
     def train(self) -> None:
         """One REINFORCE update on the collected rollout: fit the baseline, then a single policy step."""
