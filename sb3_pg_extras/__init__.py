@@ -1,6 +1,7 @@
 """Policy-gradient and model-based algorithms for Stable-Baselines3."""
 
+from sb3_pg_extras.npg import NPG
 from sb3_pg_extras.reinforce import REINFORCE
 from sb3_pg_extras.version import __version__
 
-__all__ = ["REINFORCE", "__version__"]
+__all__ = ["NPG", "REINFORCE", "__version__"]

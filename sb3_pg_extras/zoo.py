@@ -28,9 +28,10 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from sb3_pg_extras.npg import NPG
 from sb3_pg_extras.reinforce import REINFORCE
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE}
+ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "npg": NPG}
 
 _ZOO_SCRIPTS = ("train", "enjoy", "plot_train", "plot_from_file", "all_plots")
 _MAIN_MODULES = {"record_video": "rl_zoo3.record_video", "record_training": "rl_zoo3.record_training"}
@@ -75,8 +76,42 @@ def sample_reinforce_params(trial: Any, n_actions: int, n_envs: int, additional_
     return convert_reinforce_params(sampled)
 
 
-SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {"reinforce": sample_reinforce_params}
-CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"reinforce": convert_reinforce_params}
+def convert_npg_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw Optuna values of an NPG trial -> constructor arguments (rl_zoo3's on-policy conversion)."""
+    from rl_zoo3.hyperparams_opt import convert_onpolicy_params
+
+    return convert_onpolicy_params(sampled_params)
+
+
+def sample_npg_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """Optuna search space for NPG (zoo sampler signature); the trust-region step rule is tuned through target_kl."""
+    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-4, 0.03, log=True)
+    n_steps_pow = trial.suggest_int("n_steps_pow", 7, 12)
+    batch_size_pow = trial.suggest_int("batch_size_pow", 5, 10)
+    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    trial.set_user_attr("n_steps", 2**n_steps_pow)
+    trial.set_user_attr("batch_size", 2**batch_size_pow)
+    sampled = {
+        "n_steps_pow": n_steps_pow,
+        "batch_size_pow": batch_size_pow,
+        "one_minus_gamma": one_minus_gamma,
+        "one_minus_gae_lambda": trial.suggest_float("one_minus_gae_lambda", 1e-4, 0.1, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True),
+        "target_kl": trial.suggest_float("target_kl", 1e-3, 0.1, log=True),
+        "cg_max_steps": trial.suggest_int("cg_max_steps", 5, 30),
+        "cg_damping": trial.suggest_float("cg_damping", 1e-4, 0.2, log=True),
+        "n_critic_updates": trial.suggest_int("n_critic_updates", 5, 30),
+        "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
+        "activation_fn": trial.suggest_categorical("activation_fn", ["tanh", "relu"]),
+    }
+    return convert_npg_params(sampled)
+
+
+SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {"reinforce": sample_reinforce_params, "npg": sample_npg_params}
+CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "reinforce": convert_reinforce_params,
+    "npg": convert_npg_params,
+}
 
 
 def _add_without_overwrite(registry: dict[str, Any], ours: dict[str, Any], what: str) -> None:

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
 
-from sb3_pg_extras import REINFORCE
+from sb3_pg_extras import NPG, REINFORCE
 
 
 @dataclass
@@ -37,6 +37,12 @@ ALGOS = [
         kwargs=dict(n_steps=32, baseline_epochs=3, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete", "box", "multidiscrete", "multibinary"),
         extra_state=("baseline_optimizer",),
+    ),
+    AlgoCase(
+        zoo_key="npg",
+        cls=NPG,
+        kwargs=dict(n_steps=32, batch_size=16, n_critic_updates=2, cg_max_steps=3, policy_kwargs=dict(net_arch=[8])),
+        action_spaces=("discrete", "box", "multidiscrete", "multibinary"),
     ),
 ]
 

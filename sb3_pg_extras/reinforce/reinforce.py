@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from sb3_pg_extras.common.actor_critic import actor_parameters, value_only_parameters
 from sb3_pg_extras.common.buffers import DictMonteCarloRolloutBuffer, MonteCarloRolloutBuffer, _MonteCarloReturnsMixin
 from sb3_pg_extras.common.returns import policy_gradient_weights, relative_improvement
+from sb3_pg_extras.common.utils import optimized_parameters, take_observations
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_choice,
@@ -236,11 +237,11 @@ class REINFORCE(OnPolicyAlgorithm):
             for start in range(0, n_samples, batch_size):
                 idx = None if order is None else order[start : start + batch_size]
                 target = returns if idx is None else returns[idx]
-                loss = F.mse_loss(self.policy.predict_values(_take(observations, idx)).flatten(), target)
+                loss = F.mse_loss(self.policy.predict_values(take_observations(observations, idx)).flatten(), target)
                 self.baseline_optimizer.zero_grad()
                 loss.backward()
                 if self.max_grad_norm is not None:
-                    th.nn.utils.clip_grad_norm_(_optimized_parameters(self.baseline_optimizer), self.max_grad_norm)
+                    th.nn.utils.clip_grad_norm_(optimized_parameters(self.baseline_optimizer), self.max_grad_norm)
                 self.baseline_optimizer.step()
                 loss_sum += loss.item() * target.shape[0]
             epoch_loss = loss_sum / n_samples
@@ -277,7 +278,7 @@ class REINFORCE(OnPolicyAlgorithm):
         self.policy.optimizer.zero_grad()
         loss.backward()
         max_norm = float("inf") if self.max_grad_norm is None else self.max_grad_norm
-        grad_norm = th.nn.utils.clip_grad_norm_(_optimized_parameters(self.policy.optimizer), max_norm)
+        grad_norm = th.nn.utils.clip_grad_norm_(optimized_parameters(self.policy.optimizer), max_norm)
         self.policy.optimizer.step()
         self.logger.record("train/policy_loss", pg_loss.item())
         self.logger.record("train/entropy_loss", entropy_loss.item())
@@ -308,19 +309,6 @@ class REINFORCE(OnPolicyAlgorithm):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
-
-
-def _optimized_parameters(optimizer: th.optim.Optimizer) -> list[th.Tensor]:
-    return [param for group in optimizer.param_groups for param in group["params"]]
-
-
-def _take(observations: PyTorchObs, idx: th.Tensor | None) -> PyTorchObs:
-    """Rows ``idx`` of a tensor or of every tensor of a dict observation (all rows for None)."""
-    if idx is None:
-        return observations
-    if isinstance(observations, dict):
-        return {key: value[idx] for key, value in observations.items()}
-    return observations[idx]
 
 
 __all__ = ["REINFORCE"]
