@@ -1,0 +1,196 @@
+"""NPG: Fisher-vector products against explicit Fisher matrices, CG against a dense solve, step rules, errors."""
+
+from __future__ import annotations
+
+import copy
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+
+from sb3_pg_extras import NPG
+from sb3_pg_extras.common.actor_critic import actor_parameters
+from sb3_pg_extras.common.natural_gradient import (
+    fisher_vector_product_fn,
+    mean_kl,
+    natural_gradient_direction,
+    trust_region_step_size,
+)
+
+TINY = dict(n_steps=64, batch_size=32, policy_kwargs=dict(net_arch=[4]))
+
+
+class TinyEnv(gym.Env):
+    """Two observation dimensions and an action space chosen by the test."""
+
+    def __init__(self, action_space: spaces.Space):
+        self.observation_space = spaces.Box(-1.0, 1.0, (2,))
+        self.action_space = action_space
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+def fvp_of(model: NPG, obs: th.Tensor, damping: float = 0.0):
+    params = actor_parameters(model.policy)
+    with th.no_grad():
+        old = copy.copy(model.policy.get_distribution(obs))
+    kl = mean_kl(old, model.policy.get_distribution(obs))
+    return params, fisher_vector_product_fn(kl, params, damping)
+
+
+def flat(grads) -> th.Tensor:
+    return th.cat([g.reshape(-1) for g in grads])
+
+
+def explicit_fisher_categorical(model: NPG, obs: th.Tensor) -> th.Tensor:
+    """(1/N) sum_s sum_a pi(a|s) grad log pi(a|s) grad log pi(a|s)^T, exactly."""
+    params = actor_parameters(model.policy)
+    n_params = sum(p.numel() for p in params)
+    fisher = th.zeros(n_params, n_params)
+    for s in range(obs.shape[0]):
+        for a in range(model.action_space.n):
+            dist = model.policy.get_distribution(obs[s : s + 1])
+            log_prob = dist.log_prob(th.tensor([a]))
+            score = flat(th.autograd.grad(log_prob.sum(), params))
+            fisher += log_prob.exp().item() * th.outer(score, score)
+    return fisher / obs.shape[0]
+
+
+def explicit_fisher_gaussian(model: NPG, obs: th.Tensor) -> th.Tensor:
+    """
+    Diagonal Gaussian with state-independent log std: per state, the Fisher in (mu, log sigma) is
+    diag(1 / sigma^2, 2); chain rule through J = d(mu(s), log sigma) / d theta.
+    """
+    params = actor_parameters(model.policy)
+    log_std = model.policy.log_std
+    sigma2 = th.exp(2 * log_std.detach())
+    metric = th.cat([1.0 / sigma2, 2.0 * th.ones_like(sigma2)])
+    n_params = sum(p.numel() for p in params)
+    fisher = th.zeros(n_params, n_params)
+    for s in range(obs.shape[0]):
+        mean = model.policy.get_distribution(obs[s : s + 1]).distribution.mean[0]
+        outputs = [*mean, *log_std]
+        jacobian = th.stack(
+            [
+                flat(
+                    g if g is not None else th.zeros_like(p)
+                    for g, p in zip(th.autograd.grad(o, params, retain_graph=True, allow_unused=True), params)
+                )
+                for o in outputs
+            ]
+        )
+        fisher += jacobian.T @ th.diag(metric) @ jacobian
+    return fisher / obs.shape[0]
+
+
+def test_fvp_equals_explicit_fisher_categorical() -> None:
+    model = NPG("MlpPolicy", TinyEnv(spaces.Discrete(3)), seed=0, **TINY)
+    obs = th.as_tensor(np.stack([model.observation_space.sample() for _ in range(5)]))
+    _, fvp = fvp_of(model, obs)
+    fisher = explicit_fisher_categorical(model, obs)
+    for seed in range(3):
+        v = th.randn(fisher.shape[0], generator=th.Generator().manual_seed(seed))
+        th.testing.assert_close(fvp(v), fisher @ v, rtol=1e-4, atol=1e-6)
+
+
+def test_fvp_equals_explicit_fisher_diagonal_gaussian() -> None:
+    model = NPG("MlpPolicy", TinyEnv(spaces.Box(-1.0, 1.0, (2,))), seed=0, **TINY)
+    with th.no_grad():
+        model.policy.log_std.copy_(th.tensor([-0.3, 0.4]))
+    obs = th.as_tensor(np.stack([model.observation_space.sample() for _ in range(5)]))
+    _, fvp = fvp_of(model, obs, damping=0.5)
+    fisher = explicit_fisher_gaussian(model, obs)
+    v = th.randn(fisher.shape[0], generator=th.Generator().manual_seed(0))
+    th.testing.assert_close(fvp(v), fisher @ v + 0.5 * v, rtol=1e-4, atol=1e-6)
+
+
+def test_cg_matches_dense_solve() -> None:
+    model = NPG("MlpPolicy", TinyEnv(spaces.Discrete(3)), seed=1, **TINY)
+    obs = th.as_tensor(np.stack([model.observation_space.sample() for _ in range(8)]))
+    damping = 0.05
+    _, fvp = fvp_of(model, obs, damping)
+    matrix = explicit_fisher_categorical(model, obs) + damping * th.eye(27)
+    g = th.randn(27, generator=th.Generator().manual_seed(0))
+    natural = natural_gradient_direction(fvp, g, cg_max_steps=200, cg_residual_tol=1e-20)
+    th.testing.assert_close(natural.direction, th.linalg.solve(matrix, g), rtol=1e-3, atol=1e-4)
+    assert natural.relative_residual < 1e-3
+    assert natural.quadratic_form == pytest.approx(float(g @ th.linalg.solve(matrix, g)), rel=1e-3)
+
+
+def test_trust_region_step_size_closed_form() -> None:
+    assert trust_region_step_size(8.0, 0.01) == pytest.approx(np.sqrt(2 * 0.01 / 8.0))
+
+
+def test_mean_kl_sums_action_dimensions() -> None:
+    model = NPG("MlpPolicy", TinyEnv(spaces.Box(-1.0, 1.0, (2,))), seed=0, **TINY)
+    obs = th.as_tensor(np.stack([model.observation_space.sample() for _ in range(4)]))
+    with th.no_grad():
+        old = copy.copy(model.policy.get_distribution(obs))
+        model.policy.log_std.add_(th.tensor([0.1, -0.2]))
+        new = model.policy.get_distribution(obs)
+        # same means, only the std changed: KL = sum_d [log(s1/s0) + s0^2 / (2 s1^2) - 1/2]
+        ratio = th.exp(th.tensor([0.1, -0.2]))
+        expected = (th.log(ratio) + 1 / (2 * ratio**2) - 0.5).sum()
+        th.testing.assert_close(mean_kl(old, new), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_trust_region_step_realises_target_kl() -> None:
+    delta = 1e-4
+    model = NPG(
+        "MlpPolicy", "CartPole-v1", n_steps=512, batch_size=128, target_kl=delta, cg_damping=1e-4, cg_max_steps=60, seed=0
+    )
+    model.learn(512)
+    realised = model.logger.name_to_value["train/kl"]
+    assert 0.7 * delta < realised < 1.3 * delta
+
+
+def test_fixed_step_rule_moves_by_eta_times_direction() -> None:
+    model = NPG("MlpPolicy", "CartPole-v1", step_rule="fixed", natural_learning_rate=0.05, seed=0, **TINY)
+    before = th.nn.utils.parameters_to_vector(actor_parameters(model.policy)).detach().clone()
+    model.learn(64)
+    after = th.nn.utils.parameters_to_vector(actor_parameters(model.policy)).detach()
+    logged = model.logger.name_to_value
+    assert logged["train/step_size"] == 0.05
+    assert float(th.linalg.norm(after - before)) == pytest.approx(0.05 * logged["train/natural_grad_norm"], rel=1e-4)
+
+
+def test_critic_optimizer_holds_value_parameters_only() -> None:
+    model = NPG("MlpPolicy", "CartPole-v1", **TINY)
+    critic = {id(p) for g in model.policy.optimizer.param_groups for p in g["params"]}
+    assert {id(p) for p in model.policy.value_net.parameters()} <= critic
+    assert not critic & {id(p) for p in actor_parameters(model.policy)}
+
+
+def test_sub_sampling_and_gsde() -> None:
+    model = NPG("MlpPolicy", "Pendulum-v1", sub_sampling_factor=4, use_sde=True, sde_sample_freq=4, seed=0, **TINY)
+    model.learn(128)
+    assert np.isfinite(model.logger.name_to_value["train/kl"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(target_kl=0.0), "target_kl"),
+        (dict(target_kl=-0.01), "target_kl"),
+        (dict(cg_damping=-0.1), "cg_damping"),
+        (dict(cg_max_steps=0), "cg_max_steps"),
+        (dict(step_rule="line_search"), "step_rule"),
+        (dict(natural_learning_rate=0.0), "natural_learning_rate"),
+        (dict(n_steps=0), "n_steps"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(gamma=0.0), "gamma"),
+        (dict(gae_lambda=1.5), "gae_lambda"),
+        (dict(n_critic_updates=0), "n_critic_updates"),
+        (dict(sub_sampling_factor=0), "sub_sampling_factor"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_at_construction(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NPG("MlpPolicy", "CartPole-v1", **kwargs)
