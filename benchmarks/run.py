@@ -61,6 +61,12 @@ def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
         table = yaml.safe_load(file)
     if env_id in table:
         return dict(table[env_id])
+    # rl_zoo3 tunes MuJoCo on -v4 only: use the newest other version of the same task (same dynamics and reward)
+    name = env_id.rsplit("-v", 1)[0]
+    versions = sorted((key for key in table if key.rsplit("-v", 1)[0] == name), key=lambda k: int(k.rsplit("-v", 1)[1]))
+    if versions:
+        print(f"  note: {path.name} has no {env_id}; using its {versions[-1]} entry")
+        return dict(table[versions[-1]])
     if "default" in table:
         return dict(table["default"])
     raise KeyError(f"{path} has no entry for {env_id} and no default")
@@ -137,9 +143,19 @@ class PeriodicEval(BaseCallback):
         return time.perf_counter() - self.start - self.eval_time
 
 
+def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``algo.key=value`` (value read as YAML) -> {algo: {key: value}}."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, value = item.split("=", 1)
+        algo, key = target.split(".", 1)
+        overrides.setdefault(algo, {})[key] = yaml.safe_load(value)
+    return overrides
+
+
 def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list[EvalRow]:
     th.manual_seed(seed)
-    model, n_timesteps, eval_env = build(algo, env_id, seed)
+    model, n_timesteps, eval_env = build(algo, env_id, seed, parse_overrides(args.set).get(algo))
     n_timesteps = args.n_timesteps or n_timesteps
     rows: list[EvalRow] = []
 
@@ -251,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="benchmark")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides: algo.key=value (YAML value)")
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
 
