@@ -2,6 +2,7 @@
 
 from sb3_pg_extras.npg import NPG
 from sb3_pg_extras.reinforce import REINFORCE
+from sb3_pg_extras.sac_discrete import DiscreteSAC
 from sb3_pg_extras.version import __version__
 
-__all__ = ["NPG", "REINFORCE", "__version__"]
+__all__ = ["NPG", "REINFORCE", "DiscreteSAC", "__version__"]

@@ -30,8 +30,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_pg_extras.npg import NPG
 from sb3_pg_extras.reinforce import REINFORCE
+from sb3_pg_extras.sac_discrete import DiscreteSAC
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "npg": NPG}
+ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "npg": NPG, "sac_discrete": DiscreteSAC}
 
 _ZOO_SCRIPTS = ("train", "enjoy", "plot_train", "plot_from_file", "all_plots")
 _MAIN_MODULES = {"record_video": "rl_zoo3.record_video", "record_training": "rl_zoo3.record_training"}
@@ -107,10 +108,43 @@ def sample_npg_params(trial: Any, n_actions: int, n_envs: int, additional_args: 
     return convert_npg_params(sampled)
 
 
-SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {"reinforce": sample_reinforce_params, "npg": sample_npg_params}
+def convert_sac_discrete_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw Optuna values of a DiscreteSAC trial -> constructor arguments."""
+    params = dict(sampled_params)
+    params["gamma"] = 1 - params.pop("one_minus_gamma")
+    params["target_entropy"] = f"auto_{params.pop('target_entropy_ratio')}"
+    net_arch = {"small": [64, 64], "medium": [256, 256], "big": [400, 300]}[params.pop("net_arch")]
+    return {"policy_kwargs": {"net_arch": net_arch}, **params}
+
+
+def sample_sac_discrete_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """Optuna search space for DiscreteSAC (zoo sampler signature)."""
+    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-4, 0.03, log=True)
+    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    sampled = {
+        "one_minus_gamma": one_minus_gamma,
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128, 256, 512]),
+        "buffer_size": trial.suggest_categorical("buffer_size", [10_000, 100_000, 1_000_000]),
+        "learning_starts": trial.suggest_categorical("learning_starts", [100, 1000, 5000]),
+        "train_freq": trial.suggest_categorical("train_freq", [1, 4, 8]),
+        "tau": trial.suggest_categorical("tau", [0.001, 0.005, 0.01, 0.02, 0.05]),
+        "target_entropy_ratio": trial.suggest_categorical("target_entropy_ratio", [0.2, 0.3, 0.5, 0.7, 0.9]),
+        "net_arch": trial.suggest_categorical("net_arch", ["small", "medium", "big"]),
+    }
+    sampled["gradient_steps"] = sampled["train_freq"]
+    return convert_sac_discrete_params(sampled)
+
+
+SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "reinforce": sample_reinforce_params,
+    "npg": sample_npg_params,
+    "sac_discrete": sample_sac_discrete_params,
+}
 CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "reinforce": convert_reinforce_params,
     "npg": convert_npg_params,
+    "sac_discrete": convert_sac_discrete_params,
 }
 
 

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
 
-from sb3_pg_extras import NPG, REINFORCE
+from sb3_pg_extras import NPG, REINFORCE, DiscreteSAC
 
 
 @dataclass
@@ -43,6 +43,13 @@ ALGOS = [
         cls=NPG,
         kwargs=dict(n_steps=32, batch_size=16, n_critic_updates=2, cg_max_steps=3, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete", "box", "multidiscrete", "multibinary"),
+    ),
+    AlgoCase(
+        zoo_key="sac_discrete",
+        cls=DiscreteSAC,
+        kwargs=dict(learning_starts=50, buffer_size=1000, batch_size=16, policy_kwargs=dict(net_arch=[8])),
+        action_spaces=("discrete",),
+        extra_state=("ent_coef_optimizer", "log_ent_coef", "actor.optimizer", "critic.optimizer"),
     ),
 ]
 

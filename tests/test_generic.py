@@ -40,14 +40,14 @@ def assert_same_state(a: Any, b: Any, where: str = "") -> None:
 
 
 def saved_objects(model: Any) -> dict[str, Any]:
-    """Every module / optimizer the algorithm declares for saving, by its attribute path."""
-    names, _ = model._get_torch_save_params()
+    """State of every module / optimizer / extra tensor the algorithm declares for saving, by attribute path."""
+    state_dicts, tensors = model._get_torch_save_params()
     objects = {}
-    for name in names:
+    for name in [*state_dicts, *tensors]:
         obj = model
         for part in name.split("."):
             obj = getattr(obj, part)
-        objects[name] = obj
+        objects[name] = obj.state_dict() if name in state_dicts else obj.detach()
     return objects
 
 
@@ -66,13 +66,14 @@ def test_save_load_restores_everything(case: AlgoCase, tmp_path) -> None:
     model = make(case)
     model.learn(case.learn_steps)
     for name in case.extra_state:
-        assert name in model._get_torch_save_params()[0], f"{name} is not saved"
+        state_dicts, tensors = model._get_torch_save_params()
+        assert name in state_dicts + tensors, f"{name} is not saved"
     model.save(tmp_path / "model")
     loaded = case.cls.load(tmp_path / "model", env=make_vec_env(case.env_id, n_envs=1))
     before, after = saved_objects(model), saved_objects(loaded)
     assert set(before) == set(after)
     for name in before:
-        assert_same_state(before[name].state_dict(), after[name].state_dict(), name)
+        assert_same_state(before[name], after[name], name)
     assert loaded.num_timesteps == model.num_timesteps
     assert loaded._n_updates == model._n_updates
     obs = np.stack([model.observation_space.sample() for _ in range(16)])

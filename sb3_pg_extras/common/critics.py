@@ -1,0 +1,99 @@
+"""
+Discrete-action critics Q(s, .) and the exact expectations over actions built on them.
+
+The soft state value and the discrete SAC losses follow ../shared/reference 004 §3.4.8.1, eqs. (3.61)-(3.66);
+with ``alpha = 0`` the soft value is the expected-SARSA value E_{a~pi} Q(s, a) of §3.3.4.
+"""
+
+from __future__ import annotations
+
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, create_mlp
+from stable_baselines3.common.type_aliases import PyTorchObs
+from torch import nn
+
+
+class DiscreteCritic(BaseModel):
+    """
+    ``n_critics`` Q-networks, each mapping the observation features to Q(s, a) for every action a (one head per
+    action), so that expectations over actions are exact sums.
+
+    :param observation_space: Observation space
+    :param action_space: Discrete action space
+    :param net_arch: Hidden layer sizes of each Q-network
+    :param features_extractor: Network to extract features
+    :param features_dim: Number of features
+    :param activation_fn: Activation function
+    :param normalize_images: Whether to normalize images or not (dividing by 255.0)
+    :param n_critics: Number of Q-networks
+    :param share_features_extractor: Whether the features extractor is shared with the actor (then the critic
+        loss does not train it, as in SB3's SAC)
+    """
+
+    features_extractor: BaseFeaturesExtractor
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        net_arch: list[int],
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        n_critics: int = 2,
+        share_features_extractor: bool = False,
+    ):
+        super().__init__(
+            observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        self.share_features_extractor = share_features_extractor
+        self.n_critics = n_critics
+        n_actions = int(action_space.n)
+        self.q_networks = nn.ModuleList(
+            nn.Sequential(*create_mlp(features_dim, n_actions, net_arch, activation_fn)) for _ in range(n_critics)
+        )
+
+    def forward(self, obs: PyTorchObs) -> tuple[th.Tensor, ...]:
+        """Q(s, .) of every critic, each of shape (batch, n_actions)."""
+        with th.set_grad_enabled(not self.share_features_extractor):
+            features = self.extract_features(obs, self.features_extractor)
+        return tuple(q_net(features) for q_net in self.q_networks)
+
+
+def min_q(q_values: tuple[th.Tensor, ...]) -> th.Tensor:
+    """Element-wise minimum over critics (clipped double Q), shape (batch, n_actions)."""
+    return th.min(th.stack(q_values, dim=0), dim=0).values
+
+
+def soft_state_value(probs: th.Tensor, log_probs: th.Tensor, q_values: th.Tensor, alpha: th.Tensor | float) -> th.Tensor:
+    """
+    V(s) = sum_a pi(a|s) (Q(s, a) - alpha log pi(a|s)) (eq. 3.61), exactly; shape (batch,).
+    ``alpha = 0`` gives the expected-SARSA value E_{a~pi} Q(s, a).
+    """
+    return (probs * (q_values - alpha * log_probs)).sum(dim=-1)
+
+
+def entropy(probs: th.Tensor, log_probs: th.Tensor) -> th.Tensor:
+    """H(pi(.|s)) = -sum_a pi(a|s) log pi(a|s) (eq. 3.59), shape (batch,)."""
+    return -(probs * log_probs).sum(dim=-1)
+
+
+def discrete_sac_actor_loss(
+    probs: th.Tensor, log_probs: th.Tensor, q_values: th.Tensor, alpha: th.Tensor | float
+) -> th.Tensor:
+    """
+    J_pi = mean_s sum_a pi(a|s) (alpha log pi(a|s) - Q(s, a)) (eq. 3.65); ``q_values`` must not carry gradients
+    into the critic (pass them detached). Its gradient is eq. (3.66).
+    """
+    return (probs * (alpha * log_probs - q_values)).sum(dim=-1).mean()
+
+
+def temperature_loss(log_alpha: th.Tensor, entropy_value: th.Tensor, target_entropy: float) -> th.Tensor:
+    """
+    Loss of the temperature, ``log_alpha * (H - target)`` averaged over states, with the exact entropy H: alpha
+    decreases while the policy is more random than the target and increases when it is less.
+    """
+    return (log_alpha * (entropy_value - target_entropy).detach()).mean()

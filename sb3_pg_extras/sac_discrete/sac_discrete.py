@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
+from stable_baselines3.common.utils import get_parameters_by_name, polyak_update
+from torch.nn import functional as F
+
+from sb3_pg_extras.common.critics import (
+    DiscreteCritic,
+    discrete_sac_actor_loss,
+    entropy,
+    min_q,
+    soft_state_value,
+    temperature_loss,
+)
+from sb3_pg_extras.common.validation import check_action_space, check_positive, check_positive_int
+from sb3_pg_extras.sac_discrete.policies import CnnPolicy, DiscreteActor, DiscreteSACPolicy, MlpPolicy, MultiInputPolicy
+
+SelfDiscreteSAC = TypeVar("SelfDiscreteSAC", bound="DiscreteSAC")
+
+# Default target entropy: this fraction of the maximum entropy log|A|. 0.98 (the paper's) is so close to the
+# uniform policy that the policy cannot reach it while it learns anything and alpha grows without bound; tiny
+# targets let the policy collapse early. 0.5 log|A| is, for two actions, a policy playing its preferred action
+# ~89% of the time.
+DEFAULT_TARGET_ENTROPY_RATIO = 0.5
+
+
+def resolve_target_entropy(target_entropy: float | str, n_actions: int) -> float:
+    """
+    ``"auto"`` -> 0.5 log|A|; ``"auto_<r>"`` -> r log|A|; a number -> itself (nats). Must lie in (0, log|A|].
+    """
+    max_entropy = float(np.log(n_actions))
+    if isinstance(target_entropy, str):
+        if target_entropy == "auto":
+            value = DEFAULT_TARGET_ENTROPY_RATIO * max_entropy
+        elif target_entropy.startswith("auto_"):
+            value = float(target_entropy[len("auto_") :]) * max_entropy
+        else:
+            raise ValueError(f"Unknown `target_entropy`={target_entropy!r}: use a float (nats), 'auto' or 'auto_<ratio>'.")
+    else:
+        value = float(target_entropy)
+    if not 0.0 < value <= max_entropy + 1e-9:
+        raise ValueError(
+            f"`target_entropy` must be in (0, log|A|] = (0, {max_entropy:.4f}] for {n_actions} actions, got {value:.4f} "
+            f"(from {target_entropy!r}): use a smaller ratio 'auto_<r>' with 0 < r <= 1."
+        )
+    return value
+
+
+class DiscreteSAC(OffPolicyAlgorithm):
+    """
+    Soft Actor-Critic for discrete actions, with exact expectations over actions (no action sampling in the losses).
+
+    Paper: P. Christodoulou, "Soft Actor-Critic for Discrete Action Settings", 2019, https://arxiv.org/abs/1910.07207
+    Reference: ../shared/reference 004 §3.4.8.1, eqs. (3.59)-(3.66) and the pseudocode "Soft Actor-Critic (Discrete
+    Actions)"; 001 "Soft Actor-Critic".
+
+    Per gradient step: critic target ``y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log
+    pi(a'|s'))``, critic loss ``0.5 sum_j MSE(Q_j(s, a), y)``, actor loss ``mean_s sum_a pi(a|s) (alpha log pi(a|s) -
+    min_j Q_j(s, a))`` and, when learned, temperature loss ``log alpha (H(pi(.|s)) - target_entropy)``.
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: learning rate for the actor, the critics and the temperature (constant or schedule)
+    :param buffer_size: size of the replay buffer
+    :param learning_starts: how many steps of the model to collect transitions for before learning starts
+    :param batch_size: Minibatch size for each gradient update
+    :param tau: the soft update coefficient ("Polyak update", between 0 and 1); 1 with
+        ``target_update_interval=N`` gives hard copies every N gradient steps
+    :param gamma: the discount factor
+    :param train_freq: Update the model every ``train_freq`` steps (int or tuple like ``(5, "step")``)
+    :param gradient_steps: How many gradient steps to do after each rollout (-1: as many as env steps)
+    :param replay_buffer_class: Replay buffer class to use (None: selected automatically)
+    :param replay_buffer_kwargs: Keyword arguments to pass to the replay buffer on creation
+    :param optimize_memory_usage: Enable a memory efficient variant of the replay buffer
+    :param ent_coef: Temperature alpha: a float for a fixed value, ``"auto"`` to learn it (initial value 1) or
+        ``"auto_<v>"`` to learn it from the initial value v
+    :param target_update_interval: update the target networks every ``target_update_interval`` gradient steps
+    :param target_entropy: target entropy when learning alpha: a float in (0, log|A|] (nats), ``"auto"``
+        (0.5 log|A|) or ``"auto_<r>"`` (r log|A|)
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation (``n_critics``,
+        ``share_features_extractor``, ``net_arch``, ...)
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages, 2 for debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
+    }
+    policy: DiscreteSACPolicy
+    actor: DiscreteActor
+    critic: DiscreteCritic
+    critic_target: DiscreteCritic
+
+    def __init__(
+        self,
+        policy: str | type[DiscreteSACPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 3e-4,
+        buffer_size: int = 1_000_000,
+        learning_starts: int = 1000,
+        batch_size: int = 256,
+        tau: float = 0.005,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 1,
+        gradient_steps: int = 1,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
+        ent_coef: str | float = "auto",
+        target_update_interval: int = 1,
+        target_entropy: str | float = "auto",
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        check_positive_int("batch_size", batch_size)
+        check_positive_int("buffer_size", buffer_size)
+        check_positive_int("target_update_interval", target_update_interval)
+        if not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
+            raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
+        if not isinstance(gamma, (int, float)) or not 0.0 < gamma <= 1.0:
+            raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}.")
+        n_critics = (policy_kwargs or {}).get("n_critics", 2)
+        if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
+            raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
+        _check_ent_coef(ent_coef)
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            buffer_size,
+            learning_starts,
+            batch_size,
+            tau,
+            gamma,
+            train_freq,
+            gradient_steps,
+            action_noise=None,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            use_sde=False,
+            sde_support=False,
+            optimize_memory_usage=optimize_memory_usage,
+            support_multi_env=True,
+        )
+        check_action_space("DiscreteSAC", getattr(self, "action_space", None), (spaces.Discrete,))
+        self.ent_coef = ent_coef
+        self.target_update_interval = target_update_interval
+        self.target_entropy = target_entropy
+        if getattr(self, "action_space", None) is not None:
+            resolve_target_entropy(target_entropy, int(self.action_space.n))  # type: ignore[attr-defined]
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self.actor = self.policy.actor
+        self.critic = self.policy.critic
+        self.critic_target = self.policy.critic_target
+        self.batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
+        self.batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
+        self.target_entropy_value = resolve_target_entropy(self.target_entropy, int(self.action_space.n))  # type: ignore[attr-defined]
+        self.ent_coef_optimizer: th.optim.Optimizer | None = None
+        if isinstance(self.ent_coef, str):  # learned: "auto" or "auto_<initial value>"
+            initial = float(self.ent_coef.split("_")[1]) if "_" in self.ent_coef else 1.0
+            self.log_ent_coef = th.log(th.ones(1, device=self.device) * initial).requires_grad_(True)
+            self.ent_coef_optimizer = th.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
+        else:
+            self.ent_coef_tensor = th.tensor(float(self.ent_coef), device=self.device)
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        self.policy.set_training_mode(True)
+        optimizers = [self.actor.optimizer, self.critic.optimizer]
+        if self.ent_coef_optimizer is not None:
+            optimizers.append(self.ent_coef_optimizer)
+        self._update_learning_rate(optimizers)
+        stats: dict[str, list[float]] = {"critic_loss": [], "actor_loss": [], "ent_coef": [], "entropy": []}
+        for _ in range(gradient_steps):
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            alpha = self._temperature()
+            stats["critic_loss"].append(self._update_critic(data, alpha))
+            actor_loss, policy_entropy = self._update_actor_and_temperature(data, alpha)
+            stats["actor_loss"].append(actor_loss)
+            stats["entropy"].append(policy_entropy)
+            stats["ent_coef"].append(float(alpha))
+            self._n_updates += 1
+            if self._n_updates % self.target_update_interval == 0:
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for key, values in stats.items():
+            self.logger.record(f"train/{key}", float(np.mean(values)))
+        self.logger.record("train/target_entropy", self.target_entropy_value)
+
+    def _temperature(self) -> th.Tensor:
+        """Current alpha, without gradient."""
+        if self.ent_coef_optimizer is not None:
+            return th.exp(self.log_ent_coef.detach())
+        return self.ent_coef_tensor
+
+    @th.no_grad()
+    def soft_target(self, data: ReplayBufferSamples, alpha: th.Tensor | float) -> th.Tensor:
+        """y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log pi(a'|s')) (eq. 3.63), (batch,)."""
+        next_probs, next_log_probs = self.actor.action_log_probs(data.next_observations)
+        next_value = soft_state_value(next_probs, next_log_probs, min_q(self.critic_target(data.next_observations)), alpha)
+        return data.rewards.flatten() + (1 - data.dones.flatten()) * self.gamma * next_value
+
+    def _update_critic(self, data: ReplayBufferSamples, alpha: th.Tensor) -> float:
+        """Regress every Q_j(s, a) on the soft Bellman target (eqs. 3.63-3.64)."""
+        target = self.soft_target(data, alpha)
+        actions = data.actions.long().reshape(-1, 1)
+        q_taken = [q.gather(1, actions).flatten() for q in self.critic(data.observations)]
+        loss = 0.5 * sum(F.mse_loss(q, target) for q in q_taken)
+        self.critic.optimizer.zero_grad()
+        loss.backward()  # type: ignore[union-attr]
+        self.critic.optimizer.step()
+        return loss.item()  # type: ignore[union-attr]
+
+    def _update_actor_and_temperature(self, data: ReplayBufferSamples, alpha: th.Tensor) -> tuple[float, float]:
+        """Actor step on eq. (3.65) with the exact sum over actions, then the temperature step."""
+        probs, log_probs = self.actor.action_log_probs(data.observations)
+        with th.no_grad():
+            q_values = min_q(self.critic(data.observations))
+        loss = discrete_sac_actor_loss(probs, log_probs, q_values, alpha)
+        self.actor.optimizer.zero_grad()
+        loss.backward()
+        self.actor.optimizer.step()
+        policy_entropy = entropy(probs.detach(), log_probs.detach())
+        if self.ent_coef_optimizer is not None:
+            ent_loss = temperature_loss(self.log_ent_coef, policy_entropy, self.target_entropy_value)
+            self.ent_coef_optimizer.zero_grad()
+            ent_loss.backward()
+            self.ent_coef_optimizer.step()
+        return loss.item(), policy_entropy.mean().item()
+
+    def learn(
+        self: SelfDiscreteSAC,
+        total_timesteps: int = 50_000,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "DiscreteSAC",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfDiscreteSAC:
+        """Train for ``total_timesteps`` environment steps (50k by default: enough for CartPole-v1)."""
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "actor", "critic", "critic_target"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts = ["policy", "actor.optimizer", "critic.optimizer"]
+        if self.ent_coef_optimizer is not None:
+            return [*state_dicts, "ent_coef_optimizer"], ["log_ent_coef"]
+        return state_dicts, ["ent_coef_tensor"]
+
+
+def _check_ent_coef(ent_coef: Any) -> None:
+    if isinstance(ent_coef, str):
+        if ent_coef == "auto":
+            return
+        if ent_coef.startswith("auto_"):
+            try:
+                initial = float(ent_coef[len("auto_") :])
+            except ValueError:
+                initial = -1.0
+            if initial > 0:
+                return
+        raise ValueError(f"`ent_coef` must be a positive float, 'auto' or 'auto_<positive initial value>', got {ent_coef!r}.")
+    check_positive("ent_coef", ent_coef)
+
+
+__all__ = ["DiscreteSAC"]

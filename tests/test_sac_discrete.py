@@ -1,0 +1,180 @@
+"""DiscreteSAC: targets and losses against explicit per-action loops, eq. 3.66, temperature, safety, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
+
+from sb3_pg_extras import DiscreteSAC
+from sb3_pg_extras.common.critics import discrete_sac_actor_loss, entropy, soft_state_value, temperature_loss
+from sb3_pg_extras.sac_discrete.sac_discrete import resolve_target_entropy
+
+TINY = dict(learning_starts=50, buffer_size=1000, batch_size=16, policy_kwargs=dict(net_arch=[8]))
+
+
+def random_batch(model: DiscreteSAC, n: int = 6, seed: int = 0) -> ReplayBufferSamples:
+    rng = np.random.default_rng(seed)
+    obs = th.as_tensor(rng.normal(size=(n, 4)), dtype=th.float32)
+    next_obs = th.as_tensor(rng.normal(size=(n, 4)), dtype=th.float32)
+    actions = th.as_tensor(rng.integers(0, 2, size=(n, 1)))
+    rewards = th.as_tensor(rng.normal(size=(n, 1)), dtype=th.float32)
+    dones = th.as_tensor(rng.integers(0, 2, size=(n, 1)), dtype=th.float32)
+    return ReplayBufferSamples(obs, actions, next_obs, dones, rewards)
+
+
+def test_soft_target_equals_per_action_loop() -> None:
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", gamma=0.9, policy_kwargs=dict(net_arch=[8], n_critics=3), seed=0)
+    data = random_batch(model)
+    alpha = 0.3
+    got = model.soft_target(data, alpha)
+    for i in range(len(got)):
+        s_next = data.next_observations[i : i + 1]
+        with th.no_grad():
+            logits = model.actor.action_logits(s_next)[0]
+            qs = [
+                q(model.critic_target.extract_features(s_next, model.critic_target.features_extractor))[0]
+                for q in model.critic_target.q_networks
+            ]
+        value = 0.0
+        for a in range(2):
+            prob = math.exp(logits[a].item()) / sum(math.exp(x.item()) for x in logits)
+            q_min = min(q[a].item() for q in qs)
+            value += prob * (q_min - alpha * math.log(prob))
+        expected = data.rewards[i].item() + 0.9 * (1 - data.dones[i].item()) * value
+        assert got[i].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_losses_equal_loops() -> None:
+    rng = np.random.default_rng(1)
+    logits = th.as_tensor(rng.normal(size=(5, 3)), dtype=th.float32)
+    log_probs = th.log_softmax(logits, -1)
+    probs = log_probs.exp()
+    q = th.as_tensor(rng.normal(size=(5, 3)), dtype=th.float32)
+    alpha = 0.7
+    loop_actor = np.mean([sum(probs[s, a] * (alpha * log_probs[s, a] - q[s, a]) for a in range(3)) for s in range(5)])
+    assert discrete_sac_actor_loss(probs, log_probs, q, alpha).item() == pytest.approx(float(loop_actor), rel=1e-5)
+    loop_value = [sum(probs[s, a] * (q[s, a] - alpha * log_probs[s, a]) for a in range(3)).item() for s in range(5)]
+    np.testing.assert_allclose(soft_state_value(probs, log_probs, q, alpha), loop_value, rtol=1e-5)
+    loop_entropy = [-sum(probs[s, a] * log_probs[s, a] for a in range(3)).item() for s in range(5)]
+    np.testing.assert_allclose(entropy(probs, log_probs), loop_entropy, rtol=1e-5)
+
+
+def test_actor_gradient_matches_eq_3_66() -> None:
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", seed=0, **TINY)
+    obs = random_batch(model, n=4).observations
+    alpha = 0.2
+    params = list(model.actor.parameters())
+    q = th.as_tensor(np.random.default_rng(2).normal(size=(4, 2)), dtype=th.float32)
+    probs, log_probs = model.actor.action_log_probs(obs)
+    grads = th.autograd.grad(discrete_sac_actor_loss(probs, log_probs, q, alpha), params)
+    # eq. 3.66: mean_s sum_a grad pi(a|s) (alpha (1 + log pi(a|s)) - Q(s, a))
+    expected = [th.zeros_like(p) for p in params]
+    for s in range(4):
+        for a in range(2):
+            prob, log_prob = (t[s, a] for t in model.actor.action_log_probs(obs))
+            weight = (alpha * (1 + log_prob) - q[s, a]).item() / 4
+            for acc, g in zip(expected, th.autograd.grad(prob, params, allow_unused=True)):
+                if g is not None:
+                    acc += weight * g
+    for got, want in zip(grads, expected):
+        th.testing.assert_close(got, want, rtol=1e-4, atol=1e-7)
+
+
+def test_temperature_moves_toward_target() -> None:
+    log_alpha = th.zeros(1, requires_grad=True)
+    # policy more random than the target: alpha must decrease (positive gradient on log alpha)
+    (grad,) = th.autograd.grad(temperature_loss(log_alpha, th.tensor([0.6, 0.7]), 0.3), [log_alpha])
+    assert grad.item() == pytest.approx(0.35)
+    (grad,) = th.autograd.grad(temperature_loss(log_alpha, th.tensor([0.1]), 0.3), [log_alpha])
+    assert grad.item() == pytest.approx(-0.2)
+
+
+def test_log_probs_stay_finite_when_probabilities_underflow() -> None:
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", **TINY)
+    with th.no_grad():
+        model.actor.logits.weight.zero_()
+        model.actor.logits.bias.copy_(th.tensor([500.0, -500.0]))
+    probs, log_probs = model.actor.action_log_probs(th.zeros(3, 4))
+    assert probs[0, 1].item() == 0.0
+    assert th.isfinite(log_probs).all()
+    q = th.zeros(3, 2)
+    assert th.isfinite(discrete_sac_actor_loss(probs, log_probs, q, 0.2))
+    assert th.isfinite(entropy(probs, log_probs)).all()
+    model.learn(100)
+    assert np.isfinite(model.logger.name_to_value["train/actor_loss"])
+
+
+def test_resolve_target_entropy() -> None:
+    assert resolve_target_entropy("auto", 4) == pytest.approx(0.5 * math.log(4))
+    assert resolve_target_entropy("auto_0.3", 4) == pytest.approx(0.3 * math.log(4))
+    assert resolve_target_entropy(0.2, 4) == 0.2
+    assert resolve_target_entropy("auto_1", 4) == pytest.approx(math.log(4))
+    for bad in (0.0, -0.1, 2.0, "auto_1.5", "max"):
+        with pytest.raises(ValueError, match="target_entropy"):
+            resolve_target_entropy(bad, 4)
+
+
+def test_learned_temperature_changes_and_fixed_stays() -> None:
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", ent_coef="auto_0.5", seed=0, **TINY)
+    model.learn(200)
+    assert model.log_ent_coef.exp().item() != pytest.approx(0.5)
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", ent_coef=0.1, **TINY)
+    model.learn(200)
+    assert model.ent_coef_optimizer is None
+    assert model.logger.name_to_value["train/ent_coef"] == pytest.approx(0.1)
+
+
+def test_hard_target_updates() -> None:
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", tau=1.0, target_update_interval=5, gradient_steps=5, train_freq=5, **TINY)
+    model.learn(100)
+    assert model._n_updates % 5 == 0
+    for p, p_target in zip(model.critic.parameters(), model.critic_target.parameters()):
+        assert th.equal(p, p_target)
+
+
+def test_shared_features_extractor_and_policy_save(tmp_path) -> None:
+    model = DiscreteSAC(
+        "MlpPolicy", "CartPole-v1", **{**TINY, "policy_kwargs": dict(net_arch=[8], share_features_extractor=True)}
+    )
+    model.learn(100)
+    assert model.critic.features_extractor is model.actor.features_extractor
+    model.policy.save(tmp_path / "policy")
+    loaded = type(model.policy).load(tmp_path / "policy")
+    assert loaded.share_features_extractor
+
+
+def test_cnn_and_multi_input_policies() -> None:
+    image_env = FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True)
+    DiscreteSAC(
+        "CnnPolicy", image_env, learning_starts=10, buffer_size=100, batch_size=4, policy_kwargs=dict(net_arch=[8])
+    ).learn(20)
+    DiscreteSAC("MultiInputPolicy", SimpleMultiObsEnv(), learning_starts=10, buffer_size=100, batch_size=4).learn(20)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(policy_kwargs=dict(n_critics=0)), "n_critics"),
+        (dict(target_entropy=5.0), "target_entropy"),
+        (dict(target_entropy="auto_2"), "target_entropy"),
+        (dict(ent_coef=-0.1), "ent_coef"),
+        (dict(ent_coef="auto_-1"), "ent_coef"),
+        (dict(ent_coef="learned"), "ent_coef"),
+        (dict(tau=0.0), "tau"),
+        (dict(gamma=1.5), "gamma"),
+        (dict(target_update_interval=0), "target_update_interval"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_at_construction(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DiscreteSAC("MlpPolicy", "CartPole-v1", **kwargs)
+
+
+def test_box_action_space_is_refused() -> None:
+    with pytest.raises(ValueError, match="Box"):
+        DiscreteSAC("MlpPolicy", "Pendulum-v1")
