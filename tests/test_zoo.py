@@ -112,8 +112,9 @@ OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sa
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
 
 
-def test_optimize_two_trials(tmp_path: Path) -> None:
-    run_zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", *OPTIMIZE, "-f", "opt", cwd=tmp_path)
+@pytest.mark.parametrize("algo", sorted(zoo.ALGOS))
+def test_optimize_two_trials(algo: str, tmp_path: Path) -> None:
+    run_zoo("train", "--algo", algo, "--env", "CartPole-v1", *OPTIMIZE, "-f", "opt", cwd=tmp_path)
 
 
 @pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])
