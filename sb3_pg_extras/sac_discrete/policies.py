@@ -103,7 +103,8 @@ class DiscreteSACPolicy(SACPolicy):
     :param lr_schedule: Learning rate schedule (could be constant)
     :param net_arch: The specification of the actor and critic networks (list, or dict with ``pi`` and ``qf``)
     :param activation_fn: Activation function
-    :param features_extractor_class: Features extractor to use
+    :param features_extractor_class: Features extractor to use (None: FlattenExtractor, NatureCNN for CnnPolicy,
+        CombinedExtractor for MultiInputPolicy)
     :param features_extractor_kwargs: Keyword arguments to pass to the features extractor
     :param normalize_images: Whether to normalize images or not (dividing by 255.0)
     :param optimizer_class: The optimizer to use (``th.optim.Adam`` by default)
@@ -115,6 +116,8 @@ class DiscreteSACPolicy(SACPolicy):
     actor: DiscreteActor  # type: ignore[assignment]
     critic: DiscreteCritic  # type: ignore[assignment]
     critic_target: DiscreteCritic  # type: ignore[assignment]
+    # used when ``features_extractor_class`` is None (CnnPolicy / MultiInputPolicy change it)
+    default_features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor
 
     def __init__(
         self,
@@ -123,7 +126,7 @@ class DiscreteSACPolicy(SACPolicy):
         lr_schedule: Schedule,
         net_arch: list[int] | dict[str, list[int]] | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_class: type[BaseFeaturesExtractor] | None = None,
         features_extractor_kwargs: dict[str, Any] | None = None,
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
@@ -131,6 +134,8 @@ class DiscreteSACPolicy(SACPolicy):
         n_critics: int = 2,
         share_features_extractor: bool = False,
     ):
+        if features_extractor_class is None:
+            features_extractor_class = self.default_features_extractor_class
         super().__init__(
             observation_space,
             action_space,  # type: ignore[arg-type]
@@ -168,17 +173,15 @@ MlpPolicy = DiscreteSACPolicy
 
 
 class CnnPolicy(DiscreteSACPolicy):
-    """DiscreteSACPolicy with a NatureCNN features extractor (image observations)."""
+    """DiscreteSACPolicy with a NatureCNN features extractor by default (image observations)."""
 
-    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+    default_features_extractor_class = NatureCNN
 
 
 class MultiInputPolicy(DiscreteSACPolicy):
-    """DiscreteSACPolicy with a CombinedExtractor (dict observations)."""
+    """DiscreteSACPolicy with a CombinedExtractor by default (dict observations)."""
 
-    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+    default_features_extractor_class = CombinedExtractor
 
 
 __all__ = ["CnnPolicy", "DiscreteActor", "DiscreteSACPolicy", "MlpPolicy", "MultiInputPolicy"]
