@@ -51,3 +51,12 @@ def check_action_space(algo: str, action_space: Any, supported: tuple[type, ...]
             f"{algo} does not support the action space {action_space} ({type(action_space).__name__}); "
             f"use an environment whose action space is one of: {names}."
         )
+
+
+def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: int | None) -> None:
+    """Batch standardisation of advantages needs at least two samples per update."""
+    if normalize_advantage and n_envs is not None and n_steps * n_envs < 2:
+        raise ValueError(
+            "`normalize_advantage=True` needs at least two samples per update: increase `n_steps` (or the number "
+            f"of envs), got n_steps * n_envs = {n_steps * n_envs}."
+        )

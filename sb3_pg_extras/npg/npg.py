@@ -29,6 +29,7 @@ from sb3_pg_extras.common.validation import (
     check_gamma,
     check_learning_rate,
     check_non_negative,
+    check_normalizable_batch,
     check_positive,
     check_positive_int,
 )
@@ -169,11 +170,7 @@ class NPG(OnPolicyAlgorithm):
         self.n_critic_updates = n_critic_updates
         self.normalize_advantage = normalize_advantage
         self.sub_sampling_factor = sub_sampling_factor
-        if normalize_advantage and self.env is not None and n_steps * self.n_envs < 2:
-            raise ValueError(
-                "`normalize_advantage=True` needs at least two samples per update: increase `n_steps` (or the number "
-                f"of envs), got n_steps * n_envs = {n_steps * self.n_envs}."
-            )
+        check_normalizable_batch(normalize_advantage, n_steps, self.n_envs if self.env is not None else None)
         if _init_setup_model:
             self._setup_model()
 

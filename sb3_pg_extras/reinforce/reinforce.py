@@ -21,6 +21,7 @@ from sb3_pg_extras.common.validation import (
     check_gamma,
     check_learning_rate,
     check_non_negative,
+    check_normalizable_batch,
     check_optional_positive_int,
     check_positive,
     check_positive_int,
@@ -163,11 +164,7 @@ class REINFORCE(OnPolicyAlgorithm):
         self.baseline_patience = baseline_patience
         self.normalize_advantage = normalize_advantage
         self.gamma_weighting = gamma_weighting
-        if normalize_advantage and self.env is not None and n_steps * self.n_envs < 2:
-            raise ValueError(
-                "`normalize_advantage=True` needs at least two samples per update: increase `n_steps` (or the number "
-                f"of envs), got n_steps * n_envs = {n_steps * self.n_envs}."
-            )
+        check_normalizable_batch(normalize_advantage, n_steps, self.n_envs if self.env is not None else None)
         if _init_setup_model:
             self._setup_model()
 
