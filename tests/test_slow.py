@@ -13,16 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_reinforce_solves_cartpole_with_zoo_hyperparameters(seed: int) -> None:
-    model, n_timesteps, _ = build("reinforce", "CartPole-v1", seed)
-    model.learn(n_timesteps)
-    mean, _ = evaluate_policy(model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=10)
-    assert mean >= 475
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_npg_solves_cartpole_with_zoo_hyperparameters(seed: int) -> None:
-    model, n_timesteps, _ = build("npg", "CartPole-v1", seed)
+@pytest.mark.parametrize("algo", ["reinforce", "npg", "sac_discrete"])
+def test_solves_cartpole_with_zoo_hyperparameters(algo: str, seed: int) -> None:
+    model, n_timesteps, _ = build(algo, "CartPole-v1", seed)
     model.learn(n_timesteps)
     mean, _ = evaluate_policy(model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=10)
     assert mean >= 475
