@@ -10,7 +10,7 @@ from sb3_contrib.common.utils import flat_grad
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, BasePolicy, MultiInputActorCriticPolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutBufferSamples, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, RolloutBufferSamples, Schedule
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
@@ -221,9 +221,12 @@ class NPG(OnPolicyAlgorithm):
         with th.no_grad():
             # get_distribution returns the policy's one (mutable) distribution object: keep copies
             old_distribution = copy.copy(self.policy.get_distribution(batch.observations))
-        fvp_obs = take_observations(batch.observations, slice(None, None, self.sub_sampling_factor))
-        with th.no_grad():
-            fvp_old = copy.copy(self.policy.get_distribution(fvp_obs))
+        fvp_obs: PyTorchObs = batch.observations
+        fvp_old = old_distribution
+        if self.sub_sampling_factor > 1:
+            fvp_obs = take_observations(batch.observations, slice(None, None, self.sub_sampling_factor))
+            with th.no_grad():
+                fvp_old = copy.copy(self.policy.get_distribution(fvp_obs))
         kl = mean_kl(fvp_old, self.policy.get_distribution(fvp_obs))
         fisher_product = fisher_vector_product_fn(kl, params, self.cg_damping)
         natural = natural_gradient_direction(fisher_product, gradient, self.cg_max_steps, self.cg_residual_tol)
@@ -232,9 +235,10 @@ class NPG(OnPolicyAlgorithm):
         else:
             step_size = self.natural_learning_rate
         add_to_parameters(params, step_size * natural.direction)
-        with th.no_grad():
-            realised_kl = mean_kl(old_distribution, self.policy.get_distribution(batch.observations)).item()
-            new_log_prob = self.policy.get_distribution(batch.observations).log_prob(actions)
+        with th.no_grad():  # one forward pass for both diagnostics
+            new_distribution = self.policy.get_distribution(batch.observations)
+            realised_kl = mean_kl(old_distribution, new_distribution).item()
+            new_log_prob = new_distribution.log_prob(actions)
             new_objective = (advantages * th.exp(new_log_prob - batch.old_log_prob)).mean().item()
         self.logger.record("train/kl", realised_kl)
         self.logger.record("train/step_size", step_size)
