@@ -13,14 +13,16 @@ Example::
     python benchmarks/run.py --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
         --n-timesteps 100000 --eval-freq 10000 --threshold 475 --reference ppo --name reinforce_cartpole
 
-Training time excludes evaluation time. Runs are sequential and interleaved (seed-major), so machine noise
-hits every algorithm alike; quote ratios, not absolute times.
+Training time excludes evaluation time. Runs are interleaved (seed-major), so machine noise hits every algorithm
+alike; quote ratios, not absolute times. ``--jobs N`` runs N trainings at once in worker processes (one torch thread
+each); keep N at most the number of free cores, or the throughput columns measure contention.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
 import shlex
 import sys
 import time
@@ -188,7 +190,8 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
         "",
         f"Seeds {args.seeds}, budget {args.n_timesteps or 'from the zoo file'} env steps, deterministic evaluation "
         f"on {args.eval_episodes} episodes every {args.eval_freq} steps. Train time excludes evaluation. "
-        f"Machine: {th.get_num_threads()} torch thread(s); ratios against `{args.reference}` come from this same run.",
+        f"Machine: {th.get_num_threads()} torch thread(s) per training, {args.jobs} training(s) at once; ratios against "
+        f"`{args.reference}` come from this same run.",
         "",
         "| env | algo | final return (mean +/- std over seeds) | seeds >= threshold | steps to threshold (mean) "
         "| train time s | env steps/s | steps/s ratio vs reference |",
@@ -254,6 +257,13 @@ def plot(rows: list[EvalRow], args: argparse.Namespace, out: Path) -> list[Path]
     return paths
 
 
+def _init_worker(threads: int) -> None:
+    th.set_num_threads(threads)
+    from sb3_pg_extras.zoo import register
+
+    register()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="+", required=True, help="zoo keys: ours (reinforce, ...) and built-ins (ppo, ...)")
@@ -267,20 +277,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="benchmark")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="trainings run at once (worker processes)")
     parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides: algo.key=value (YAML value)")
     args = parser.parse_args(argv)
-    th.set_num_threads(args.threads)
-
-    from sb3_pg_extras.zoo import register
-
-    register()
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
+    _init_worker(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    runs = [(algo, env_id, seed, args) for seed in args.seeds for env_id in args.envs for algo in args.algos]
     rows: list[EvalRow] = []
-    for seed in args.seeds:
-        for env_id in args.envs:
-            for algo in args.algos:
-                rows += run_one(algo, env_id, seed, args)
+    if args.jobs == 1:
+        for run in runs:
+            rows += run_one(*run)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(args.jobs, initializer=_init_worker, initargs=(args.threads,), maxtasksperchild=1) as pool:
+            for result in pool.starmap(run_one, runs, chunksize=1):
+                rows += result
     with open(args.out / f"{args.name}.csv", "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(asdict(rows[0])))
         writer.writeheader()
