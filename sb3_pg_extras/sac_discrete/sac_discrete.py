@@ -20,8 +20,9 @@ from sb3_pg_extras.common.critics import (
     soft_state_value,
     temperature_loss,
 )
+from sb3_pg_extras.common.policies import DiscreteActor
 from sb3_pg_extras.common.validation import check_action_space, check_positive, check_positive_int
-from sb3_pg_extras.sac_discrete.policies import CnnPolicy, DiscreteActor, DiscreteSACPolicy, MlpPolicy, MultiInputPolicy
+from sb3_pg_extras.sac_discrete.policies import CnnPolicy, DiscreteSACPolicy, MlpPolicy, MultiInputPolicy
 
 SelfDiscreteSAC = TypeVar("SelfDiscreteSAC", bound="DiscreteSAC")
 

@@ -1,7 +1,8 @@
 """
-Policies of DiscreteSAC: a categorical actor and ``n_critics`` Q(s, .) critics with target copies.
+A categorical actor and ``n_critics`` Q(s, .) critics with target copies, for discrete-action off-policy
+actor-critics (DiscreteSAC, OffPAC).
 
-``DiscreteSACPolicy`` reuses SB3's ``SACPolicy`` machinery (net_arch parsing, optimizers, shared or separate features
+``CategoricalQPolicy`` reuses SB3's ``SACPolicy`` machinery (net_arch parsing, optimizers, shared or separate features
 extractors, target critic) and swaps in a categorical actor and multi-head discrete critics.
 """
 
@@ -94,9 +95,9 @@ class DiscreteActor(BasePolicy):
         return self(observation, deterministic)
 
 
-class DiscreteSACPolicy(SACPolicy):
+class CategoricalQPolicy(SACPolicy):
     """
-    Categorical actor and ``n_critics`` Q(s, .) critics (plus targets) for DiscreteSAC.
+    Categorical actor and ``n_critics`` Q(s, .) critics (plus target copies).
 
     :param observation_space: Observation space
     :param action_space: Discrete action space
@@ -169,19 +170,16 @@ class DiscreteSACPolicy(SACPolicy):
         """No state-dependent exploration noise for a categorical actor."""
 
 
-MlpPolicy = DiscreteSACPolicy
-
-
-class CnnPolicy(DiscreteSACPolicy):
-    """DiscreteSACPolicy with a NatureCNN features extractor by default (image observations)."""
+class CategoricalQCnnPolicy(CategoricalQPolicy):
+    """CategoricalQPolicy with a NatureCNN features extractor by default (image observations)."""
 
     default_features_extractor_class = NatureCNN
 
 
-class MultiInputPolicy(DiscreteSACPolicy):
-    """DiscreteSACPolicy with a CombinedExtractor by default (dict observations)."""
+class CategoricalQMultiInputPolicy(CategoricalQPolicy):
+    """CategoricalQPolicy with a CombinedExtractor by default (dict observations)."""
 
     default_features_extractor_class = CombinedExtractor
 
 
-__all__ = ["CnnPolicy", "DiscreteActor", "DiscreteSACPolicy", "MlpPolicy", "MultiInputPolicy"]
+__all__ = ["CategoricalQCnnPolicy", "CategoricalQMultiInputPolicy", "CategoricalQPolicy", "DiscreteActor"]
