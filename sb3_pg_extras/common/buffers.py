@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 import torch as th
-from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
-from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, RolloutBufferSamples
+from stable_baselines3.common.buffers import DictReplayBuffer, DictRolloutBuffer, ReplayBuffer, RolloutBuffer
+from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, PyTorchObs, RolloutBufferSamples
+from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg_extras.common.returns import discounted_returns_to_go, episode_step_indices
 
@@ -64,3 +67,74 @@ class MonteCarloRolloutBuffer(_MonteCarloReturnsMixin, RolloutBuffer):
 
 class DictMonteCarloRolloutBuffer(_MonteCarloReturnsMixin, DictRolloutBuffer):
     """Dict-observation rollout buffer with Monte-Carlo returns-to-go (see ``_MonteCarloReturnsMixin``)."""
+
+
+class BehaviourReplayBufferSamples(NamedTuple):
+    """SB3's replay samples plus log b(a|s), the behaviour policy's log-probability of each stored action."""
+
+    observations: PyTorchObs
+    actions: th.Tensor
+    next_observations: PyTorchObs
+    dones: th.Tensor
+    rewards: th.Tensor
+    discounts: th.Tensor | None
+    behaviour_log_probs: th.Tensor  # (batch,)
+
+
+class _BehaviourLogProbMixin:
+    """
+    Adds the behaviour log-probability log b(a_t|s_t) of every stored action to an SB3 replay buffer (the p_t^b
+    of the experience-replay off-policy actor-critic, ../shared/reference 004 §3.3.4, step 1).
+
+    The algorithm hands the log-probs of the actions it is about to store to :meth:`set_behaviour_log_probs` (one
+    per env) before SB3's ``_store_transition`` calls ``add``; ``add`` refuses to store a transition without them,
+    so a transition can never be paired with a stale probability. They must be the log-probs *of the stored
+    action*: for Box spaces SB3 stores actions scaled to [-1, 1], so the log-density is the one on [-1, 1].
+    """
+
+    # attributes provided by the SB3 buffer this is mixed into
+    buffer_size: int
+    n_envs: int
+    pos: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.behaviour_log_probs = np.zeros((self.buffer_size, self.n_envs), dtype=np.float32)
+        self._pending_log_probs: np.ndarray | None = None
+
+    def set_behaviour_log_probs(self, log_probs: np.ndarray | th.Tensor) -> None:
+        """log b(a|s) of the actions the next ``add`` stores, one per env."""
+        if isinstance(log_probs, th.Tensor):
+            log_probs = log_probs.detach().cpu().numpy()
+        self._pending_log_probs = np.asarray(log_probs, dtype=np.float32).reshape(self.n_envs)
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        if self._pending_log_probs is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.add() needs the behaviour log-probs of the stored actions: call "
+                "set_behaviour_log_probs() before each add()."
+            )
+        self.behaviour_log_probs[self.pos] = self._pending_log_probs
+        self._pending_log_probs = None
+        super().add(*args, **kwargs)  # type: ignore[misc]
+
+    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> BehaviourReplayBufferSamples:
+        # SB3 draws each sample's env index inside ``_get_samples`` from numpy's global generator. Rather than copy
+        # its sampler, replay that same draw from the saved generator state to pair each transition with its
+        # log-prob (tests/test_offpac.py checks the pairing with several envs).
+        state = np.random.get_state()  # noqa: NPY002 (SB3 samples from the legacy global generator)
+        samples = super()._get_samples(batch_inds, env)  # type: ignore[misc]
+        after = np.random.get_state()  # noqa: NPY002
+        np.random.set_state(state)  # noqa: NPY002
+        env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))  # noqa: NPY002
+        np.random.set_state(after)  # noqa: NPY002
+        log_probs = th.as_tensor(self.behaviour_log_probs[batch_inds, env_indices], device=samples.actions.device)
+        return BehaviourReplayBufferSamples(**samples._asdict(), behaviour_log_probs=log_probs)
+
+
+class BehaviourReplayBuffer(_BehaviourLogProbMixin, ReplayBuffer):  # type: ignore[misc]
+    """Replay buffer that also stores the behaviour log-prob of each action (see ``_BehaviourLogProbMixin``)."""
+
+
+class DictBehaviourReplayBuffer(_BehaviourLogProbMixin, DictReplayBuffer):  # type: ignore[misc]
+    """Dict-observation replay buffer that also stores behaviour log-probs (see ``_BehaviourLogProbMixin``)."""

@@ -22,7 +22,7 @@ from stable_baselines3.common.torch_layers import (
     create_mlp,
 )
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
-from stable_baselines3.sac.policies import SACPolicy
+from stable_baselines3.sac.policies import Actor, SACPolicy
 from torch import nn
 from torch.nn import functional as F
 
@@ -182,4 +182,24 @@ class CategoricalQMultiInputPolicy(CategoricalQPolicy):
     default_features_extractor_class = CombinedExtractor
 
 
-__all__ = ["CategoricalQCnnPolicy", "CategoricalQMultiInputPolicy", "CategoricalQPolicy", "DiscreteActor"]
+def stored_actions_log_prob(actor: DiscreteActor | Actor, obs: PyTorchObs, actions: th.Tensor) -> th.Tensor:
+    """
+    log pi(a|s) of actions as SB3's replay buffer stores them, shape (batch,): action indices for a categorical
+    actor; for SB3's squashed Gaussian actor, actions scaled to [-1, 1], so this is the log-density on [-1, 1]
+    (Gaussian density of atanh(a) with the tanh change-of-variables correction).
+    """
+    if isinstance(actor, DiscreteActor):
+        log_probs = F.log_softmax(actor.action_logits(obs), dim=-1)
+        return log_probs.gather(1, actions.long().reshape(-1, 1)).flatten()
+    mean_actions, log_std, kwargs = actor.get_action_dist_params(obs)
+    distribution = actor.action_dist.proba_distribution(mean_actions, log_std, **kwargs)
+    return distribution.log_prob(actions.reshape(mean_actions.shape))
+
+
+__all__ = [
+    "CategoricalQCnnPolicy",
+    "CategoricalQMultiInputPolicy",
+    "CategoricalQPolicy",
+    "DiscreteActor",
+    "stored_actions_log_prob",
+]

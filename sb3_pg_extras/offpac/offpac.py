@@ -1,0 +1,309 @@
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.noise import ActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
+from stable_baselines3.common.utils import get_parameters_by_name, polyak_update
+from torch.nn import functional as F
+
+from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, BehaviourReplayBufferSamples, DictBehaviourReplayBuffer
+from sb3_pg_extras.common.critics import entropy, min_q, soft_state_value
+from sb3_pg_extras.common.off_policy import (
+    BehaviourLogProbRecorder,
+    check_behaviour_buffer_class,
+    check_no_action_noise,
+    clipped_importance_weights,
+    expected_sarsa_target,
+    off_policy_policy_gradient_loss,
+)
+from sb3_pg_extras.common.policies import stored_actions_log_prob
+from sb3_pg_extras.common.utils import repeat_observations
+from sb3_pg_extras.common.validation import (
+    check_action_space,
+    check_gamma,
+    check_non_negative,
+    check_positive_int,
+)
+from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, policy_for_action_space
+
+SelfOffPAC = TypeVar("SelfOffPAC", bound="OffPAC")
+
+
+class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
+    """
+    Experience-replay off-policy actor-critic with clipped importance sampling (OffPAC).
+
+    Paper: T. Degris, M. White, R. S. Sutton, "Off-Policy Actor-Critic", ICML 2012, https://arxiv.org/abs/1205.4839
+    (the replayed, truncated-importance-weight form follows ../shared/reference 004 §3.3.4, eqs. (3.42)-(3.45) and
+    the pseudocode "Experience-Replay Off-Policy Actor-Critic").
+
+    The behaviour policy is the policy itself at collection time (uniform during warm-up); the replay buffer stores
+    log b(a|s) of every stored action. Per gradient step, on a replayed batch:
+
+    1. critic: regress each Q_j(s, a) on the expected-SARSA target ``y = r + gamma (1 - d) E_{a'~pi(.|s')}
+       min_j Q_targ_j(s', a')`` (exact sum for Discrete, mean of ``n_action_samples`` samples for Box);
+    2. actor: ``A = min_j Q_j(s, a) - V(s)`` with ``V(s) = E_{a~pi} min_j Q_j(s, a)`` (optionally standardised in
+       the batch), ``rho = pi(a|s) / b(a|s)``, ``rho_bar = min(rho, is_clip)``; ascend ``mean rho_bar grad log pi(a|s)
+       A`` (+ ``ent_coef`` times the policy entropy);
+    3. Polyak-average the target critics.
+
+    :param policy: The policy model to use ("MlpPolicy", "CnnPolicy", "MultiInputPolicy": a categorical actor for
+        Discrete actions, SB3's squashed-Gaussian SAC policy for Box actions)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: learning rate for the actor and the critics (constant or schedule)
+    :param buffer_size: size of the replay buffer
+    :param learning_starts: how many steps of the model to collect transitions for before learning starts (these
+        actions are uniform, and stored with the uniform log-probability)
+    :param batch_size: Minibatch size for each gradient update
+    :param tau: the soft update coefficient of the target critics ("Polyak update", between 0 and 1)
+    :param gamma: the discount factor
+    :param train_freq: Update the model every ``train_freq`` steps (int or tuple like ``(5, "step")``)
+    :param gradient_steps: How many gradient steps to do after each rollout (-1: as many as env steps)
+    :param action_noise: must be None: the policy explores by sampling, and noise would make the stored behaviour
+        probabilities wrong
+    :param replay_buffer_class: Replay buffer class (None: ``BehaviourReplayBuffer``, or ``DictBehaviourReplayBuffer``
+        for dict observations); must store behaviour log-probs
+    :param replay_buffer_kwargs: Keyword arguments to pass to the replay buffer on creation
+    :param optimize_memory_usage: Enable a memory efficient variant of the replay buffer
+    :param is_clip: truncation c >= 1 of the importance ratios, ``rho_bar = min(rho, c)``. Small c: lower variance,
+        more bias (updates under-weight actions the current policy prefers to the behaviour policy); ``inf``: the
+        unbiased, high-variance estimator
+    :param n_action_samples: actions sampled from pi per state to estimate E_{a~pi} Q(s, a) for Box action spaces
+        (Discrete spaces use the exact sum)
+    :param normalize_advantage: standardise the advantages within each batch
+    :param ent_coef: weight of the entropy bonus in the actor loss (0: none)
+    :param target_update_interval: update the target critics every ``target_update_interval`` gradient steps
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation (``net_arch``, ``n_critics``:
+        1 by default, 2 for twin critics with the clipped double-Q minimum, ``share_features_extractor``, ...)
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages, 2 for debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
+    }
+
+    def __init__(
+        self,
+        policy: str | type[BasePolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 3e-4,
+        buffer_size: int = 1_000_000,
+        learning_starts: int = 100,
+        batch_size: int = 256,
+        tau: float = 0.005,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 1,
+        gradient_steps: int = 1,
+        action_noise: ActionNoise | None = None,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
+        is_clip: float = 1.0,
+        n_action_samples: int = 8,
+        normalize_advantage: bool = True,
+        ent_coef: float = 0.0,
+        target_update_interval: int = 1,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        check_positive_int("batch_size", batch_size)
+        check_positive_int("buffer_size", buffer_size)
+        check_positive_int("n_action_samples", n_action_samples)
+        check_positive_int("target_update_interval", target_update_interval)
+        check_non_negative("ent_coef", ent_coef)
+        check_gamma(gamma)
+        if not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
+            raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
+        if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or math.isnan(is_clip) or is_clip < 1.0:
+            raise ValueError(
+                f"`is_clip` (the truncation c of the importance ratios) must be >= 1, got {is_clip!r}: "
+                "use 1 for the lowest variance or float('inf') for no truncation."
+            )
+        check_no_action_noise("OffPAC", action_noise)
+        check_behaviour_buffer_class("OffPAC", replay_buffer_class)
+        policy_kwargs = {"n_critics": 1, **(policy_kwargs or {})}
+        n_critics = policy_kwargs["n_critics"]
+        if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
+            raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            buffer_size,
+            learning_starts,
+            batch_size,
+            tau,
+            gamma,
+            train_freq,
+            gradient_steps,
+            action_noise=None,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            use_sde=False,
+            sde_support=False,
+            optimize_memory_usage=optimize_memory_usage,
+            support_multi_env=True,
+        )
+        action_space = getattr(self, "action_space", None)
+        check_action_space("OffPAC", action_space, (spaces.Discrete, spaces.Box))
+        if isinstance(action_space, spaces.Box) and not (
+            np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))
+        ):
+            raise ValueError(
+                f"OffPAC needs a bounded Box action space (its policy squashes actions into the bounds), got {action_space}."
+            )
+        if action_space is not None:
+            policy_for_action_space(self.policy_class, action_space)
+        self.is_clip = float(is_clip)
+        self.n_action_samples = n_action_samples
+        self.normalize_advantage = normalize_advantage
+        self.ent_coef = ent_coef
+        self.target_update_interval = target_update_interval
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        self.policy_class = policy_for_action_space(self.policy_class, self.action_space)
+        if self.replay_buffer_class is None:
+            dict_obs = isinstance(self.observation_space, spaces.Dict)
+            self.replay_buffer_class = DictBehaviourReplayBuffer if dict_obs else BehaviourReplayBuffer
+        super()._setup_model()
+        self.actor = self.policy.actor  # type: ignore[attr-defined]
+        self.critic = self.policy.critic  # type: ignore[attr-defined]
+        self.critic_target = self.policy.critic_target  # type: ignore[attr-defined]
+        self.batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
+        self.batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
+        self._discrete = isinstance(self.action_space, spaces.Discrete)
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        self.policy.set_training_mode(True)
+        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
+        stats: dict[str, list[float]] = defaultdict(list)
+        for _ in range(gradient_steps):
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            stats["critic_loss"].append(self._update_critic(data))  # type: ignore[arg-type]
+            for key, value in self._update_actor(data).items():  # type: ignore[arg-type]
+                stats[key].append(value)
+            self._n_updates += 1
+            if self._n_updates % self.target_update_interval == 0:
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for key, values in stats.items():
+            self.logger.record(f"train/{key}", float(np.mean(values)))
+
+    def _q_taken(self, critic: th.nn.Module, obs: PyTorchObs, actions: th.Tensor) -> list[th.Tensor]:
+        """Q_j(s, a) of the stored actions for every critic j, each (batch,)."""
+        if self._discrete:
+            index = actions.long().reshape(-1, 1)
+            return [q.gather(1, index).flatten() for q in critic(obs)]
+        return [q.flatten() for q in critic(obs, actions)]
+
+    @th.no_grad()
+    def expected_q(self, obs: PyTorchObs, critic: th.nn.Module) -> th.Tensor:
+        """
+        V(s) = E_{a~pi(.|s)} min_j Q_j(s, a) (eq. 3.45), (batch,): the exact sum over actions for Discrete spaces,
+        the mean over ``n_action_samples`` actions sampled from pi for Box spaces.
+        """
+        if self._discrete:
+            probs, log_probs = self.actor.action_log_probs(obs)
+            return soft_state_value(probs, log_probs, min_q(critic(obs)), 0.0)
+        repeated = repeat_observations(obs, self.n_action_samples)  # n blocks of the batch
+        actions, _ = self.actor.action_log_prob(repeated)
+        q_values = min_q(critic(repeated, actions)).view(self.n_action_samples, -1)
+        return q_values.mean(dim=0)
+
+    def _update_critic(self, data: BehaviourReplayBufferSamples) -> float:
+        """Regress every Q_j(s, a) on the expected-SARSA target with the target critics (eq. 3.44)."""
+        next_values = self.expected_q(data.next_observations, self.critic_target)
+        target = expected_sarsa_target(data.rewards.flatten(), data.dones.flatten(), next_values, self.gamma)
+        loss = 0.5 * sum(F.mse_loss(q, target) for q in self._q_taken(self.critic, data.observations, data.actions))
+        self.critic.optimizer.zero_grad()
+        loss.backward()  # type: ignore[union-attr]
+        self.critic.optimizer.step()
+        return loss.item()  # type: ignore[union-attr]
+
+    def _update_actor(self, data: BehaviourReplayBufferSamples) -> dict[str, float]:
+        """One step along mean rho_bar grad log pi(a|s) A (+ entropy bonus), the actor step of §3.3.4."""
+        log_probs = stored_actions_log_prob(self.actor, data.observations, data.actions)
+        with th.no_grad():
+            q_values = min_q(tuple(self._q_taken(self.critic, data.observations, data.actions)))
+            advantages = q_values - self.expected_q(data.observations, self.critic)
+            if self.normalize_advantage and len(advantages) > 1:
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        ratios, weights = clipped_importance_weights(log_probs, data.behaviour_log_probs, self.is_clip)
+        loss = off_policy_policy_gradient_loss(log_probs, advantages, weights)
+        with th.set_grad_enabled(self.ent_coef > 0):
+            policy_entropy = self._entropy(data.observations)
+        if self.ent_coef > 0:
+            loss = loss - self.ent_coef * policy_entropy.mean()
+        self.actor.optimizer.zero_grad()
+        loss.backward()
+        self.actor.optimizer.step()
+        return {
+            "actor_loss": loss.item(),
+            "is_ratio_mean": ratios.mean().item(),
+            "is_clip_fraction": (ratios > self.is_clip).float().mean().item(),
+            "entropy": policy_entropy.mean().item(),
+        }
+
+    def _entropy(self, obs: PyTorchObs) -> th.Tensor:
+        """Entropy of pi(.|s), (batch,): exact for Discrete, the one-sample estimate -log pi(a~|s) for Box."""
+        if self._discrete:
+            return entropy(*self.actor.action_log_probs(obs))
+        _, log_prob = self.actor.action_log_prob(obs)
+        return -log_prob
+
+    def learn(
+        self: SelfOffPAC,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "OffPAC",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfOffPAC:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "actor", "critic", "critic_target"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "actor.optimizer", "critic.optimizer"], []
+
+
+__all__ = ["OffPAC"]
