@@ -29,10 +29,11 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_pg_extras.npg import NPG
+from sb3_pg_extras.offpac import OffPAC
 from sb3_pg_extras.reinforce import REINFORCE
 from sb3_pg_extras.sac_discrete import DiscreteSAC
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "npg": NPG, "sac_discrete": DiscreteSAC}
+ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "npg": NPG, "sac_discrete": DiscreteSAC, "offpac": OffPAC}
 
 _ZOO_SCRIPTS = ("train", "enjoy", "plot_train", "plot_from_file", "all_plots")
 _MAIN_MODULES = {"record_video": "rl_zoo3.record_video", "record_training": "rl_zoo3.record_training"}
@@ -136,15 +137,43 @@ def sample_sac_discrete_params(trial: Any, n_actions: int, n_envs: int, addition
     return convert_sac_discrete_params(sampled)
 
 
+def convert_offpac_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw Optuna values of an OffPAC trial -> constructor arguments."""
+    params = dict(sampled_params)
+    params["gamma"] = 1 - params.pop("one_minus_gamma")
+    net_arch = {"small": [64, 64], "medium": [256, 256]}[params.pop("net_arch")]
+    return {"policy_kwargs": {"net_arch": net_arch, "n_critics": params.pop("n_critics")}, **params}
+
+
+def sample_offpac_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """Optuna search space for OffPAC (zoo sampler signature)."""
+    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-3, 0.05, log=True)
+    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    sampled = {
+        "one_minus_gamma": one_minus_gamma,
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
+        "buffer_size": trial.suggest_categorical("buffer_size", [10_000, 100_000]),
+        "tau": trial.suggest_categorical("tau", [0.005, 0.01, 0.02]),
+        "is_clip": trial.suggest_categorical("is_clip", [1.0, 2.0, 5.0]),
+        "ent_coef": trial.suggest_float("ent_coef", 1e-4, 0.1, log=True),
+        "n_critics": trial.suggest_categorical("n_critics", [1, 2]),
+        "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
+    }
+    return convert_offpac_params(sampled)
+
+
 SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {
     "reinforce": sample_reinforce_params,
     "npg": sample_npg_params,
     "sac_discrete": sample_sac_discrete_params,
+    "offpac": sample_offpac_params,
 }
 CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "reinforce": convert_reinforce_params,
     "npg": convert_npg_params,
     "sac_discrete": convert_sac_discrete_params,
+    "offpac": convert_offpac_params,
 }
 
 

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
 
-from sb3_pg_extras import NPG, REINFORCE, DiscreteSAC
+from sb3_pg_extras import NPG, REINFORCE, DiscreteSAC, OffPAC
 
 
 @dataclass
@@ -50,6 +50,13 @@ ALGOS = [
         kwargs=dict(learning_starts=50, buffer_size=1000, batch_size=16, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete",),
         extra_state=("ent_coef_optimizer", "log_ent_coef", "actor.optimizer", "critic.optimizer"),
+    ),
+    AlgoCase(
+        zoo_key="offpac",
+        cls=OffPAC,
+        kwargs=dict(learning_starts=50, buffer_size=1000, batch_size=16, n_action_samples=2, policy_kwargs=dict(net_arch=[8])),
+        action_spaces=("discrete", "box"),
+        extra_state=("actor.optimizer", "critic.optimizer"),
     ),
 ]
 

@@ -141,6 +141,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
                 "use 1 for the lowest variance or float('inf') for no truncation."
             )
         check_no_action_noise("OffPAC", action_noise)
+        _check_bounded(getattr(env, "action_space", None))  # before SB3, which only asserts
         check_behaviour_buffer_class("OffPAC", replay_buffer_class)
         policy_kwargs = {"n_critics": 1, **(policy_kwargs or {})}
         n_critics = policy_kwargs["n_critics"]
@@ -173,12 +174,6 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         )
         action_space = getattr(self, "action_space", None)
         check_action_space("OffPAC", action_space, (spaces.Discrete, spaces.Box))
-        if isinstance(action_space, spaces.Box) and not (
-            np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))
-        ):
-            raise ValueError(
-                f"OffPAC needs a bounded Box action space (its policy squashes actions into the bounds), got {action_space}."
-            )
         if action_space is not None:
             policy_for_action_space(self.policy_class, action_space)
         self.is_clip = float(is_clip)
@@ -283,13 +278,14 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
 
     def learn(
         self: SelfOffPAC,
-        total_timesteps: int,
+        total_timesteps: int = 100_000,
         callback: MaybeCallback = None,
         log_interval: int = 4,
         tb_log_name: str = "OffPAC",
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SelfOffPAC:
+        """Train for ``total_timesteps`` environment steps (100k by default: the CartPole-v1 budget)."""
         return super().learn(
             total_timesteps=total_timesteps,
             callback=callback,
@@ -304,6 +300,14 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "actor.optimizer", "critic.optimizer"], []
+
+
+def _check_bounded(action_space: spaces.Space | None) -> None:
+    if isinstance(action_space, spaces.Box) and not np.all(np.isfinite([action_space.low, action_space.high])):
+        raise ValueError(
+            f"OffPAC needs a bounded Box action space (its policy squashes actions into the bounds), got {action_space}: "
+            "give the env finite action bounds (e.g. with gymnasium.wrappers.ClipAction)."
+        )
 
 
 __all__ = ["OffPAC"]
