@@ -146,12 +146,18 @@ class PeriodicEval(BaseCallback):
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
-    """``algo.key=value`` (value read as YAML) -> {algo: {key: value}}."""
+    """``algo.key=value`` (value read as YAML; ``5e-4`` is a float, unlike in plain YAML) -> {algo: {key: value}}."""
     overrides: dict[str, dict[str, Any]] = {}
     for item in items:
         target, value = item.split("=", 1)
         algo, key = target.split(".", 1)
-        overrides.setdefault(algo, {})[key] = yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str):
+            try:
+                parsed = float(parsed)
+            except ValueError:
+                pass
+        overrides.setdefault(algo, {})[key] = parsed
     return overrides
 
 

@@ -30,6 +30,7 @@ from sb3_pg_extras.common.utils import repeat_observations
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_gamma,
+    check_learning_rate,
     check_non_negative,
     check_positive_int,
 )
@@ -127,6 +128,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
+        check_learning_rate("learning_rate", learning_rate)
         check_positive_int("batch_size", batch_size)
         check_positive_int("buffer_size", buffer_size)
         check_positive_int("n_action_samples", n_action_samples)
