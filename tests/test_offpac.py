@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiBinary, IdentityEnvMultiDiscrete, SimpleMultiObsEnv
 from stable_baselines3.common.noise import NormalActionNoise
 
@@ -26,18 +28,18 @@ from sb3_pg_extras.common.policies import CategoricalQPolicy
 TINY = dict(learning_starts=50, buffer_size=1000, batch_size=16, policy_kwargs=dict(net_arch=[8]))
 
 
-def collect_only(env_id: str, steps: int = 200, learning_starts: int = 50, **kwargs) -> OffPAC:
+def collect_only(env_id: Any, steps: int = 200, learning_starts: int = 50, **kwargs) -> OffPAC:
     """A model that fills its buffer without training, so the policy that collected is the current one."""
     model = OffPAC("MlpPolicy", env_id, seed=0, gradient_steps=0, **{**TINY, "learning_starts": learning_starts, **kwargs})
     return model.learn(steps)
 
 
-def stored(model: OffPAC) -> tuple[th.Tensor, th.Tensor, np.ndarray]:
+def stored(model: OffPAC, env_index: int = 0) -> tuple[th.Tensor, th.Tensor, np.ndarray]:
     buffer = model.replay_buffer
     n = buffer.pos
-    obs = th.as_tensor(buffer.observations[:n, 0])
-    actions = th.as_tensor(buffer.actions[:n, 0])
-    return obs, actions, buffer.behaviour_log_probs[:n, 0]
+    obs = th.as_tensor(buffer.observations[:n, env_index])
+    actions = th.as_tensor(buffer.actions[:n, env_index])
+    return obs, actions, buffer.behaviour_log_probs[:n, env_index]
 
 
 def test_buffer_pairs_log_probs_with_transitions_across_envs() -> None:
@@ -54,14 +56,17 @@ def test_buffer_pairs_log_probs_with_transitions_across_envs() -> None:
         buffer.add(obs, obs, np.zeros(3), np.zeros(3), np.zeros(3), [{}] * 3)
 
 
-def test_stored_log_prob_discrete_is_the_collecting_policy_s() -> None:
-    model = collect_only("CartPole-v1")
-    obs, actions, log_b = stored(model)
-    np.testing.assert_allclose(log_b[:50], -math.log(2), rtol=1e-6)  # warm-up: uniform over 2 actions
-    with th.no_grad():
-        logits = model.actor.action_logits(obs[50:])
-    expected = th.distributions.Categorical(logits=logits).log_prob(actions[50:].long().flatten())
-    np.testing.assert_allclose(log_b[50:], expected.numpy(), rtol=1e-5, atol=1e-6)
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_stored_log_prob_discrete_is_the_collecting_policy_s(n_envs: int) -> None:
+    env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=0)
+    model = collect_only(env, steps=200 * n_envs, learning_starts=50 * n_envs)
+    for env_index in range(n_envs):
+        obs, actions, log_b = stored(model, env_index)
+        np.testing.assert_allclose(log_b[:50], -math.log(2), rtol=1e-6)  # warm-up: uniform over 2 actions
+        with th.no_grad():
+            logits = model.actor.action_logits(obs[50:])
+        expected = th.distributions.Categorical(logits=logits).log_prob(actions[50:].long().flatten())
+        np.testing.assert_allclose(log_b[50:], expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_stored_log_prob_box_is_the_density_of_the_stored_scaled_action() -> None:
