@@ -24,6 +24,7 @@ import argparse
 import csv
 import multiprocessing
 import shlex
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -288,6 +289,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
+    # SIGTERM exits through the Pool's context manager, which terminates the worker processes with us
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     _init_worker(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
