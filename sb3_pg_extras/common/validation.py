@@ -60,3 +60,15 @@ def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: in
             "`normalize_advantage=True` needs at least two samples per update: increase `n_steps` (or the number "
             f"of envs), got n_steps * n_envs = {n_steps * n_envs}."
         )
+
+
+def check_tau(tau: Any) -> None:
+    if not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
+        raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
+
+
+def check_n_critics(policy_kwargs: dict[str, Any] | None, default: int) -> None:
+    """``policy_kwargs['n_critics']`` (``default`` when absent) must be an integer >= 1."""
+    n_critics = (policy_kwargs or {}).get("n_critics", default)
+    if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
+        raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")

@@ -31,8 +31,10 @@ from sb3_pg_extras.common.validation import (
     check_action_space,
     check_gamma,
     check_learning_rate,
+    check_n_critics,
     check_non_negative,
     check_positive_int,
+    check_tau,
 )
 from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, policy_for_action_space
 
@@ -135,8 +137,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         check_positive_int("target_update_interval", target_update_interval)
         check_non_negative("ent_coef", ent_coef)
         check_gamma(gamma)
-        if not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
-            raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
+        check_tau(tau)
         if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or math.isnan(is_clip) or is_clip < 1.0:
             raise ValueError(
                 f"`is_clip` (the truncation c of the importance ratios) must be >= 1, got {is_clip!r}: "
@@ -146,9 +147,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         _check_bounded(getattr(env, "action_space", None))  # before SB3, which only asserts
         check_behaviour_buffer_class("OffPAC", replay_buffer_class)
         policy_kwargs = {"n_critics": 1, **(policy_kwargs or {})}
-        n_critics = policy_kwargs["n_critics"]
-        if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
-            raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
+        check_n_critics(policy_kwargs, default=1)
         super().__init__(
             policy,
             env,

@@ -21,7 +21,14 @@ from sb3_pg_extras.common.critics import (
     temperature_loss,
 )
 from sb3_pg_extras.common.policies import DiscreteActor
-from sb3_pg_extras.common.validation import check_action_space, check_positive, check_positive_int
+from sb3_pg_extras.common.validation import (
+    check_action_space,
+    check_gamma,
+    check_n_critics,
+    check_positive,
+    check_positive_int,
+    check_tau,
+)
 from sb3_pg_extras.sac_discrete.policies import CnnPolicy, DiscreteSACPolicy, MlpPolicy, MultiInputPolicy
 
 SelfDiscreteSAC = TypeVar("SelfDiscreteSAC", bound="DiscreteSAC")
@@ -135,13 +142,9 @@ class DiscreteSAC(OffPolicyAlgorithm):
         check_positive_int("batch_size", batch_size)
         check_positive_int("buffer_size", buffer_size)
         check_positive_int("target_update_interval", target_update_interval)
-        if not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
-            raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
-        if not isinstance(gamma, (int, float)) or not 0.0 < gamma <= 1.0:
-            raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}.")
-        n_critics = (policy_kwargs or {}).get("n_critics", 2)
-        if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
-            raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
+        check_tau(tau)
+        check_gamma(gamma)
+        check_n_critics(policy_kwargs, default=2)
         _check_ent_coef(ent_coef)
         super().__init__(
             policy,
