@@ -248,16 +248,13 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
 
     def _update_actor(self, data: BehaviourReplayBufferSamples) -> dict[str, float]:
         """One step along mean rho_bar grad log pi(a|s) A (+ entropy bonus), the actor step of §3.3.4."""
-        log_probs = stored_actions_log_prob(self.actor, data.observations, data.actions)
+        log_probs, q_values, values, policy_entropy = self._policy_terms(data.observations, data.actions)
         with th.no_grad():
-            q_values = min_q(tuple(self._q_taken(self.critic, data.observations, data.actions)))
-            advantages = q_values - self.expected_q(data.observations, self.critic)
+            advantages = q_values - values
             if self.normalize_advantage and len(advantages) > 1:
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         ratios, weights = clipped_importance_weights(log_probs, data.behaviour_log_probs, self.is_clip)
         loss = off_policy_policy_gradient_loss(log_probs, advantages, weights)
-        with th.set_grad_enabled(self.ent_coef > 0):
-            policy_entropy = self._entropy(data.observations)
         if self.ent_coef > 0:
             loss = loss - self.ent_coef * policy_entropy.mean()
         self.actor.optimizer.zero_grad()
@@ -270,12 +267,31 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
             "entropy": policy_entropy.mean().item(),
         }
 
-    def _entropy(self, obs: PyTorchObs) -> th.Tensor:
-        """Entropy of pi(.|s), (batch,): exact for Discrete, the one-sample estimate -log pi(a~|s) for Box."""
+    def _policy_terms(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor]:
+        """
+        log pi(a|s) of the stored actions (with gradient), min_j Q_j(s, a) and V(s) = E_{a~pi} min_j Q_j(s, a) (no
+        gradient), and the policy entropy (exact for Discrete, the one-sample estimate -log pi(a~|s) for Box), all
+        (batch,). For Discrete actions one actor pass and one critic pass serve all four.
+        """
         if self._discrete:
-            return entropy(*self.actor.action_log_probs(obs))
-        _, log_prob = self.actor.action_log_prob(obs)
-        return -log_prob
+            probs, all_log_probs = self.actor.action_log_probs(obs)
+            index = actions.long().reshape(-1, 1)
+            with th.no_grad():
+                q_all = min_q(self.critic(obs))
+                values = soft_state_value(probs, all_log_probs, q_all, 0.0)
+            return (
+                all_log_probs.gather(1, index).flatten(),
+                q_all.gather(1, index).flatten(),
+                values,
+                entropy(probs, all_log_probs),
+            )
+        log_probs = stored_actions_log_prob(self.actor, obs, actions)
+        with th.no_grad():
+            q_values = min_q(tuple(self._q_taken(self.critic, obs, actions)))
+        values = self.expected_q(obs, self.critic)
+        with th.set_grad_enabled(self.ent_coef > 0):
+            _, sampled_log_prob = self.actor.action_log_prob(obs)
+        return log_probs, q_values, values, -sampled_log_prob
 
     def learn(
         self: SelfOffPAC,
