@@ -1,0 +1,172 @@
+"""Learned dynamics: a Gaussian ensemble over the change of state (and optionally the reward and termination flag),
+with input and target normalisation and elite members kept in the module state (saved with the model).
+
+Reference: ../shared/reference/ 004 §3.5 (MBPO: ensemble predicting the delta-state, random-member rollouts).
+"""
+
+import torch as th
+import torch.nn.functional as F
+from torch import nn
+
+from sb3_pg_extras.common.dynamics.ensemble import GaussianEnsemble, forward_assigned, gaussian_nll
+
+
+class Normalizer(nn.Module):
+    """Per-dimension standardisation whose statistics are buffers, so they are saved and loaded with the model.
+
+    :param dim: number of features
+    :param eps: lower bound on the standard deviation (constant features are left unscaled, not divided by zero)
+    """
+
+    mean: th.Tensor
+    std: th.Tensor
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("mean", th.zeros(dim))
+        self.register_buffer("std", th.ones(dim))
+
+    def fit(self, data: th.Tensor) -> None:
+        """Set the statistics from ``data`` of shape (n, dim)."""
+        self.mean.copy_(data.mean(0))
+        std = data.std(0, unbiased=False) if len(data) > 1 else th.ones_like(self.std)
+        self.std.copy_(th.where(std < self.eps, th.ones_like(std), std))
+
+    def normalize(self, x: th.Tensor) -> th.Tensor:
+        return (x - self.mean) / self.std
+
+    def denormalize(self, x: th.Tensor) -> th.Tensor:
+        return x * self.std + self.mean
+
+
+class DynamicsModel(nn.Module):
+    """Probabilistic ensemble model of ``s' = s + Delta s`` (and ``r``, ``terminated`` if learned) given ``(s, a)``.
+
+    Inputs ``(s, a)`` and Gaussian targets ``(Delta s, r)`` are standardised with statistics fitted on the real data
+    (:meth:`fit_normalizers`); predictions are mapped back. ``elites`` holds the members with the lowest holdout error,
+    chosen by the trainer; rollouts draw members from it.
+
+    :param obs_dim: observation size (flat Box observations)
+    :param action_dim: action size, in the units the caller feeds (SB3's [-1, 1] scaled actions for MBPO)
+    :param n_members: ensemble size
+    :param n_elites: members used for predictions
+    :param hidden_sizes: hidden layers of every member
+    :param learn_reward: also predict the reward (a Gaussian output next to the state change)
+    :param learn_termination: also predict the termination flag (a Bernoulli logit)
+    :param activation_fn: activation between layers
+    """
+
+    elites: th.Tensor
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        n_members: int = 7,
+        n_elites: int = 5,
+        hidden_sizes: tuple[int, ...] | list[int] = (200, 200, 200, 200),
+        learn_reward: bool = False,
+        learn_termination: bool = False,
+        activation_fn: type[nn.Module] = nn.SiLU,
+    ) -> None:
+        super().__init__()
+        if n_members < 1:
+            raise ValueError(f"The dynamics ensemble needs at least one member, got n_members={n_members}")
+        if not 1 <= n_elites <= n_members:
+            raise ValueError(
+                f"n_elites={n_elites} must be between 1 and the ensemble size n_members={n_members}: "
+                "lower n_elites or enlarge the ensemble"
+            )
+        self.obs_dim = obs_dim
+        self.action_dim = action_dim
+        self.n_members = n_members
+        self.n_elites = n_elites
+        self.learn_reward = learn_reward
+        self.learn_termination = learn_termination
+        n_gaussian = obs_dim + int(learn_reward)
+        self.ensemble = GaussianEnsemble(
+            n_members, obs_dim + action_dim, n_gaussian, int(learn_termination), hidden_sizes, activation_fn
+        )
+        self.input_normalizer = Normalizer(obs_dim + action_dim)
+        self.target_normalizer = Normalizer(n_gaussian)
+        self.register_buffer("elites", th.arange(n_elites))
+
+    def model_inputs(self, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        return self.input_normalizer.normalize(th.cat([obs, actions], dim=-1))
+
+    def raw_targets(self, obs: th.Tensor, next_obs: th.Tensor, rewards: th.Tensor) -> th.Tensor:
+        """Gaussian targets before normalisation: the state change, then the reward if learned. Shapes (..., dim)."""
+        delta = next_obs - obs
+        return th.cat([delta, rewards.unsqueeze(-1)], dim=-1) if self.learn_reward else delta
+
+    def fit_normalizers(self, obs: th.Tensor, actions: th.Tensor, next_obs: th.Tensor, rewards: th.Tensor) -> None:
+        """Fit input and target statistics on the real transitions (all of them, before each fit)."""
+        self.input_normalizer.fit(th.cat([obs, actions], dim=-1))
+        self.target_normalizer.fit(self.raw_targets(obs, next_obs, rewards))
+
+    def losses(
+        self,
+        obs: th.Tensor,
+        actions: th.Tensor,
+        next_obs: th.Tensor,
+        rewards: th.Tensor,
+        terminated: th.Tensor,
+    ) -> tuple[th.Tensor, th.Tensor]:
+        """Per-member training loss and mean squared error on member-specific minibatches.
+
+        :param obs: (n_members, batch, obs_dim); member ``k`` is trained on row block ``k``
+        :param actions: (n_members, batch, action_dim)
+        :param next_obs: (n_members, batch, obs_dim)
+        :param rewards: (n_members, batch)
+        :param terminated: (n_members, batch), 1.0 where the episode terminated (not truncated)
+        :return: Gaussian NLL (+ termination BCE) per member, and the MSE of the mean on normalised targets per member
+        """
+        mean, log_var, logits = self.ensemble(self.model_inputs(obs, actions))
+        target = self.target_normalizer.normalize(self.raw_targets(obs, next_obs, rewards))
+        nll = gaussian_nll(mean, log_var, target)
+        if self.learn_termination:
+            nll = nll + F.binary_cross_entropy_with_logits(logits.squeeze(-1), terminated.float(), reduction="none").mean(-1)
+        mse = ((mean - target) ** 2).mean((-2, -1))
+        return nll, mse
+
+    def predict(
+        self,
+        obs: th.Tensor,
+        actions: th.Tensor,
+        member_of_sample: th.Tensor,
+        deterministic: bool = False,
+        generator: th.Generator | None = None,
+    ) -> tuple[th.Tensor, th.Tensor | None, th.Tensor | None]:
+        """One model step for a batch, sample ``i`` through member ``member_of_sample[i]``.
+
+        Sampling uses the reparameterisation ``mean + std * eps``, so the next state is differentiable w.r.t. the
+        observation and action (SVG backpropagates through it).
+
+        :param obs: (batch, obs_dim)
+        :param actions: (batch, action_dim)
+        :param member_of_sample: (batch,) member indices
+        :param deterministic: use the mean instead of a sample
+        :param generator: random generator for the Gaussian noise
+        :return: next observation (batch, obs_dim), reward (batch,) or None, termination probability (batch,) or None
+        """
+        mean, log_var, logits = forward_assigned(self.ensemble, self.model_inputs(obs, actions), member_of_sample)
+        if not deterministic:
+            noise = th.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+            mean = mean + th.exp(0.5 * log_var) * noise
+        raw = self.target_normalizer.denormalize(mean)
+        next_obs = obs + raw[:, : self.obs_dim]
+        reward = raw[:, self.obs_dim] if self.learn_reward else None
+        done_prob = th.sigmoid(logits.squeeze(-1)) if self.learn_termination else None
+        return next_obs, reward, done_prob
+
+    def sample_members(self, batch: int, mode: str = "random", generator: th.Generator | None = None) -> th.Tensor:
+        """Member index per sample: ``"random"`` draws an elite uniformly per sample (call again every step);
+        ``"fixed"`` gives sample ``i`` elite ``i % n_elites`` (keep it for a whole rollout: one member per particle)."""
+        if mode == "random":
+            idx = th.randint(self.n_elites, (batch,), generator=generator, device=self.elites.device)
+        elif mode == "fixed":
+            idx = th.arange(batch, device=self.elites.device) % self.n_elites
+        else:
+            raise ValueError(f"Unknown member mode {mode!r}: use 'random' or 'fixed'")
+        return self.elites[idx]

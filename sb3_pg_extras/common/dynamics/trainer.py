@@ -1,0 +1,149 @@
+"""Fitting the dynamics ensemble: holdout split, per-member shuffles, early stopping with per-member best snapshots,
+and elite selection (MBPO, Janner et al. 2019, appendix C; ../shared/reference/ 004 §3.5 step 2).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch as th
+
+from sb3_pg_extras.common.dynamics.ensemble import EnsembleLinear
+from sb3_pg_extras.common.dynamics.model import DynamicsModel
+
+
+@dataclass
+class Transitions:
+    """Real transitions as flat tensors (n, ...); ``terminated`` excludes time-limit truncations."""
+
+    observations: th.Tensor
+    actions: th.Tensor
+    next_observations: th.Tensor
+    rewards: th.Tensor
+    terminated: th.Tensor
+
+    def __len__(self) -> int:
+        return len(self.observations)
+
+    def index(self, idx: th.Tensor) -> "Transitions":
+        return Transitions(*(t[idx] for t in (self.observations, self.actions, self.next_observations, self.rewards,
+                                              self.terminated)))  # fmt: skip
+
+
+@dataclass
+class FitResult:
+    """What one call of :func:`fit_dynamics` did (logged under ``model/``)."""
+
+    epochs: int
+    train_loss: float
+    holdout_mse: np.ndarray  # (n_members,) best holdout MSE of every member (normalised targets)
+    elites: np.ndarray  # (n_elites,)
+
+    @property
+    def elite_holdout_mse(self) -> float:
+        return float(self.holdout_mse[self.elites].mean())
+
+
+def _member_params(model: DynamicsModel) -> list[th.Tensor]:
+    """Parameters with a leading member dimension (snapshotted member by member)."""
+    return [p for m in model.ensemble.modules() if isinstance(m, EnsembleLinear) for p in (m.weight, m.bias)]
+
+
+@th.no_grad()
+def holdout_mse(model: DynamicsModel, data: Transitions, batch_size: int = 4096) -> th.Tensor:
+    """MSE of every member's mean prediction on ``data`` (normalised targets), shape (n_members,)."""
+    total = th.zeros(model.n_members, device=data.observations.device)
+    for start in range(0, len(data), batch_size):
+        chunk = data.index(th.arange(start, min(start + batch_size, len(data)), device=data.observations.device))
+        expand = [t.unsqueeze(0).expand(model.n_members, *t.shape) for t in vars(chunk).values()]
+        _, mse = model.losses(*expand)
+        total += mse * len(chunk)
+    return total / len(data)
+
+
+def fit_dynamics(
+    model: DynamicsModel,
+    optimizer: th.optim.Optimizer,
+    data: Transitions,
+    batch_size: int = 256,
+    holdout_ratio: float = 0.2,
+    max_holdout: int = 5000,
+    max_epochs: int | None = None,
+    max_epochs_since_update: int = 5,
+    improvement_threshold: float = 0.01,
+    weight_decay: float | tuple[float, ...] | list[float] | None = None,
+    log_var_bound_coef: float = 0.01,
+    rng: np.random.Generator | None = None,
+) -> FitResult:
+    """Fit the ensemble on real transitions until the holdout error stops improving, then keep, for every member,
+    its parameters from its best holdout epoch and mark the ``n_elites`` best members as elites.
+
+    Each member sees the whole training split in its own random order every epoch (members differ through their
+    initialisation and data order, as in MBPO; no bootstrap). An epoch counts as progress when some member's holdout
+    MSE improves by more than ``improvement_threshold`` (relative); training stops after ``max_epochs_since_update``
+    epochs without progress, or after ``max_epochs``.
+
+    :param model: the dynamics model (its normalisers are refitted on the training split here)
+    :param optimizer: optimizer over ``model.parameters()``
+    :param data: all real transitions to learn from
+    :param batch_size: minibatch size per member
+    :param holdout_ratio: fraction of the data held out for early stopping and elite selection
+    :param max_holdout: cap on the holdout size (keeps evaluation cheap on large buffers)
+    :param max_epochs: optional hard limit on the epochs of this call
+    :param max_epochs_since_update: patience of the early stopping
+    :param improvement_threshold: relative improvement that counts as progress
+    :param weight_decay: L2 coefficients per ensemble layer (one value for all layers, or one per layer); default:
+        MBPO's decays, growing linearly from 2.5e-5 (first layer) to 1e-4 (output layer)
+    :param log_var_bound_coef: weight of the penalty that tightens the log-variance bounds
+    :param rng: random generator for the split and the shuffles
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    device = data.observations.device
+    n_holdout = min(int(len(data) * holdout_ratio), max_holdout)
+    if len(data) - n_holdout < 1:
+        raise ValueError(f"Too few transitions ({len(data)}) to fit the dynamics model with a holdout split")
+    perm = th.as_tensor(rng.permutation(len(data)), device=device)
+    train, holdout = data.index(perm[n_holdout:]), data.index(perm[:n_holdout])
+    if n_holdout == 0:  # tiny datasets (first fits): select on the training data rather than on nothing
+        holdout = train
+    model.fit_normalizers(train.observations, train.actions, train.next_observations, train.rewards)
+    params = _member_params(model)
+    if weight_decay is None:
+        weight_decay = np.linspace(2.5e-5, 1e-4, len(model.ensemble.hidden) + 1).tolist()
+    decays = [weight_decay] if isinstance(weight_decay, float | int) else list(weight_decay)
+
+    best = holdout_mse(model, holdout)
+    snapshot = [p.detach().clone() for p in params]
+    epochs_since_update, epoch, loss_value = 0, 0, float("nan")
+    n_train, n_members = len(train), model.n_members
+    while epochs_since_update < max_epochs_since_update and (max_epochs is None or epoch < max_epochs):
+        # (n_members, n_train): an independent shuffle per member, cut into minibatches.
+        order = th.as_tensor(np.argsort(rng.random((n_members, n_train)), axis=1), device=device)
+        for start in range(0, n_train, batch_size):
+            idx = order[:, start : start + batch_size]
+            batch = [t[idx] for t in vars(train).values()]
+            nll, _ = model.losses(*batch)
+            loss = (
+                nll.sum() + log_var_bound_coef * model.ensemble.log_var_bound_loss() + model.ensemble.weight_decay_loss(decays)
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_value = float(loss.detach())
+        epoch += 1
+        current = holdout_mse(model, holdout)
+        improved = (best - current) / best.clamp_min(1e-12) > improvement_threshold
+        if improved.any():
+            best = th.where(improved, current, best)
+            with th.no_grad():
+                for saved, p in zip(snapshot, params):
+                    saved[improved] = p[improved]
+            epochs_since_update = 0
+        else:
+            epochs_since_update += 1
+    with th.no_grad():
+        for saved, p in zip(snapshot, params):
+            p.copy_(saved)
+    best_np = best.cpu().numpy()
+    elites = np.sort(np.argsort(best_np)[: model.n_elites])
+    model.elites.copy_(th.as_tensor(elites, device=model.elites.device))
+    return FitResult(epochs=epoch, train_loss=loss_value, holdout_mse=best_np, elites=elites)

@@ -1,0 +1,214 @@
+"""The learned dynamics ensemble (common/dynamics): batched members vs loops, learning a known linear system,
+elites and normalisers in the saved state, imagined rollouts with termination functions."""
+
+import io
+
+import numpy as np
+import pytest
+import torch as th
+import torch.nn.functional as F
+
+from sb3_pg_extras.common.dynamics import (
+    DynamicsModel,
+    EnsembleLinear,
+    GaussianEnsemble,
+    Transitions,
+    fit_dynamics,
+    forward_assigned,
+    gaussian_nll,
+    holdout_mse,
+    imagine_rollout,
+    soft_bound_log_var,
+)
+
+th.set_num_threads(1)
+
+
+def test_ensemble_linear_equals_member_loop():
+    th.manual_seed(0)
+    layer = EnsembleLinear(4, 3, 5)
+    x = th.randn(4, 6, 3)
+    out = layer(x)
+    for k in range(4):
+        th.testing.assert_close(out[k], F.linear(x[k], layer.weight[k].T, layer.bias[k, 0]))
+    members = th.tensor([2, 0])
+    th.testing.assert_close(layer(x[:2], members)[0], F.linear(x[0], layer.weight[2].T, layer.bias[2, 0]))
+
+
+def _member_forward(ensemble: GaussianEnsemble, x: th.Tensor, k: int) -> tuple[th.Tensor, ...]:
+    outs = ensemble(x.unsqueeze(0), th.tensor([k]))
+    return tuple(o[0] for o in outs)
+
+
+def test_forward_assigned_matches_per_sample_loop_and_is_differentiable():
+    th.manual_seed(1)
+    ensemble = GaussianEnsemble(5, 3, 2, n_logits=1, hidden_sizes=[8])
+    x = th.randn(17, 3, requires_grad=True)
+    member = th.tensor([4, 0, 0, 2, 4, 4, 1, 2, 0, 4, 4, 2, 1, 1, 0, 4, 2])  # unbalanced groups, member 3 unused
+    mean, log_var, logits = forward_assigned(ensemble, x, member)
+    for i in range(len(x)):
+        ref = _member_forward(ensemble, x[i : i + 1], int(member[i]))
+        th.testing.assert_close(mean[i], ref[0][0])
+        th.testing.assert_close(log_var[i], ref[1][0])
+        th.testing.assert_close(logits[i], ref[2][0])
+    mean.sum().backward()
+    assert x.grad is not None and th.all(x.grad.abs().sum(1) > 0)
+
+
+def test_soft_bounded_log_var_stays_inside_and_keeps_gradient():
+    lo, hi = th.tensor(-3.0), th.tensor(1.0)
+    raw = th.linspace(-50, 50, 101, requires_grad=True)
+    bounded = soft_bound_log_var(raw, lo, hi)
+    # The lower bound is applied last, so the upper one can be exceeded by at most softplus(lo - hi).
+    assert th.all(bounded >= lo) and th.all(bounded <= hi + F.softplus(lo - hi))
+    # Inside the range it is close to the identity.
+    assert abs(float(soft_bound_log_var(th.tensor(-1.0), th.tensor(-20.0), th.tensor(20.0))) + 1.0) < 1e-6
+    bounded.sum().backward()
+    inside = (raw > -2.5) & (raw < 0.5)
+    assert th.all(raw.grad > 0) and th.all(raw.grad[inside] > 0.1)
+
+
+def test_gaussian_nll_equals_normal_log_prob():
+    th.manual_seed(2)
+    mean, log_var, target = th.randn(3, 7, 4), th.randn(3, 7, 4), th.randn(3, 7, 4)
+    dist = th.distributions.Normal(mean, th.exp(0.5 * log_var))
+    const = 0.5 * np.log(2 * np.pi) * 4
+    th.testing.assert_close(gaussian_nll(mean, log_var, target), -dist.log_prob(target).sum(-1).mean(-1) - const)
+
+
+def _linear_system(n: int, seed: int = 0) -> tuple[Transitions, th.Tensor, th.Tensor]:
+    gen = th.Generator().manual_seed(seed)
+    a_mat = th.tensor([[0.9, 0.2, 0.0], [-0.1, 0.8, 0.3], [0.0, 0.0, 0.95]])
+    b_mat = th.tensor([[0.5], [0.0], [-1.0]])
+    obs = 3 * th.randn(n, 3, generator=gen)
+    actions = th.rand(n, 1, generator=gen) * 2 - 1
+    next_obs = obs @ a_mat.T + actions @ b_mat.T + 0.01 * th.randn(n, 3, generator=gen)
+    rewards = -(obs**2).sum(1)
+    return Transitions(obs, actions, next_obs, rewards, th.zeros(n)), a_mat, b_mat
+
+
+def test_ensemble_learns_a_known_linear_system():
+    th.manual_seed(0)
+    data, a_mat, b_mat = _linear_system(2000)
+    model = DynamicsModel(3, 1, n_members=4, n_elites=2, hidden_sizes=[32, 32], learn_reward=True)
+    optimizer = th.optim.Adam(model.parameters(), lr=3e-3)
+    result = fit_dynamics(model, optimizer, data, batch_size=64, max_epochs=40, rng=np.random.default_rng(0))
+    assert result.epochs >= 1 and len(result.elites) == 2
+    # Elites are the members with the lowest holdout error.
+    assert set(result.elites) == set(np.argsort(result.holdout_mse)[:2])
+    assert result.elite_holdout_mse < 0.01  # normalised targets: < 1% of the target variance left
+    test, _, _ = _linear_system(200, seed=1)
+    members = model.sample_members(len(test), "random")
+    with th.no_grad():
+        next_obs, reward, _ = model.predict(test.observations, test.actions, members, deterministic=True)
+    truth = test.observations @ a_mat.T + test.actions @ b_mat.T
+    rel_err = (next_obs - truth).norm(dim=1) / truth.norm(dim=1).clamp_min(1.0)
+    assert float(rel_err.mean()) < 0.05
+    assert reward is not None and float(((reward - test.rewards).abs() / test.rewards.abs().clamp_min(1)).mean()) < 0.1
+    # The learned noise level is small (the data's noise is 0.01 against state changes of order 1).
+    with th.no_grad():
+        _, log_var, _ = model.ensemble(model.model_inputs(test.observations, test.actions).expand(4, -1, -1))
+    assert float(log_var[result.elites].exp().mean()) < 0.05
+
+
+def test_fit_keeps_each_members_best_holdout_parameters():
+    th.manual_seed(3)
+    data, _, _ = _linear_system(600)
+    model = DynamicsModel(3, 1, n_members=3, n_elites=1, hidden_sizes=[16])
+    optimizer = th.optim.Adam(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(5)
+    result = fit_dynamics(model, optimizer, data, batch_size=32, max_epochs=6, rng=rng)
+    # Recompute the same holdout split and check the restored members score their recorded best.
+    perm = th.as_tensor(np.random.default_rng(5).permutation(len(data)))
+    holdout = data.index(perm[: int(0.2 * len(data))])
+    th.testing.assert_close(holdout_mse(model, holdout).numpy(), result.holdout_mse, rtol=1e-5, atol=1e-7)
+    assert model.elites.tolist() == [int(np.argmin(result.holdout_mse))]
+
+
+def test_elites_and_normalizers_survive_save_load():
+    th.manual_seed(4)
+    data, _, _ = _linear_system(300)
+    model = DynamicsModel(3, 1, n_members=3, n_elites=2, hidden_sizes=[8], learn_termination=True)
+    fit_dynamics(model, th.optim.Adam(model.parameters(), lr=1e-3), data, max_epochs=2, rng=np.random.default_rng(0))
+    model.elites.copy_(th.tensor([2, 0]))
+    buffer = io.BytesIO()
+    th.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    loaded = DynamicsModel(3, 1, n_members=3, n_elites=2, hidden_sizes=[8], learn_termination=True)
+    loaded.load_state_dict(th.load(buffer, weights_only=True))
+    assert loaded.elites.tolist() == [2, 0]
+    for name in ("mean", "std"):
+        th.testing.assert_close(getattr(loaded.input_normalizer, name), getattr(model.input_normalizer, name))
+        th.testing.assert_close(getattr(loaded.target_normalizer, name), getattr(model.target_normalizer, name))
+    assert not th.allclose(model.input_normalizer.std, th.ones(4))
+    members = model.sample_members(10, "fixed")
+    a = model.predict(data.observations[:10], data.actions[:10], members, deterministic=True)
+    b = loaded.predict(data.observations[:10], data.actions[:10], members, deterministic=True)
+    for x, y in zip(a, b):
+        th.testing.assert_close(x, y)
+
+
+def test_member_modes():
+    model = DynamicsModel(2, 1, n_members=5, n_elites=3, hidden_sizes=[4])
+    model.elites.copy_(th.tensor([4, 1, 3]))
+    assert model.sample_members(7, "fixed").tolist() == [4, 1, 3, 4, 1, 3, 4]
+    drawn = model.sample_members(300, "random", th.Generator().manual_seed(0))
+    assert set(drawn.tolist()) == {1, 3, 4}
+    with pytest.raises(ValueError, match="member mode"):
+        model.sample_members(3, "all")
+
+
+@pytest.mark.parametrize(("n_members", "n_elites"), [(0, 0), (3, 4), (3, 0)])
+def test_bad_ensemble_sizes_are_refused(n_members, n_elites):
+    with pytest.raises(ValueError, match=r"n_elites|n_members"):
+        DynamicsModel(2, 1, n_members=n_members, n_elites=n_elites)
+
+
+def test_imagined_rollout_uses_termination_and_reward_functions():
+    th.manual_seed(5)
+    model = DynamicsModel(2, 1, n_members=3, n_elites=2, hidden_sizes=[4])
+    # Make the model predict next_obs = obs + 1 exactly: zero network output, target mean 1 (normalised delta = 0).
+    with th.no_grad():
+        for p in model.ensemble.parameters():
+            p.zero_()
+        model.target_normalizer.mean.fill_(1.0)
+    start = th.tensor([[0.0, 0.0], [1.5, 0.0], [3.0, 0.0], [10.0, 0.0]])
+    calls = []
+
+    def reward_fn(obs, action, next_obs):
+        calls.append(1)
+        return next_obs[:, 0] - obs[:, 0] + action[:, 0]
+
+    def termination_fn(obs, action, next_obs):
+        return next_obs[:, 0] > 3.0
+
+    rollout = imagine_rollout(
+        model, lambda o: th.full((len(o), 1), 0.5), start, 3, reward_fn, termination_fn, deterministic=True
+    )
+    assert len(calls) == 3 and rollout.observations.shape == (3, 4, 2)
+    th.testing.assert_close(rollout.next_observations[:, :, 0], start[:, 0] + th.arange(1, 4).unsqueeze(1).float())
+    th.testing.assert_close(rollout.rewards, th.full((3, 4), 1.5))
+    # next x per step: sample 0: 1, 2, 3 (never > 3); sample 1: 2.5, 3.5 (terminates at step 2); samples 2, 3 at step 1.
+    expected_term = th.tensor([[0, 0, 1, 1], [0, 1, 1, 1], [0, 1, 1, 1]], dtype=th.bool)
+    assert th.equal(rollout.terminated, expected_term)
+    expected_valid = th.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=th.bool)
+    assert th.equal(rollout.valid, expected_valid)
+    flat = rollout.flat_valid()
+    assert all(len(t) == int(expected_valid.sum()) for t in flat)
+    th.testing.assert_close(flat[0][:, 0], th.tensor([0.0, 1.5, 3.0, 10.0, 1.0, 2.5, 2.0]))
+
+
+def test_imagined_rollout_is_differentiable_and_needs_reward_and_termination():
+    th.manual_seed(6)
+    model = DynamicsModel(2, 1, n_members=2, n_elites=2, hidden_sizes=[4], learn_reward=True, learn_termination=True)
+    gain = th.tensor(0.3, requires_grad=True)
+    rollout = imagine_rollout(model, lambda o: gain * o[:, :1], th.randn(5, 2), 2)
+    rollout.rewards.sum().backward()
+    assert gain.grad is not None and th.isfinite(gain.grad) and gain.grad != 0
+    plain = DynamicsModel(2, 1, n_members=2, n_elites=1, hidden_sizes=[4])
+    with pytest.raises(ValueError, match="reward"):
+        imagine_rollout(plain, lambda o: o[:, :1], th.randn(3, 2), 1, termination_fn=lambda o, a, n: o[:, 0] > 0)
+    with pytest.raises(ValueError, match="termination"):
+        imagine_rollout(plain, lambda o: o[:, :1], th.randn(3, 2), 1, reward_fn=lambda o, a, n: o[:, 0])
+    with pytest.raises(ValueError, match="horizon"):
+        imagine_rollout(model, lambda o: o[:, :1], th.randn(3, 2), 0)
