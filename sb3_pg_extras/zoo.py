@@ -28,12 +28,19 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from sb3_pg_extras.mbpo import MBPO
 from sb3_pg_extras.npg import NPG
 from sb3_pg_extras.offpac import OffPAC
 from sb3_pg_extras.reinforce import REINFORCE
 from sb3_pg_extras.sac_discrete import DiscreteSAC
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "npg": NPG, "sac_discrete": DiscreteSAC, "offpac": OffPAC}
+ALGOS: dict[str, type[BaseAlgorithm]] = {
+    "reinforce": REINFORCE,
+    "npg": NPG,
+    "sac_discrete": DiscreteSAC,
+    "offpac": OffPAC,
+    "mbpo": MBPO,
+}
 
 _ZOO_SCRIPTS = ("train", "enjoy", "plot_train", "plot_from_file", "all_plots")
 _MAIN_MODULES = {"record_video": "rl_zoo3.record_video", "record_training": "rl_zoo3.record_training"}
@@ -163,17 +170,45 @@ def sample_offpac_params(trial: Any, n_actions: int, n_envs: int, additional_arg
     return convert_offpac_params(sampled)
 
 
+def convert_mbpo_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw Optuna values of an MBPO trial -> constructor arguments."""
+    params = dict(sampled_params)
+    params["gamma"] = 1 - params.pop("one_minus_gamma")
+    net_arch = {"small": [64, 64], "medium": [256, 256]}[params.pop("net_arch")]
+    return {"policy_kwargs": {"net_arch": net_arch}, **params}
+
+
+def sample_mbpo_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """Optuna search space for MBPO (zoo sampler signature): the model-based knobs plus SAC's main ones."""
+    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-3, 0.05, log=True)
+    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    sampled = {
+        "one_minus_gamma": one_minus_gamma,
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [128, 256]),
+        "gradient_steps": trial.suggest_categorical("gradient_steps", [5, 10, 20]),
+        "real_ratio": trial.suggest_categorical("real_ratio", [0.05, 0.1, 0.5]),
+        "model_train_freq": trial.suggest_categorical("model_train_freq", [100, 250, 500]),
+        "rollouts_per_step": trial.suggest_categorical("rollouts_per_step", [50, 100, 400]),
+        "max_rollout_horizon": trial.suggest_categorical("max_rollout_horizon", [1, 3, 5]),
+        "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
+    }
+    return convert_mbpo_params(sampled)
+
+
 SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {
     "reinforce": sample_reinforce_params,
     "npg": sample_npg_params,
     "sac_discrete": sample_sac_discrete_params,
     "offpac": sample_offpac_params,
+    "mbpo": sample_mbpo_params,
 }
 CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "reinforce": convert_reinforce_params,
     "npg": convert_npg_params,
     "sac_discrete": convert_sac_discrete_params,
     "offpac": convert_offpac_params,
+    "mbpo": convert_mbpo_params,
 }
 
 

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
 
-from sb3_pg_extras import NPG, REINFORCE, DiscreteSAC, OffPAC
+from sb3_pg_extras import MBPO, NPG, REINFORCE, DiscreteSAC, OffPAC
 
 
 @dataclass
@@ -57,6 +57,31 @@ ALGOS = [
         kwargs=dict(learning_starts=50, buffer_size=1000, batch_size=16, n_action_samples=2, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete", "box"),
         extra_state=("actor.optimizer", "critic.optimizer"),
+    ),
+    AlgoCase(
+        zoo_key="mbpo",
+        cls=MBPO,
+        # learned reward/termination heads so it also runs on the identity envs (no known env functions)
+        kwargs=dict(
+            learning_starts=50,
+            buffer_size=1000,
+            batch_size=16,
+            gradient_steps=1,
+            model_train_freq=64,
+            rollouts_per_step=2,
+            model_retain_steps=64,
+            n_ensemble=2,
+            n_elites=1,
+            dynamics_hidden_sizes=[8],
+            model_batch_size=16,
+            model_max_epochs=2,
+            learn_reward=True,
+            learn_termination=True,
+            policy_kwargs=dict(net_arch=[8]),
+        ),
+        action_spaces=("box",),
+        env_id="Pendulum-v1",
+        extra_state=("actor.optimizer", "critic.optimizer", "dynamics", "dynamics_optimizer"),
     ),
 ]
 

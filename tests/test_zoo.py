@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from sb3_pg_extras import zoo
+from tests.algos import ALGO_IDS, ALGOS, AlgoCase
 
 REPO = Path(__file__).resolve().parent.parent
 YAML_ENTRIES = [
@@ -112,9 +113,9 @@ OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sa
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
 
 
-@pytest.mark.parametrize("algo", sorted(zoo.ALGOS))
-def test_optimize_two_trials(algo: str, tmp_path: Path) -> None:
-    run_zoo("train", "--algo", algo, "--env", "CartPole-v1", *OPTIMIZE, "-f", "opt", cwd=tmp_path)
+@pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
+def test_optimize_two_trials(case: AlgoCase, tmp_path: Path) -> None:
+    run_zoo("train", "--algo", case.zoo_key, "--env", case.env_id, *OPTIMIZE, "-f", "opt", cwd=tmp_path)
 
 
 @pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])

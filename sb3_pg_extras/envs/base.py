@@ -1,0 +1,46 @@
+"""Types shared by the env reward / termination functions and their registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch as th
+
+RewardFn = Callable[[th.Tensor, th.Tensor, th.Tensor], th.Tensor]
+"""``reward(obs, action, next_obs) -> reward``: shapes (..., obs_dim), (..., act_dim), (..., obs_dim) -> (...), float."""
+
+TerminationFn = Callable[[th.Tensor, th.Tensor, th.Tensor], th.Tensor]
+"""``termination(obs, action, next_obs) -> terminated``: same inputs as :data:`RewardFn`, returns a bool tensor (...)."""
+
+
+@dataclass(frozen=True)
+class EnvFunctions:
+    """
+    Batched torch reward and termination functions of one env (one exact, versioned id), for imagined transitions.
+
+    Both functions take ``(obs, action, next_obs)`` with any leading batch shape, ``action`` in the env's own
+    units (what ``env.step()`` receives, i.e. already unscaled from SB3's [-1, 1]), and use torch ops only, so
+    they run on any device and are differentiable where the maths is. ``termination`` is the ``terminated`` flag
+    (failure / goal), never time-limit truncation.
+
+    :param reward: reward function, returns a float tensor of the batch shape
+    :param termination: termination function, returns a bool tensor of the batch shape
+    :param exact_reward: True where the reward equals the env's up to float rounding; False where it needs state
+        the observation lacks and an observation-based approximation is used (see ``note``)
+    :param exact_termination: True where ``terminated`` always equals the env's; False where it can differ in
+        documented corner cases (see ``note``)
+    :param reward_atol: largest absolute reward error the tests accept against the real env on random-action
+        rollouts (float rounding for exact rewards; the measured worst case, rounded up, for approximate ones)
+    :param reward_mean_atol: bound on the mean absolute reward error over such rollouts (equal to
+        ``reward_atol`` for exact rewards)
+    :param note: what is approximated and why, the measured errors, and any observation clipping that matters
+    """
+
+    reward: RewardFn
+    termination: TerminationFn
+    exact_reward: bool
+    exact_termination: bool = True
+    reward_atol: float = 1e-5
+    reward_mean_atol: float = 1e-5
+    note: str = ""

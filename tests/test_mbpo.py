@@ -1,0 +1,173 @@
+"""MBPO: the horizon schedule, the mixed real/model buffer, imagined data from the known env functions, save/load of
+the dynamics state, and construction errors."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_pg_extras import MBPO
+from sb3_pg_extras.common.buffers import MixedReplayBuffer, ModelTransitionBuffer
+from sb3_pg_extras.envs import get_env_functions
+from sb3_pg_extras.mbpo import linear_rollout_horizon
+from tests.algos import TupleActionEnv
+
+th.set_num_threads(1)
+
+TINY = dict(
+    learning_starts=64,
+    buffer_size=2000,
+    batch_size=32,
+    gradient_steps=1,
+    model_train_freq=50,
+    rollouts_per_step=2,
+    model_retain_steps=100,
+    n_ensemble=3,
+    n_elites=2,
+    dynamics_hidden_sizes=[16],
+    model_batch_size=32,
+    model_max_epochs=3,
+    policy_kwargs=dict(net_arch=[16]),
+)
+
+
+def test_linear_rollout_horizon_schedule():
+    # MBPO's Hopper schedule in env steps: horizon 1 until 20k, 15 from 100k, linear (rounded down) in between.
+    h = [linear_rollout_horizon(s, 20_000, 100_000, 1, 15) for s in (0, 20_000, 20_001, 60_000, 99_999, 100_000, 10**6)]
+    assert h == [1, 1, 1, 8, 14, 15, 15]
+    assert linear_rollout_horizon(10, 5, 5, 2, 4) == 4  # degenerate range: a step at start
+    assert linear_rollout_horizon(3, 5, 5, 2, 4) == 2
+
+
+def test_model_transition_buffer_wraps_and_resizes():
+    buf = ModelTransitionBuffer(5, obs_dim=1, action_dim=1)
+    for start in (0, 3):
+        x = np.arange(start, start + 3, dtype=np.float32)
+        buf.extend(x[:, None], x[:, None], x, x[:, None], np.zeros(3))
+    assert len(buf) == 5 and sorted(buf.rewards.tolist()) == [1, 2, 3, 4, 5]
+    bigger = buf.resized(8)
+    assert len(bigger) == 5 and bigger.rewards[:5].tolist() == [1, 2, 3, 4, 5]  # oldest first
+    smaller = buf.resized(2)
+    assert smaller.rewards.tolist() == [4, 5]  # keeps the newest
+    buf.extend(*(np.arange(7, dtype=np.float32)[:, None],) * 2, np.arange(7), np.zeros((7, 1)), np.zeros(7))
+    assert sorted(buf.rewards.tolist()) == [2, 3, 4, 5, 6]
+
+
+def test_mixed_buffer_draws_real_ratio_of_real_data():
+    obs_space, act_space = spaces.Box(-1, 1, (2,)), spaces.Box(-1, 1, (1,))
+    buffer = MixedReplayBuffer(100, obs_space, act_space, "cpu", real_ratio=0.25, model_buffer_size=50)
+    for _ in range(10):
+        buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.ones(1), np.zeros(1), [{}])
+    assert th.all(buffer.sample(8).rewards == 1)  # model buffer empty: all real
+    buffer.model_buffer.extend(np.zeros((20, 2)), np.zeros((20, 1)), -np.ones(20), np.zeros((20, 2)), np.ones(20))
+    batch = buffer.sample(8)
+    assert batch.observations.shape == (8, 2) and batch.dones.shape == (8, 1)
+    assert int((batch.rewards == 1).sum()) == 2 and int((batch.rewards == -1).sum()) == 6
+    assert th.all(batch.dones[batch.rewards == -1] == 1)
+
+
+def test_imagined_transitions_use_the_known_pendulum_functions():
+    model = MBPO("MlpPolicy", "Pendulum-v1", seed=0, **TINY)
+    model.learn(150)
+    buffer = model.mixed_buffer.model_buffer
+    assert model.last_model_update >= 100 and len(buffer) > 0
+    assert buffer.capacity == model.rollouts_per_step * model.model_retain_steps * model.rollout_horizon()
+    n = len(buffer)
+    obs, actions, next_obs = (th.as_tensor(a[:n]) for a in (buffer.observations, buffer.actions, buffer.next_observations))
+    assert float(actions.abs().max()) <= 1.0  # stored as SB3 stores actions: scaled to [-1, 1]
+    fns = get_env_functions("Pendulum-v1")
+    assert fns is not None
+    expected = fns.reward(obs, 2.0 * actions, next_obs)  # Pendulum's torque range is [-2, 2]
+    np.testing.assert_allclose(buffer.rewards[:n], expected.numpy(), rtol=1e-5, atol=1e-5)
+    assert not buffer.dones[:n].any()  # Pendulum never terminates
+    assert model.model_fit_time > 0 and model.model_rollout_time > 0 and model.sac_train_time > 0
+
+
+def test_learned_reward_and_termination_heads_train_on_an_env_without_functions():
+    model = MBPO("MlpPolicy", TupleFreeBoxEnv(), learn_reward=True, learn_termination=True, seed=0, **TINY)
+    model.learn(150)
+    assert len(model.mixed_buffer.model_buffer) > 0
+    assert model.dynamics.learn_reward and model.dynamics.learn_termination
+
+
+def test_save_load_restores_dynamics_state_and_counters(tmp_path):
+    model = MBPO("MlpPolicy", "Pendulum-v1", seed=0, **TINY)
+    model.learn(150)
+    model.save(tmp_path / "mbpo")
+    loaded = MBPO.load(tmp_path / "mbpo", env=make_vec_env("Pendulum-v1", n_envs=1))
+    for name, tensor in model.dynamics.state_dict().items():
+        th.testing.assert_close(loaded.dynamics.state_dict()[name], tensor, msg=name)
+    assert not th.allclose(loaded.dynamics.input_normalizer.std, th.ones_like(loaded.dynamics.input_normalizer.std))
+    saved_opt, loaded_opt = model.dynamics_optimizer.state_dict(), loaded.dynamics_optimizer.state_dict()
+    assert saved_opt["state"].keys() == loaded_opt["state"].keys()
+    for key, state in saved_opt["state"].items():
+        th.testing.assert_close(loaded_opt["state"][key]["exp_avg"], state["exp_avg"])
+    assert loaded.last_model_update == model.last_model_update
+    assert loaded.model_fit_time == model.model_fit_time
+    assert loaded.env_id == "Pendulum-v1" and loaded._reward_source is get_env_functions("Pendulum-v1").reward
+    # The model buffer is not saved with the model: empty after load, refilled at the next model update.
+    assert len(loaded.mixed_buffer.model_buffer) == 0
+    loaded.learn(100, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 250 and loaded.last_model_update > model.last_model_update
+    assert len(loaded.mixed_buffer.model_buffer) > 0
+
+
+class TupleFreeBoxEnv(gym.Env):
+    """A small Box env with no spec id (so no known reward function), terminating when |x| > 2."""
+
+    observation_space = spaces.Box(-np.inf, np.inf, (2,))
+    action_space = spaces.Box(-1.0, 1.0, (1,))
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.state = self.np_random.normal(size=2).astype(np.float32) * 0.1
+        self.t = 0
+        return self.state.copy(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.state = (self.state + np.array([0.1 * self.state[1], 0.2 * float(action[0])])).astype(np.float32)
+        terminated = bool(abs(self.state[0]) > 2)
+        return self.state.copy(), -float(self.state[0] ** 2), terminated, self.t >= 50, {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(real_ratio=1.5), "real_ratio"),
+        (dict(real_ratio=-0.1), "real_ratio"),
+        (dict(min_rollout_horizon=0), "horizon"),
+        (dict(min_rollout_horizon=3, max_rollout_horizon=2), "horizon"),
+        (dict(horizon_schedule_start=10, horizon_schedule_end=5), "horizon_schedule"),
+        (dict(n_ensemble=3, n_elites=5), "n_elites"),
+        (dict(model_train_freq=0), "model_train_freq"),
+        (dict(model_holdout_ratio=1.0), "model_holdout_ratio"),
+    ],
+)
+def test_bad_hyperparameters_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MBPO("MlpPolicy", "Pendulum-v1", **kwargs)
+
+
+def test_unsupported_spaces_and_missing_functions_are_refused():
+    with pytest.raises(ValueError, match="action space"):
+        MBPO("MlpPolicy", "CartPole-v1")
+    with pytest.raises(ValueError, match="action space"):
+        MBPO("MlpPolicy", TupleActionEnv())
+    with pytest.raises(ValueError, match=r"no reward function.*learn_reward=True"):
+        MBPO("MlpPolicy", TupleFreeBoxEnv())
+    with pytest.raises(ValueError, match=r"no termination function.*learn_termination=True"):
+        MBPO("MlpPolicy", TupleFreeBoxEnv(), learn_reward=True)
+    with pytest.raises(ValueError, match="VecNormalize"):
+        MBPO("MlpPolicy", VecNormalize(make_vec_env("Pendulum-v1", n_envs=1)))
+    # A user-given pair of functions is enough.
+    MBPO(
+        "MlpPolicy",
+        TupleFreeBoxEnv(),
+        reward_fn=lambda o, a, n: -(n[..., 0] ** 2),
+        termination_fn=lambda o, a, n: n[..., 0].abs() > 2,
+        **TINY,
+    )
