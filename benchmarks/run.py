@@ -51,6 +51,8 @@ class EvalRow:
     mean_return: float
     std_return: float
     train_time_s: float
+    # time inside SAC's own gradient steps, for algorithms that report it (MBPO's ``sac_train_time``)
+    sac_gradient_time_s: float = float("nan")
 
 
 def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
@@ -178,6 +180,7 @@ def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list
         callback.evaluate()
     # throughput: all training time, evaluation excluded
     rows[-1].train_time_s = callback.train_time()
+    rows[-1].sac_gradient_time_s = float(getattr(model, "sac_train_time", float("nan")))
     return rows
 
 
@@ -201,8 +204,8 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
         f"`{args.reference}` come from this same run.",
         "",
         "| env | algo | final return (mean +/- std over seeds) | seeds >= threshold | steps to threshold (mean) "
-        "| train time s | env steps/s | steps/s ratio vs reference |",
-        "|---|---|---|---|---|---|---|---|",
+        "| train time s | env steps/s | steps/s ratio vs reference | time outside SAC gradient steps |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for env_id in args.envs:
         speeds: dict[str, float] = {}
@@ -218,18 +221,25 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
             speeds[algo] = float(np.mean(steps / times))
             reached = [steps_to_threshold(p, args.threshold) for p in per_seed] if args.threshold is not None else []
             hit = [s for s in reached if s is not None]
-            table.append((algo, finals, hit, len(per_seed), times))
-        for algo, finals, hit, n, times in table:
+            sac_times = np.array([p[-1].sac_gradient_time_s for p in per_seed])
+            outside = f"{100 * np.mean(1 - sac_times / times):.0f}%" if np.all(np.isfinite(sac_times)) else "n/a"
+            table.append((algo, finals, hit, len(per_seed), times, outside))
+        for algo, finals, hit, n, times, outside in table:
             ref = speeds.get(args.reference)
             ratio = f"{speeds[algo] / ref:.2f}" if ref else "n/a"
             threshold = f"{len(hit)}/{n}" if args.threshold is not None else "n/a"
             to_threshold = f"{np.mean(hit):.0f}" if hit else "-"
             lines.append(
                 f"| {env_id} | {algo} | {finals.mean():.1f} +/- {finals.std():.1f} | {threshold} | {to_threshold} "
-                f"| {times.mean():.1f} | {speeds[algo]:.0f} | {ratio} |"
+                f"| {times.mean():.1f} | {speeds[algo]:.0f} | {ratio} | {outside} |"
             )
     if args.threshold is not None:
         lines += ["", f"Threshold: mean evaluation return >= {args.threshold}."]
+    lines += [
+        "",
+        "Time outside SAC gradient steps: share of the train time not spent in SAC's own `train()` (model-based "
+        "methods: model fitting, imagined rollouts, env steps), for algorithms that report it.",
+    ]
     return "\n".join(lines) + "\n"
 
 
