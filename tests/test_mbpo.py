@@ -86,6 +86,15 @@ def test_imagined_transitions_use_the_known_pendulum_functions():
     assert model.model_fit_time > 0 and model.model_rollout_time > 0 and model.sac_train_time > 0
 
 
+def test_learns_on_a_mujoco_env_with_float64_observations_and_terminations():
+    model = MBPO("MlpPolicy", "InvertedPendulum-v5", seed=0, **TINY)
+    model.learn(150)
+    buffer = model.mixed_buffer.model_buffer
+    assert len(buffer) > 0
+    # Imagined transitions are dropped after an imagined termination, and terminations are stored as dones.
+    assert set(np.unique(buffer.dones[: len(buffer)])) <= {0.0, 1.0}
+
+
 def test_learned_reward_and_termination_heads_train_on_an_env_without_functions():
     model = MBPO("MlpPolicy", TupleFreeBoxEnv(), learn_reward=True, learn_termination=True, seed=0, **TINY)
     model.learn(150)

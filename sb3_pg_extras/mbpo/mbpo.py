@@ -331,8 +331,9 @@ class MBPO(SAC):
     def _fit_dynamics(self) -> None:
         """Pseudocode step 2: refit the ensemble (warm-started) on every real transition."""
         start = time.perf_counter()
+        # float32 whatever the observation dtype (MuJoCo observations are float64 in SB3's buffer)
         obs, actions, rewards, next_obs, terminated = (
-            th.as_tensor(a, device=self.device) for a in self.mixed_buffer.real_transitions()
+            th.as_tensor(a, device=self.device, dtype=th.float32) for a in self.mixed_buffer.real_transitions()
         )
         data = Transitions(obs, actions, next_obs, rewards, terminated)
         self.dynamics.train()
@@ -368,7 +369,7 @@ class MBPO(SAC):
         start = time.perf_counter()
         horizon = self.rollout_horizon()
         n_rollouts = self.rollouts_per_step * self.model_train_freq
-        start_obs = th.as_tensor(self.mixed_buffer.recent_observations(n_rollouts), device=self.device)
+        start_obs = th.as_tensor(self.mixed_buffer.recent_observations(n_rollouts), device=self.device, dtype=th.float32)
         self.dynamics.eval()
         self.policy.set_training_mode(False)
         rollout = imagine_rollout(
