@@ -19,3 +19,11 @@ def test_solves_cartpole_with_zoo_hyperparameters(algo: str, seed: int) -> None:
     model.learn(n_timesteps)
     mean, _ = evaluate_policy(model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=10)
     assert mean >= 475
+
+
+@pytest.mark.parametrize(("algo", "env_id", "threshold"), [("mbpo", "InvertedPendulum-v5", 950.0)])
+def test_model_based_solves_within_zoo_budget(algo: str, env_id: str, threshold: float) -> None:
+    model, n_timesteps, _ = build(algo, env_id, 0)
+    model.learn(n_timesteps)
+    mean, _ = evaluate_policy(model, Monitor(gym.make(env_id)), n_eval_episodes=10)
+    assert mean >= threshold
