@@ -58,19 +58,34 @@ def _activation(name: str) -> Any:
     return {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}[name]
 
 
-def convert_reinforce_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
-    """Turn the raw values an Optuna trial sampled for REINFORCE into constructor arguments."""
+# Off-policy critics / actors (one list shared by both networks).
+_OFF_POLICY_NET_ARCH = {"small": [64, 64], "medium": [256, 256], "big": [400, 300]}
+
+
+def _suggest_one_minus_gamma(trial: Any, low: float, high: float) -> float:
+    """Sample ``1 - gamma`` on a log scale and record gamma on the trial (as rl_zoo3's samplers do)."""
+    one_minus_gamma = trial.suggest_float("one_minus_gamma", low, high, log=True)
+    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    return one_minus_gamma
+
+
+def _pop_gamma_and_net_arch(sampled_params: dict[str, Any], net_archs: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """Copy of the sampled values with ``one_minus_gamma`` turned into ``gamma``, and the named ``net_arch`` popped."""
     params = dict(sampled_params)
     params["gamma"] = 1 - params.pop("one_minus_gamma")
-    net_arch = _NET_ARCH[params.pop("net_arch")]
+    return params, net_archs[params.pop("net_arch")]
+
+
+def convert_reinforce_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Turn the raw values an Optuna trial sampled for REINFORCE into constructor arguments."""
+    params, net_arch = _pop_gamma_and_net_arch(sampled_params, _NET_ARCH)
     activation_fn = _activation(params.pop("activation_fn"))
     return {"policy_kwargs": {"net_arch": net_arch, "activation_fn": activation_fn}, **params}
 
 
 def sample_reinforce_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
     """Optuna search space for REINFORCE (zoo sampler signature)."""
-    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-4, 0.05, log=True)
-    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    one_minus_gamma = _suggest_one_minus_gamma(trial, 1e-4, 0.05)
     sampled = {
         "n_steps": trial.suggest_categorical("n_steps", [64, 128, 256, 512, 1024, 2048]),
         "one_minus_gamma": one_minus_gamma,
@@ -94,10 +109,9 @@ def convert_npg_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
 
 def sample_npg_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
     """Optuna search space for NPG (zoo sampler signature); the trust-region step rule is tuned through target_kl."""
-    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-4, 0.03, log=True)
+    one_minus_gamma = _suggest_one_minus_gamma(trial, 1e-4, 0.03)
     n_steps_pow = trial.suggest_int("n_steps_pow", 7, 12)
     batch_size_pow = trial.suggest_int("batch_size_pow", 5, 10)
-    trial.set_user_attr("gamma", 1 - one_minus_gamma)
     trial.set_user_attr("n_steps", 2**n_steps_pow)
     trial.set_user_attr("batch_size", 2**batch_size_pow)
     sampled = {
@@ -118,17 +132,14 @@ def sample_npg_params(trial: Any, n_actions: int, n_envs: int, additional_args: 
 
 def convert_sac_discrete_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
     """Raw Optuna values of a DiscreteSAC trial -> constructor arguments."""
-    params = dict(sampled_params)
-    params["gamma"] = 1 - params.pop("one_minus_gamma")
+    params, net_arch = _pop_gamma_and_net_arch(sampled_params, _OFF_POLICY_NET_ARCH)
     params["target_entropy"] = f"auto_{params.pop('target_entropy_ratio')}"
-    net_arch = {"small": [64, 64], "medium": [256, 256], "big": [400, 300]}[params.pop("net_arch")]
     return {"policy_kwargs": {"net_arch": net_arch}, **params}
 
 
 def sample_sac_discrete_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
     """Optuna search space for DiscreteSAC (zoo sampler signature)."""
-    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-4, 0.03, log=True)
-    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    one_minus_gamma = _suggest_one_minus_gamma(trial, 1e-4, 0.03)
     sampled = {
         "one_minus_gamma": one_minus_gamma,
         "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True),
@@ -146,16 +157,13 @@ def sample_sac_discrete_params(trial: Any, n_actions: int, n_envs: int, addition
 
 def convert_offpac_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
     """Raw Optuna values of an OffPAC trial -> constructor arguments."""
-    params = dict(sampled_params)
-    params["gamma"] = 1 - params.pop("one_minus_gamma")
-    net_arch = {"small": [64, 64], "medium": [256, 256]}[params.pop("net_arch")]
+    params, net_arch = _pop_gamma_and_net_arch(sampled_params, _OFF_POLICY_NET_ARCH)
     return {"policy_kwargs": {"net_arch": net_arch, "n_critics": params.pop("n_critics")}, **params}
 
 
 def sample_offpac_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
     """Optuna search space for OffPAC (zoo sampler signature)."""
-    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-3, 0.05, log=True)
-    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    one_minus_gamma = _suggest_one_minus_gamma(trial, 1e-3, 0.05)
     sampled = {
         "one_minus_gamma": one_minus_gamma,
         "learning_rate": trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True),
@@ -172,16 +180,13 @@ def sample_offpac_params(trial: Any, n_actions: int, n_envs: int, additional_arg
 
 def convert_mbpo_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
     """Raw Optuna values of an MBPO trial -> constructor arguments."""
-    params = dict(sampled_params)
-    params["gamma"] = 1 - params.pop("one_minus_gamma")
-    net_arch = {"small": [64, 64], "medium": [256, 256]}[params.pop("net_arch")]
+    params, net_arch = _pop_gamma_and_net_arch(sampled_params, _OFF_POLICY_NET_ARCH)
     return {"policy_kwargs": {"net_arch": net_arch}, **params}
 
 
 def sample_mbpo_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
     """Optuna search space for MBPO (zoo sampler signature): the model-based knobs plus SAC's main ones."""
-    one_minus_gamma = trial.suggest_float("one_minus_gamma", 1e-3, 0.05, log=True)
-    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    one_minus_gamma = _suggest_one_minus_gamma(trial, 1e-3, 0.05)
     sampled = {
         "one_minus_gamma": one_minus_gamma,
         "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-3, log=True),

@@ -13,25 +13,12 @@ from sb3_pg_extras import MBPO
 from sb3_pg_extras.common.buffers import MixedReplayBuffer, ModelTransitionBuffer
 from sb3_pg_extras.envs import get_env_functions
 from sb3_pg_extras.mbpo import linear_rollout_horizon
-from tests.algos import TupleActionEnv
+from tests.algos import ALGOS, TupleActionEnv
 
 th.set_num_threads(1)
 
-TINY = dict(
-    learning_starts=64,
-    buffer_size=2000,
-    batch_size=32,
-    gradient_steps=1,
-    model_train_freq=50,
-    rollouts_per_step=2,
-    model_retain_steps=100,
-    n_ensemble=3,
-    n_elites=2,
-    dynamics_hidden_sizes=[16],
-    model_batch_size=32,
-    model_max_epochs=3,
-    policy_kwargs=dict(net_arch=[16]),
-)
+# The generic table's tiny settings, with the known env functions instead of learned heads.
+TINY = {k: v for k, v in next(c for c in ALGOS if c.zoo_key == "mbpo").kwargs.items() if not k.startswith("learn_")}
 
 
 def test_linear_rollout_horizon_schedule():
