@@ -4,6 +4,7 @@ step budget, using each algorithm's rl_zoo3 hyperparameters (ours from zoo_hyper
 
 Writes into ``benchmarks/results/`` (or ``--out``):
   <name>.csv      one row per evaluation (algo, env, seed, timesteps, mean/std return, train time)
+  <name>.partial.csv  the same, appended as each training finishes (``--resume`` skips those runs after a stop)
   <name>.md       final mean return +/- std over seeds, steps to a threshold, wall time, env steps/s and the
                   throughput ratio against ``--reference``, with the exact command
   <name>_<env>.png learning curves (mean +/- std over seeds)
@@ -27,7 +28,7 @@ import shlex
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +275,34 @@ def plot(rows: list[EvalRow], args: argparse.Namespace, out: Path) -> list[Path]
     return paths
 
 
+def _run_one_packed(run: tuple[str, str, int, argparse.Namespace]) -> list[EvalRow]:
+    return run_one(*run)
+
+
+def write_rows(path: Path, rows: list[EvalRow]) -> None:
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=[f.name for f in fields(EvalRow)])
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+
+
+def append_rows(path: Path, rows: list[EvalRow]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=[f.name for f in fields(EvalRow)])
+        if new:
+            writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+
+
+def read_rows(path: Path) -> list[EvalRow]:
+    types = {f.name: f.type for f in fields(EvalRow)}
+    convert = {"str": str, "int": int, "float": float}
+    names = {k: t if isinstance(t, str) else t.__name__ for k, t in types.items()}
+    with open(path, newline="") as file:
+        return [EvalRow(**{k: convert[names[k]](v) for k, v in row.items()}) for row in csv.DictReader(file)]
+
+
 def _init_worker(threads: int) -> None:
     th.set_num_threads(threads)
     from sb3_pg_extras.zoo import register
@@ -296,6 +325,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once (worker processes)")
     parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides: algo.key=value (YAML value)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in <name>.partial.csv (written as each run finishes) and run only the others",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
@@ -303,21 +337,32 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     _init_worker(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    cli = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--resume"]
+    command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in cli)
+    partial = args.out / f"{args.name}.partial.csv"
+    rows = read_rows(partial) if args.resume and partial.exists() else []
+    if not args.resume:
+        partial.unlink(missing_ok=True)
+    done = {(r.algo, r.env, r.seed) for r in rows}
     runs = [(algo, env_id, seed, args) for seed in args.seeds for env_id in args.envs for algo in args.algos]
-    rows: list[EvalRow] = []
+    todo = [run for run in runs if run[:3] not in done]
     if args.jobs == 1:
-        for run in runs:
-            rows += run_one(*run)
+        results: Any = (run_one(*run) for run in todo)
     else:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(args.jobs, initializer=_init_worker, initargs=(args.threads,), maxtasksperchild=1) as pool:
-            for result in pool.starmap(run_one, runs, chunksize=1):
-                rows += result
-    with open(args.out / f"{args.name}.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(asdict(rows[0])))
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
+        pool = context.Pool(args.jobs, initializer=_init_worker, initargs=(args.threads,), maxtasksperchild=1)
+        results = pool.imap_unordered(_run_one_packed, todo, chunksize=1)
+    try:
+        for result in results:  # each run is saved as soon as it finishes, so an interrupted benchmark can --resume
+            append_rows(partial, result)
+            rows += result
+    finally:  # also on SIGTERM (sys.exit above): stop the workers with us
+        if args.jobs > 1:
+            pool.terminate()
+    order = {run[:3]: i for i, run in enumerate(runs)}
+    rows.sort(key=lambda r: (order[(r.algo, r.env, r.seed)], r.timesteps))
+    write_rows(args.out / f"{args.name}.csv", rows)
+    partial.unlink()
     summary = summarise(rows, args, command)
     pngs = plot(rows, args, args.out)
     summary += "\nLearning curves: " + ", ".join(f"`{p.name}`" for p in pngs) + "\n"
