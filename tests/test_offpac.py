@@ -186,6 +186,8 @@ def test_default_policies_follow_the_action_space() -> None:
         (dict(is_clip=float("nan")), "is_clip"),
         (dict(n_action_samples=0), "n_action_samples"),
         (dict(ent_coef=-0.1), "ent_coef"),
+        (dict(ent_coef="lin_x"), "ent_coef"),
+        (dict(ent_coef="auto"), "ent_coef"),
         (dict(tau=0.0), "tau"),
         (dict(gamma=1.5), "gamma"),
         (dict(policy_kwargs=dict(n_critics=0)), "n_critics"),
@@ -233,3 +235,17 @@ def test_logs_ratio_and_clip_fraction() -> None:
     for key in ("train/critic_loss", "train/actor_loss", "train/is_ratio_mean", "train/is_clip_fraction", "train/entropy"):
         assert key in values and np.isfinite(values[key])
     assert 0.0 <= values["train/is_clip_fraction"] <= 1.0
+
+
+def test_entropy_coefficient_schedule_decays_and_survives_save_load(tmp_path) -> None:
+    model = OffPAC("MlpPolicy", "CartPole-v1", ent_coef="lin_0.1", learning_starts=20, batch_size=8, seed=0,
+                   policy_kwargs=dict(net_arch=[8]))  # fmt: skip
+    model.learn(200)
+    # The last train() call ran at the end of the budget, where the linear decay reaches 0.
+    assert model._current_progress_remaining == pytest.approx(0.0)
+    assert model._current_ent_coef == pytest.approx(0.0)
+    assert model.ent_coef_schedule(0.75) == pytest.approx(0.075)
+    model.save(tmp_path / "offpac")
+    loaded = OffPAC.load(tmp_path / "offpac")
+    assert loaded.ent_coef == "lin_0.1"
+    assert loaded.ent_coef_schedule(0.5) == pytest.approx(0.05)

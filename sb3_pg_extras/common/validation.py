@@ -72,3 +72,26 @@ def check_n_critics(policy_kwargs: dict[str, Any] | None, default: int) -> None:
     n_critics = (policy_kwargs or {}).get("n_critics", default)
     if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
         raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
+
+
+def coefficient_schedule(name: str, value: Any) -> Callable[[float], float]:
+    """
+    A non-negative coefficient given as a number, ``"lin_<x>"`` (decays linearly from x to 0 over training, the
+    rl_zoo3 convention) or a schedule (a callable of the remaining progress, 1 -> 0), as a schedule.
+    """
+    from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
+
+    if callable(value):
+        return value
+    if isinstance(value, str) and value.startswith("lin_"):
+        try:
+            start = float(value[len("lin_") :])
+        except ValueError:
+            start = -1.0
+        if start >= 0:
+            return LinearSchedule(start, 0.0, 1.0)
+    elif not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0:
+        return ConstantSchedule(float(value))
+    raise ValueError(
+        f"`{name}` must be a non-negative number, 'lin_<x>' (linear decay from x to 0) or a schedule, got {value!r}."
+    )

@@ -32,9 +32,9 @@ from sb3_pg_extras.common.validation import (
     check_gamma,
     check_learning_rate,
     check_n_critics,
-    check_non_negative,
     check_positive_int,
     check_tau,
+    coefficient_schedule,
 )
 from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, policy_for_action_space
 
@@ -83,7 +83,8 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
     :param n_action_samples: actions sampled from pi per state to estimate E_{a~pi} Q(s, a) for Box action spaces
         (Discrete spaces use the exact sum)
     :param normalize_advantage: standardise the advantages within each batch
-    :param ent_coef: weight of the entropy bonus in the actor loss (0: none)
+    :param ent_coef: weight of the entropy bonus in the actor loss (0: none): a number, ``"lin_<x>"`` (linear decay
+        from x to 0 over training) or a schedule of the remaining progress
     :param target_update_interval: update the target critics every ``target_update_interval`` gradient steps
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
@@ -120,7 +121,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         is_clip: float = 1.0,
         n_action_samples: int = 8,
         normalize_advantage: bool = True,
-        ent_coef: float = 0.0,
+        ent_coef: float | str | Schedule = 0.0,
         target_update_interval: int = 1,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -135,7 +136,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         check_positive_int("buffer_size", buffer_size)
         check_positive_int("n_action_samples", n_action_samples)
         check_positive_int("target_update_interval", target_update_interval)
-        check_non_negative("ent_coef", ent_coef)
+        coefficient_schedule("ent_coef", ent_coef)  # refuses a bad value now; the schedule is built in _setup_model
         check_gamma(gamma)
         check_tau(tau)
         if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or math.isnan(is_clip) or is_clip < 1.0:
@@ -197,10 +198,14 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         self.batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
         self.batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
         self._discrete = isinstance(self.action_space, spaces.Discrete)
+        self.ent_coef_schedule = coefficient_schedule("ent_coef", self.ent_coef)
+        self._current_ent_coef = self.ent_coef_schedule(self._current_progress_remaining)
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         self.policy.set_training_mode(True)
         self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
+        self._current_ent_coef = float(self.ent_coef_schedule(self._current_progress_remaining))
+        self.logger.record("train/ent_coef", self._current_ent_coef)
         stats: dict[str, list[float]] = defaultdict(list)
         for _ in range(gradient_steps):
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
@@ -255,8 +260,8 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         ratios, weights = clipped_importance_weights(log_probs, data.behaviour_log_probs, self.is_clip)
         loss = off_policy_policy_gradient_loss(log_probs, advantages, weights)
-        if self.ent_coef > 0:
-            loss = loss - self.ent_coef * policy_entropy.mean()
+        if self._current_ent_coef > 0:
+            loss = loss - self._current_ent_coef * policy_entropy.mean()
         self.actor.optimizer.zero_grad()
         loss.backward()
         self.actor.optimizer.step()
@@ -289,7 +294,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         with th.no_grad():
             q_values = min_q(tuple(self._q_taken(self.critic, obs, actions)))
         values = self.expected_q(obs, self.critic)
-        with th.set_grad_enabled(self.ent_coef > 0):
+        with th.set_grad_enabled(self._current_ent_coef > 0):
             _, sampled_log_prob = self.actor.action_log_prob(obs)
         return log_probs, q_values, values, -sampled_log_prob
 
@@ -313,7 +318,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         )
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "actor", "critic", "critic_target"]
+        return [*super()._excluded_save_params(), "actor", "critic", "critic_target", "ent_coef_schedule"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "actor.optimizer", "critic.optimizer"], []
