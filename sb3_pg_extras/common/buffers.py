@@ -149,7 +149,9 @@ class DictBehaviourReplayBuffer(_BehaviourLogProbMixin, DictReplayBuffer):  # ty
 class ModelTransitionBuffer:
     """A circular buffer of imagined (model) transitions with vectorised insertion of whole rollout batches.
 
-    Only flat Box observations; actions are stored as the algorithm uses them (SB3's [-1, 1] scaled actions).
+    Only flat Box observations; actions are stored as the algorithm uses them (SB3's [-1, 1] scaled actions). Not an
+    SB3 ``ReplayBuffer``: its ``add()`` stores one step of ``n_envs`` transitions, while a model update inserts
+    ~10^5 imagined transitions at once.
 
     :param capacity: number of transitions kept (the oldest are overwritten)
     :param obs_dim: observation size
