@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("algo", ["reinforce", "npg", "sac_discrete"])
+@pytest.mark.parametrize("algo", ["reinforce", "npg", "sac_discrete", "offpac"])
 def test_solves_cartpole_with_zoo_hyperparameters(algo: str, seed: int) -> None:
     model, n_timesteps, _ = build(algo, "CartPole-v1", seed)
     model.learn(n_timesteps)
