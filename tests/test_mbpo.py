@@ -83,7 +83,7 @@ def test_learns_on_a_mujoco_env_with_float64_observations_and_terminations():
 
 
 def test_learned_reward_and_termination_heads_train_on_an_env_without_functions():
-    model = MBPO("MlpPolicy", TupleFreeBoxEnv(), learn_reward=True, learn_termination=True, seed=0, **TINY)
+    model = MBPO("MlpPolicy", UnregisteredBoxEnv(), learn_reward=True, learn_termination=True, seed=0, **TINY)
     model.learn(150)
     assert len(model.mixed_buffer.model_buffer) > 0
     assert model.dynamics.learn_reward and model.dynamics.learn_termination
@@ -111,7 +111,7 @@ def test_save_load_restores_dynamics_state_and_counters(tmp_path):
     assert len(loaded.mixed_buffer.model_buffer) > 0
 
 
-class TupleFreeBoxEnv(gym.Env):
+class UnregisteredBoxEnv(gym.Env):
     """A small Box env with no spec id (so no known reward function), terminating when |x| > 2."""
 
     observation_space = spaces.Box(-np.inf, np.inf, (2,))
@@ -154,15 +154,15 @@ def test_unsupported_spaces_and_missing_functions_are_refused():
     with pytest.raises(ValueError, match="action space"):
         MBPO("MlpPolicy", TupleActionEnv())
     with pytest.raises(ValueError, match=r"no reward function.*learn_reward=True"):
-        MBPO("MlpPolicy", TupleFreeBoxEnv())
+        MBPO("MlpPolicy", UnregisteredBoxEnv())
     with pytest.raises(ValueError, match=r"no termination function.*learn_termination=True"):
-        MBPO("MlpPolicy", TupleFreeBoxEnv(), learn_reward=True)
+        MBPO("MlpPolicy", UnregisteredBoxEnv(), learn_reward=True)
     with pytest.raises(ValueError, match="VecNormalize"):
         MBPO("MlpPolicy", VecNormalize(make_vec_env("Pendulum-v1", n_envs=1)))
     # A user-given pair of functions is enough.
     MBPO(
         "MlpPolicy",
-        TupleFreeBoxEnv(),
+        UnregisteredBoxEnv(),
         reward_fn=lambda o, a, n: -(n[..., 0] ** 2),
         termination_fn=lambda o, a, n: n[..., 0].abs() > 2,
         **TINY,
