@@ -343,8 +343,12 @@ def main(argv: list[str] | None = None) -> None:
     rows = read_rows(partial) if args.resume and partial.exists() else []
     if not args.resume:
         partial.unlink(missing_ok=True)
-    done = {(r.algo, r.env, r.seed) for r in rows}
     runs = [(algo, env_id, seed, args) for seed in args.seeds for env_id in args.envs for algo in args.algos]
+    order = {run[:3]: i for i, run in enumerate(runs)}
+    # a resumed subset (fewer seeds, envs or algos) leaves the partial file's other runs there for the full command
+    others = any((r.algo, r.env, r.seed) not in order for r in rows)
+    rows = [r for r in rows if (r.algo, r.env, r.seed) in order]
+    done = {(r.algo, r.env, r.seed) for r in rows}
     todo = [run for run in runs if run[:3] not in done]
     if args.jobs == 1:
         results: Any = (run_one(*run) for run in todo)
@@ -359,10 +363,10 @@ def main(argv: list[str] | None = None) -> None:
     finally:  # also on SIGTERM (sys.exit above): stop the workers with us
         if args.jobs > 1:
             pool.terminate()
-    order = {run[:3]: i for i, run in enumerate(runs)}
     rows.sort(key=lambda r: (order[(r.algo, r.env, r.seed)], r.timesteps))
     write_rows(args.out / f"{args.name}.csv", rows)
-    partial.unlink()
+    if not others:
+        partial.unlink()
     summary = summarise(rows, args, command)
     pngs = plot(rows, args, args.out)
     summary += "\nLearning curves: " + ", ".join(f"`{p.name}`" for p in pngs) + "\n"

@@ -1,0 +1,50 @@
+"""The benchmark harness's bookkeeping (no training: every run it is asked for is already in the partial file)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_run_module():
+    spec = importlib.util.spec_from_file_location("benchmarks_run", ROOT / "benchmarks" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_resume_of_a_subset_keeps_the_other_runs(tmp_path: Path) -> None:
+    run = _load_run_module()
+    rows = [
+        run.EvalRow(algo, "CartPole-v1", seed, steps, ret, 1.0, steps / 1000)
+        for algo in ("reinforce", "ppo")
+        for seed in (0, 1)
+        for steps, ret in ((0, 10.0), (1000, 50.0 + seed))
+    ]
+    partial = tmp_path / "bench.partial.csv"
+    run.write_rows(partial, rows)
+    common = ["--envs", "CartPole-v1", "--eval-freq", "1000", "--out", str(tmp_path), "--name", "bench", "--resume"]
+
+    # a subset (one algo, one seed): its rows only, and the partial file keeps everything for the full command
+    run.main(["--algos", "reinforce", "--seeds", "0", "--reference", "reinforce", *common])
+    written = run.read_rows(tmp_path / "bench.csv")
+    assert {(r.algo, r.seed) for r in written} == {("reinforce", 0)}
+    assert len(run.read_rows(partial)) == len(rows)
+    assert "--resume" not in (tmp_path / "bench.md").read_text()
+
+    # the full command: every run, in seed-major order, and the partial file is consumed
+    run.main(["--algos", "reinforce", "ppo", "--seeds", "0", "1", "--reference", "ppo", *common])
+    written = run.read_rows(tmp_path / "bench.csv")
+    assert [(r.algo, r.seed, r.timesteps) for r in written] == [
+        (algo, seed, steps) for seed in (0, 1) for algo in ("reinforce", "ppo") for steps in (0, 1000)
+    ]
+    assert not partial.exists()
