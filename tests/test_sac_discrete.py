@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch as th
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
@@ -27,26 +29,53 @@ def random_batch(model: DiscreteSAC, n: int = 6, seed: int = 0) -> ReplayBufferS
     return ReplayBufferSamples(obs, actions, next_obs, dones, rewards)
 
 
+def soft_value_loop(model: DiscreteSAC, next_obs: th.Tensor, alpha: float) -> float:
+    """sum_a pi(a|s') (min_j Q_targ_j(s', a) - alpha log pi(a|s')) for one state, action by action."""
+    with th.no_grad():
+        logits = model.actor.action_logits(next_obs)[0]
+        qs = [
+            q(model.critic_target.extract_features(next_obs, model.critic_target.features_extractor))[0]
+            for q in model.critic_target.q_networks
+        ]
+    value = 0.0
+    for a in range(len(logits)):
+        prob = math.exp(logits[a].item()) / sum(math.exp(x.item()) for x in logits)
+        q_min = min(q[a].item() for q in qs)
+        value += prob * (q_min - alpha * math.log(prob))
+    return value
+
+
 def test_soft_target_equals_per_action_loop() -> None:
     model = DiscreteSAC("MlpPolicy", "CartPole-v1", gamma=0.9, policy_kwargs=dict(net_arch=[8], n_critics=3), seed=0)
     data = random_batch(model)
     alpha = 0.3
     got = model.soft_target(data, alpha)
     for i in range(len(got)):
-        s_next = data.next_observations[i : i + 1]
-        with th.no_grad():
-            logits = model.actor.action_logits(s_next)[0]
-            qs = [
-                q(model.critic_target.extract_features(s_next, model.critic_target.features_extractor))[0]
-                for q in model.critic_target.q_networks
-            ]
-        value = 0.0
-        for a in range(2):
-            prob = math.exp(logits[a].item()) / sum(math.exp(x.item()) for x in logits)
-            q_min = min(q[a].item() for q in qs)
-            value += prob * (q_min - alpha * math.log(prob))
+        value = soft_value_loop(model, data.next_observations[i : i + 1], alpha)
         expected = data.rewards[i].item() + 0.9 * (1 - data.dones[i].item()) * value
         assert got[i].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_n_step_target_uses_each_samples_discount() -> None:
+    """With n-step samples the bootstrap is discounted by the buffer's gamma^k of each sample, not by gamma."""
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", gamma=0.9, n_steps=3, policy_kwargs=dict(net_arch=[8]), seed=0)
+    assert model.replay_buffer.__class__.__name__ == "NStepReplayBuffer"
+    data = random_batch(model)
+    discounts = th.tensor([[0.9], [0.81], [0.729], [0.729], [0.9], [0.81]])
+    data = ReplayBufferSamples(*data[:5], discounts=discounts)
+    got = model.soft_target(data, 0.2)
+    for i in range(len(got)):
+        value = soft_value_loop(model, data.next_observations[i : i + 1], 0.2)
+        expected = data.rewards[i].item() + discounts[i].item() * (1 - data.dones[i].item()) * value
+        assert got[i].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_n_step_returns_train_and_reload(tmp_path) -> None:
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", n_steps=3, seed=0, **TINY).learn(100)
+    model.save(tmp_path / "model")
+    loaded = DiscreteSAC.load(tmp_path / "model", env=make_vec_env("CartPole-v1", n_envs=1))
+    assert loaded.n_steps == 3 and loaded.replay_buffer.__class__.__name__ == "NStepReplayBuffer"
+    loaded.learn(20, reset_num_timesteps=False)
 
 
 def test_losses_equal_loops() -> None:
@@ -168,11 +197,18 @@ def test_cnn_and_multi_input_policies() -> None:
         (dict(tau=0.0), "tau"),
         (dict(gamma=1.5), "gamma"),
         (dict(target_update_interval=0), "target_update_interval"),
+        (dict(n_steps=0), "n_steps"),
+        (dict(n_steps=3, replay_buffer_class=ReplayBuffer), "replay_buffer_class"),
     ],
 )
 def test_bad_hyperparameters_are_refused_at_construction(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         DiscreteSAC("MlpPolicy", "CartPole-v1", **kwargs)
+
+
+def test_n_step_returns_with_dict_observations_are_refused() -> None:
+    with pytest.raises(ValueError, match="Dict"):
+        DiscreteSAC("MultiInputPolicy", SimpleMultiObsEnv(), n_steps=3)
 
 
 def test_box_action_space_is_refused() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gymnasium import spaces
+
 
 def check_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -95,3 +97,19 @@ def coefficient_schedule(name: str, value: Any) -> Callable[[float], float]:
     raise ValueError(
         f"`{name}` must be a non-negative number, 'lin_<x>' (linear decay from x to 0) or a schedule, got {value!r}."
     )
+
+
+def check_n_step_returns(n_steps: Any, observation_space: Any, replay_buffer_class: Any) -> None:
+    """``n_steps`` >= 1; SB3 sets up n-step returns only for non-Dict observations and its own buffer choice."""
+    check_positive_int("n_steps", n_steps)
+    if n_steps > 1 and isinstance(observation_space, spaces.Dict):
+        raise ValueError(
+            "n-step returns (`n_steps` > 1) are not supported for Dict observation spaces (SB3 has no n-step Dict "
+            f"replay buffer): use `n_steps=1`, got n_steps={n_steps}."
+        )
+    if n_steps > 1 and replay_buffer_class is not None:
+        raise ValueError(
+            f"`n_steps={n_steps}` would be ignored with a custom `replay_buffer_class` ({replay_buffer_class.__name__}):"
+            " leave `replay_buffer_class=None`, or pass `n_steps=1` and configure the buffer's own n-step arguments "
+            "in `replay_buffer_kwargs`."
+        )

@@ -25,6 +25,7 @@ from sb3_pg_extras.common.validation import (
     check_action_space,
     check_gamma,
     check_n_critics,
+    check_n_step_returns,
     check_positive,
     check_positive_int,
     check_tau,
@@ -88,6 +89,9 @@ class DiscreteSAC(OffPolicyAlgorithm):
     :param replay_buffer_class: Replay buffer class to use (None: selected automatically)
     :param replay_buffer_kwargs: Keyword arguments to pass to the replay buffer on creation
     :param optimize_memory_usage: Enable a memory efficient variant of the replay buffer
+    :param n_steps: n-step returns when > 1 (SB3's ``NStepReplayBuffer``, chosen when ``replay_buffer_class`` is
+        None): the target becomes ``sum_{k<n} gamma^k r_{t+k} + gamma^n (1 - d) V_soft(s_{t+n})`` with the soft value
+        at the n-th next state only (the entropy bonus of the intermediate steps is not added, as in SB3's SAC)
     :param ent_coef: Temperature alpha: a float for a fixed value, ``"auto"`` to learn it (initial value 1) or
         ``"auto_<v>"`` to learn it from the initial value v
     :param target_update_interval: update the target networks every ``target_update_interval`` gradient steps
@@ -128,6 +132,7 @@ class DiscreteSAC(OffPolicyAlgorithm):
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
         optimize_memory_usage: bool = False,
+        n_steps: int = 1,
         ent_coef: str | float = "auto",
         target_update_interval: int = 1,
         target_entropy: str | float = "auto",
@@ -169,9 +174,11 @@ class DiscreteSAC(OffPolicyAlgorithm):
             use_sde=False,
             sde_support=False,
             optimize_memory_usage=optimize_memory_usage,
+            n_steps=n_steps,
             support_multi_env=True,
         )
         check_action_space("DiscreteSAC", getattr(self, "action_space", None), (spaces.Discrete,))
+        check_n_step_returns(n_steps, getattr(self, "observation_space", None), replay_buffer_class)
         self.ent_coef = ent_coef
         self.target_update_interval = target_update_interval
         self.target_entropy = target_entropy
@@ -228,10 +235,14 @@ class DiscreteSAC(OffPolicyAlgorithm):
 
     @th.no_grad()
     def soft_target(self, data: ReplayBufferSamples, alpha: th.Tensor | float) -> th.Tensor:
-        """y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log pi(a'|s')) (eq. 3.63), (batch,)."""
+        """y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log pi(a'|s')) (eq. 3.63), (batch,).
+
+        With n-step samples r is the discounted n-step reward sum and gamma the buffer's per-sample discount gamma^n.
+        """
         next_probs, next_log_probs = self.actor.action_log_probs(data.next_observations)
         next_value = soft_state_value(next_probs, next_log_probs, min_q(self.critic_target(data.next_observations)), alpha)
-        return data.rewards.flatten() + (1 - data.dones.flatten()) * self.gamma * next_value
+        discounts = self.gamma if data.discounts is None else data.discounts.flatten()
+        return data.rewards.flatten() + (1 - data.dones.flatten()) * discounts * next_value
 
     def _update_critic(self, data: ReplayBufferSamples, alpha: th.Tensor) -> float:
         """Regress every Q_j(s, a) on the soft Bellman target (eqs. 3.63-3.64)."""
