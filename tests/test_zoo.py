@@ -82,6 +82,17 @@ def test_sampler_output_builds_a_model() -> None:
     REINFORCE("MlpPolicy", "CartPole-v1", **params)
 
 
+def test_sac_discrete_sampler_can_pick_n_step_returns() -> None:
+    from sb3_pg_extras import DiscreteSAC
+
+    values = dict(one_minus_gamma=0.01, learning_rate=1e-3, batch_size=32, buffer_size=10_000, learning_starts=100)
+    values.update(train_freq=4, tau=0.005, target_entropy_ratio=0.3, n_steps=3, net_arch="small")
+    params = zoo.sample_sac_discrete_params(optuna.trial.FixedTrial(values), n_actions=2, n_envs=1, additional_args={})
+    assert params["n_steps"] == 3 and params["gradient_steps"] == 4 and params["target_entropy"] == "auto_0.3"
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", **params)
+    assert model.replay_buffer.__class__.__name__ == "NStepReplayBuffer"
+
+
 @pytest.mark.parametrize(("algo", "env_id"), YAML_ENTRIES, ids=[f"{a}-{e}" for a, e in YAML_ENTRIES])
 def test_every_yaml_entry_builds_and_trains(algo: str, env_id: str, tmp_path: Path) -> None:
     run_zoo("train", "--algo", algo, "--env", env_id, "-n", "1", "-f", str(tmp_path), "--seed", "0", cwd=tmp_path)
