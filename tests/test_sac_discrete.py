@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -73,7 +74,9 @@ def test_n_step_target_uses_each_samples_discount() -> None:
 def test_n_step_returns_train_and_reload(tmp_path) -> None:
     model = DiscreteSAC("MlpPolicy", "CartPole-v1", n_steps=3, seed=0, **TINY).learn(100)
     model.save(tmp_path / "model")
-    loaded = DiscreteSAC.load(tmp_path / "model", env=make_vec_env("CartPole-v1", n_envs=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "n_steps is ignored" warning: the reloaded buffer is the n-step one
+        loaded = DiscreteSAC.load(tmp_path / "model", env=make_vec_env("CartPole-v1", n_envs=1))
     assert loaded.n_steps == 3 and loaded.replay_buffer.__class__.__name__ == "NStepReplayBuffer"
     loaded.learn(20, reset_num_timesteps=False)
 
