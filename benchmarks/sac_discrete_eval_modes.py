@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 import torch as th
+from stable_baselines3.common.env_util import make_vec_env
 
-from benchmarks.run import PeriodicEval, build, make_vec_env, parse_overrides
+from benchmarks.run import PeriodicEval, build, parse_overrides
 from sb3_pg_extras.common.critics import min_q
 
 
