@@ -57,6 +57,19 @@ def test_soft_target_equals_per_action_loop() -> None:
         assert got[i].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
+def test_target_without_entropy_backup_is_expected_min_q() -> None:
+    """backup_entropy=False: y = r + gamma (1 - d) sum_a' pi(a'|s') min_j Q_targ_j(s', a'), whatever alpha is."""
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", gamma=0.9, backup_entropy=False, policy_kwargs=dict(net_arch=[8]), seed=0)
+    data = random_batch(model)
+    got = model.soft_target(data, 0.7)
+    for i in range(len(got)):
+        value = soft_value_loop(model, data.next_observations[i : i + 1], 0.0)
+        expected = data.rewards[i].item() + 0.9 * (1 - data.dones[i].item()) * value
+        assert got[i].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    model.backup_entropy = True
+    assert not th.allclose(model.soft_target(data, 0.7), got)
+
+
 def test_n_step_target_uses_each_samples_discount() -> None:
     """With n-step samples the bootstrap is discounted by the buffer's gamma^k of each sample, not by gamma."""
     model = DiscreteSAC("MlpPolicy", "CartPole-v1", gamma=0.9, n_steps=3, policy_kwargs=dict(net_arch=[8]), seed=0)
@@ -72,12 +85,13 @@ def test_n_step_target_uses_each_samples_discount() -> None:
 
 
 def test_n_step_returns_train_and_reload(tmp_path) -> None:
-    model = DiscreteSAC("MlpPolicy", "CartPole-v1", n_steps=3, seed=0, **TINY).learn(100)
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", n_steps=3, backup_entropy=False, seed=0, **TINY).learn(100)
     model.save(tmp_path / "model")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "n_steps is ignored" warning: the reloaded buffer is the n-step one
         loaded = DiscreteSAC.load(tmp_path / "model", env=make_vec_env("CartPole-v1", n_envs=1))
     assert loaded.n_steps == 3 and loaded.replay_buffer.__class__.__name__ == "NStepReplayBuffer"
+    assert loaded.backup_entropy is False
     loaded.learn(20, reset_num_timesteps=False)
 
 

@@ -98,6 +98,13 @@ class DiscreteSAC(OffPolicyAlgorithm):
     :param target_update_interval: update the target networks every ``target_update_interval`` gradient steps
     :param target_entropy: target entropy when learning alpha: a float in (0, log|A|] (nats), ``"auto"``
         (0.5 log|A|) or ``"auto_<r>"`` (r log|A|)
+    :param backup_entropy: whether the critic's target carries the entropy bonus ``- alpha log pi(a'|s')`` (True, the
+        soft Bellman backup of eq. 3.63). False backs up the expected value ``sum_a' pi(a'|s') min_j Q_targ_j(s', a')``
+        only, so the entropy term stays in the actor and temperature losses (a regulariser of the policy) but is no
+        longer a reward: the critics learn the task's return. Use it where the entropy reward changes which behaviour
+        is best, e.g. on tasks with a per-step cost where prolonging the episode earns bonus (Acrobot's swing-up,
+        LunarLander's hovering). See Yu et al., "Do You Need the Entropy Reward (in Practice)?", 2022,
+        https://arxiv.org/abs/2201.12434
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
     :param policy_kwargs: additional arguments to be passed to the policy on creation (``n_critics``,
@@ -137,6 +144,7 @@ class DiscreteSAC(OffPolicyAlgorithm):
         ent_coef: str | float = "auto",
         target_update_interval: int = 1,
         target_entropy: str | float = "auto",
+        backup_entropy: bool = True,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -183,6 +191,7 @@ class DiscreteSAC(OffPolicyAlgorithm):
         self.ent_coef = ent_coef
         self.target_update_interval = target_update_interval
         self.target_entropy = target_entropy
+        self.backup_entropy = backup_entropy
         if getattr(self, "action_space", None) is not None:
             resolve_target_entropy(target_entropy, int(self.action_space.n))  # type: ignore[attr-defined]
         if _init_setup_model:
@@ -244,9 +253,11 @@ class DiscreteSAC(OffPolicyAlgorithm):
         """y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log pi(a'|s')) (eq. 3.63), (batch,).
 
         With n-step samples r is the discounted n-step reward sum and gamma the buffer's per-sample discount gamma^n.
+        With ``backup_entropy=False`` the ``- alpha log pi`` term is left out of the target.
         """
         next_probs, next_log_probs = self.actor.action_log_probs(data.next_observations)
-        next_value = soft_state_value(next_probs, next_log_probs, min_q(self.critic_target(data.next_observations)), alpha)
+        next_q = min_q(self.critic_target(data.next_observations))
+        next_value = soft_state_value(next_probs, next_log_probs, next_q, alpha if self.backup_entropy else 0.0)
         discounts = self.gamma if data.discounts is None else data.discounts.flatten()
         return data.rewards.flatten() + (1 - data.dones.flatten()) * discounts * next_value
 
