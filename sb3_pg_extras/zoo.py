@@ -150,6 +150,7 @@ def sample_sac_discrete_params(trial: Any, n_actions: int, n_envs: int, addition
         "tau": trial.suggest_categorical("tau", [0.001, 0.005, 0.01, 0.02, 0.05]),
         "target_entropy_ratio": trial.suggest_categorical("target_entropy_ratio", [0.2, 0.3, 0.5, 0.7, 0.9]),
         "n_steps": trial.suggest_categorical("n_steps", [1, 3, 5]),
+        "backup_entropy": trial.suggest_categorical("backup_entropy", [True, False]),
         "net_arch": trial.suggest_categorical("net_arch", ["small", "medium", "big"]),
     }
     sampled["gradient_steps"] = sampled["train_freq"]

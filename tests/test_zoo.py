@@ -82,15 +82,15 @@ def test_sampler_output_builds_a_model() -> None:
     REINFORCE("MlpPolicy", "CartPole-v1", **params)
 
 
-def test_sac_discrete_sampler_can_pick_n_step_returns() -> None:
+def test_sac_discrete_sampler_can_pick_n_step_returns_and_no_entropy_backup() -> None:
     from sb3_pg_extras import DiscreteSAC
 
     values = dict(one_minus_gamma=0.01, learning_rate=1e-3, batch_size=32, buffer_size=10_000, learning_starts=100)
-    values.update(train_freq=4, tau=0.005, target_entropy_ratio=0.3, n_steps=3, net_arch="small")
+    values.update(train_freq=4, tau=0.005, target_entropy_ratio=0.3, n_steps=3, backup_entropy=False, net_arch="small")
     params = zoo.sample_sac_discrete_params(optuna.trial.FixedTrial(values), n_actions=2, n_envs=1, additional_args={})
     assert params["n_steps"] == 3 and params["gradient_steps"] == 4 and params["target_entropy"] == "auto_0.3"
     model = DiscreteSAC("MlpPolicy", "CartPole-v1", **params)
-    assert model.replay_buffer.__class__.__name__ == "NStepReplayBuffer"
+    assert model.replay_buffer.__class__.__name__ == "NStepReplayBuffer" and model.backup_entropy is False
 
 
 @pytest.mark.parametrize(("algo", "env_id"), YAML_ENTRIES, ids=[f"{a}-{e}" for a, e in YAML_ENTRIES])
