@@ -68,6 +68,8 @@ def test_target_without_entropy_backup_is_expected_min_q() -> None:
         assert got[i].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
     model.backup_entropy = True
     assert not th.allclose(model.soft_target(data, 0.7), got)
+    with pytest.raises(ValueError, match="backup_entropy"):
+        DiscreteSAC("MlpPolicy", "CartPole-v1", backup_entropy="False")
 
 
 def test_n_step_target_uses_each_samples_discount() -> None:

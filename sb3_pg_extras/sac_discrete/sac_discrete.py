@@ -101,9 +101,9 @@ class DiscreteSAC(OffPolicyAlgorithm):
     :param backup_entropy: whether the critic's target carries the entropy bonus ``- alpha log pi(a'|s')`` (True, the
         soft Bellman backup of eq. 3.63). False backs up the expected value ``sum_a' pi(a'|s') min_j Q_targ_j(s', a')``
         only, so the entropy term stays in the actor and temperature losses (a regulariser of the policy) but is no
-        longer a reward: the critics learn the task's return. Use it where the entropy reward changes which behaviour
-        is best, e.g. on tasks with a per-step cost where prolonging the episode earns bonus (Acrobot's swing-up,
-        LunarLander's hovering). See Yu et al., "Do You Need the Entropy Reward (in Practice)?", 2022,
+        longer a reward: the critics learn the task's return. Try it where the entropy reward changes which behaviour
+        is best, e.g. tasks with a per-step cost where prolonging the episode earns bonus (it helped on Acrobot-v1,
+        not on LunarLander-v3: docs/sac_discrete.md). See Yu et al., "Do You Need the Entropy Reward (in Practice)?", 2022,
         https://arxiv.org/abs/2201.12434
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
@@ -191,7 +191,9 @@ class DiscreteSAC(OffPolicyAlgorithm):
         self.ent_coef = ent_coef
         self.target_update_interval = target_update_interval
         self.target_entropy = target_entropy
-        self.backup_entropy = backup_entropy
+        if not isinstance(backup_entropy, (bool, np.bool_)):
+            raise ValueError(f"`backup_entropy` must be True or False, got {backup_entropy!r}.")
+        self.backup_entropy = bool(backup_entropy)
         if getattr(self, "action_space", None) is not None:
             resolve_target_entropy(target_entropy, int(self.action_space.n))  # type: ignore[attr-defined]
         if _init_setup_model:
