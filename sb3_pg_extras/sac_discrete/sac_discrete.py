@@ -24,6 +24,7 @@ from sb3_pg_extras.common.critics import (
 from sb3_pg_extras.common.policies import DiscreteActor
 from sb3_pg_extras.common.validation import (
     check_action_space,
+    check_choice,
     check_gamma,
     check_n_critics,
     check_n_step_returns,
@@ -191,8 +192,7 @@ class DiscreteSAC(OffPolicyAlgorithm):
         self.ent_coef = ent_coef
         self.target_update_interval = target_update_interval
         self.target_entropy = target_entropy
-        if not isinstance(backup_entropy, (bool, np.bool_)):
-            raise ValueError(f"`backup_entropy` must be True or False, got {backup_entropy!r}.")
+        check_choice("backup_entropy", backup_entropy, (True, False))
         self.backup_entropy = bool(backup_entropy)
         if getattr(self, "action_space", None) is not None:
             resolve_target_entropy(target_entropy, int(self.action_space.n))  # type: ignore[attr-defined]
