@@ -20,6 +20,7 @@ from sb3_pg_extras.common.dynamics import (
     imagine_rollout,
     soft_bound_log_var,
 )
+from sb3_pg_extras.common.dynamics.trainer import default_weight_decay
 
 th.set_num_threads(1)
 
@@ -68,12 +69,30 @@ def test_soft_bounded_log_var_stays_inside_and_keeps_gradient():
     assert th.all(raw.grad > 0) and th.all(raw.grad[inside] > 0.1)
 
 
-def test_gaussian_nll_equals_normal_log_prob():
+def test_gaussian_nll_is_twice_the_per_dimension_normal_nll():
+    # The reference implementations' loss: mean over batch and dimensions of (m - t)^2 / var + log var, i.e. twice the
+    # per-dimension negative log-likelihood without its constant.
     th.manual_seed(2)
     mean, log_var, target = th.randn(3, 7, 4), th.randn(3, 7, 4), th.randn(3, 7, 4)
     dist = th.distributions.Normal(mean, th.exp(0.5 * log_var))
-    const = 0.5 * np.log(2 * np.pi) * 4
-    th.testing.assert_close(gaussian_nll(mean, log_var, target), -dist.log_prob(target).sum(-1).mean(-1) - const)
+    const = 0.5 * np.log(2 * np.pi)
+    expected = 2 * (-dist.log_prob(target) - const).mean((-2, -1))
+    th.testing.assert_close(gaussian_nll(mean, log_var, target), expected)
+    loop = [sum(float((mean[k, i, d] - target[k, i, d]) ** 2 / log_var[k, i, d].exp() + log_var[k, i, d])
+                for i in range(7) for d in range(4)) / 28 for k in range(3)]  # fmt: skip
+    th.testing.assert_close(gaussian_nll(mean, log_var, target), th.tensor(loop), rtol=1e-5, atol=1e-6)
+
+
+def test_default_weight_decay_is_mbpos():
+    assert default_weight_decay(4) == [2.5e-5, 5e-5, 7.5e-5, 7.5e-5, 1e-4]
+    assert default_weight_decay(1) == [2.5e-5, 1e-4]
+    ensemble = GaussianEnsemble(2, 3, 2, hidden_sizes=[4])
+    with th.no_grad():
+        ensemble.hidden[0].weight.fill_(2.0)  # 2 members x 3 x 4 weights of 2.0
+        ensemble.output.weight.fill_(1.0)  # 2 members x 4 x 4 outputs of 1.0
+    # tf.nn.l2_loss convention: coef * sum(w^2) / 2, summed over members; biases are not decayed.
+    expected = 0.1 * (2 * 3 * 4 * 4.0) / 2 + 0.3 * (2 * 4 * 4 * 1.0) / 2
+    th.testing.assert_close(ensemble.weight_decay_loss([0.1, 0.3]), th.tensor(expected))
 
 
 def _linear_system(n: int, seed: int = 0) -> tuple[Transitions, th.Tensor, th.Tensor]:
@@ -123,6 +142,39 @@ def test_fit_keeps_each_members_best_holdout_parameters():
     holdout = data.index(perm[: int(0.2 * len(data))])
     th.testing.assert_close(holdout_mse(model, holdout).numpy(), result.holdout_mse, rtol=1e-5, atol=1e-7)
     assert model.elites.tolist() == [int(np.argmin(result.holdout_mse))]
+
+
+def _noisy_linear_system(n: int, seed: int, shift: float = 0.0, noise: float = 0.3) -> Transitions:
+    gen = th.Generator().manual_seed(seed)
+    a_mat = th.tensor([[0.9, 0.2, 0.0], [-0.1, 0.8, 0.3], [0.0, 0.0, 0.95]])
+    b_mat = th.tensor([[0.5], [0.0], [-1.0]])
+    obs = th.randn(n, 3, generator=gen) + shift
+    actions = th.rand(n, 1, generator=gen) * 2 - 1
+    next_obs = obs @ a_mat.T + actions @ b_mat.T + noise * th.randn(n, 3, generator=gen)
+    return Transitions(obs, actions, next_obs, -(obs**2).sum(1), th.zeros(n))
+
+
+def test_refit_learns_new_data_even_when_the_holdout_error_barely_moves():
+    # A warm-started ensemble that has fitted noisy data (holdout error at its noise floor) gets a few new transitions
+    # from another region. One refit epoch cannot lower the holdout error by 1%, yet it must be kept: every member
+    # changes and the error on the new data drops (a refit that compared against its own pre-refit error threw the
+    # epoch away, so the model stopped learning from new data).
+    th.manual_seed(2)
+    old, new = _noisy_linear_system(2000, 2), _noisy_linear_system(20, 102, shift=2.5, noise=0.0)
+    model = DynamicsModel(3, 1, n_members=3, n_elites=2, hidden_sizes=[16, 16])
+    optimizer = th.optim.Adam(model.parameters(), lr=1e-3)
+    fit_dynamics(model, optimizer, old, batch_size=64, max_epochs=20, rng=np.random.default_rng(2))
+    both = Transitions(*(th.cat([a, b]) for a, b in zip(vars(old).values(), vars(new).values())))
+    model.fit_normalizers(both.observations, both.actions, both.next_observations, both.rewards)
+    error_before = holdout_mse(model, new)
+    weights_before = [layer.weight.detach().clone() for layer in (*model.ensemble.hidden, model.ensemble.output)]
+    result = fit_dynamics(model, optimizer, both, batch_size=64, max_epochs=1, rng=np.random.default_rng(52))
+    for before, layer in zip(weights_before, (*model.ensemble.hidden, model.ensemble.output)):
+        assert bool((layer.weight != before).flatten(1).any(1).all()), "a member kept its pre-refit weights"
+    error_after = holdout_mse(model, new)
+    assert th.all(error_after < error_before), (error_before, error_after)
+    assert float(error_after.mean()) < 0.8 * float(error_before.mean())
+    assert result.epochs == 1 and 1 <= result.members_improved <= 3
 
 
 def test_elites_and_normalizers_survive_save_load():

@@ -85,6 +85,20 @@ def test_save_load_restores_everything(case: AlgoCase, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
+def test_load_without_env_then_predict(case: AlgoCase, tmp_path) -> None:
+    # load(path) with no env, as in a deployment script: the spaces come from the file, predict works and agrees.
+    model = make(case)
+    model.save(tmp_path / "model")
+    loaded = case.cls.load(tmp_path / "model")
+    assert loaded.get_env() is None and loaded.observation_space == model.observation_space
+    before, after = saved_objects(model), saved_objects(loaded)
+    for name in before:
+        assert_same_state(before[name], after[name], name)
+    obs = np.stack([model.observation_space.sample() for _ in range(4)])
+    assert np.array_equal(model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
+
+
+@pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
 def test_same_seed_same_parameters(case: AlgoCase) -> None:
     params = []
     for _ in range(2):

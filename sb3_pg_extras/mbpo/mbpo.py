@@ -249,9 +249,9 @@ class MBPO(SAC):
             device=device,
             _init_setup_model=False,
         )
-        if self.observation_space is not None and (
-            not isinstance(self.observation_space, spaces.Box) or len(self.observation_space.shape) != 1
-        ):
+        # Without an env (``load(path)``), SB3 sets the spaces only after __init__: they are checked when given.
+        observation_space = getattr(self, "observation_space", None)
+        if observation_space is not None and (not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1):
             raise ValueError(
                 f"MBPO models flat Box observations, got {self.observation_space}: flatten the observations "
                 "(e.g. gymnasium.wrappers.FlattenObservation)"
@@ -352,6 +352,7 @@ class MBPO(SAC):
         self.logger.record("model/holdout_mse", result.elite_holdout_mse)
         self.logger.record("model/train_loss", result.train_loss)
         self.logger.record("model/epochs", result.epochs)
+        self.logger.record("model/members_improved", result.members_improved)
         self.logger.record("model/elites", " ".join(str(e) for e in result.elites), exclude=("tensorboard",))
 
     def _unscale(self, actions: th.Tensor) -> th.Tensor:

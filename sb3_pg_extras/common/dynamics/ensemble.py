@@ -126,8 +126,13 @@ class GaussianEnsemble(nn.Module):
 
 
 def gaussian_nll(mean: th.Tensor, log_var: th.Tensor, target: th.Tensor) -> th.Tensor:
-    """Negative log-likelihood of ``target`` under N(mean, exp(log_var)), without the constant, summed over the last
-    dimension and averaged over the batch dimension (one value per member).
+    """The ensemble's Gaussian likelihood loss, one value per member:
+    ``mean over batch and dimensions of (mean - target)^2 exp(-log_var) + log_var``.
+
+    This is twice the per-dimension negative log-likelihood of ``target`` under N(mean, exp(log_var)), without the
+    constant, and is the loss of the PETS / MBPO reference implementations (Chua et al. 2018; Janner et al. 2019):
+    averaging over dimensions (instead of summing) keeps the weight-decay and log-variance-bound penalties at the
+    reference's relative scale whatever the observation size.
 
     :param mean: (n_members, batch, dim)
     :param log_var: (n_members, batch, dim)
@@ -135,7 +140,7 @@ def gaussian_nll(mean: th.Tensor, log_var: th.Tensor, target: th.Tensor) -> th.T
     :return: (n_members,)
     """
     inv_var = th.exp(-log_var)
-    return (0.5 * ((mean - target) ** 2 * inv_var + log_var)).sum(-1).mean(-1)
+    return ((mean - target) ** 2 * inv_var + log_var).mean((-2, -1))
 
 
 def forward_assigned(

@@ -37,10 +37,20 @@ class FitResult:
     train_loss: float
     holdout_mse: np.ndarray  # (n_members,) best holdout MSE of every member (normalised targets)
     elites: np.ndarray  # (n_elites,)
+    # members whose kept parameters score a lower holdout MSE than their warm-start parameters did on this refit's
+    # holdout split (a refit that learns nothing new shows 0 here)
+    members_improved: int = 0
 
     @property
     def elite_holdout_mse(self) -> float:
         return float(self.holdout_mse[self.elites].mean())
+
+
+def default_weight_decay(n_hidden: int) -> list[float]:
+    """MBPO's per-layer L2 coefficients (Janner et al. 2019, reference code): 2.5e-5, 5e-5, 7.5e-5, 7.5e-5 on the
+    four hidden layers and 1e-4 on the output layer. Other depths keep the rule: hidden layer ``i`` (from 0) gets
+    ``min(2.5e-5 * (i + 1), 7.5e-5)``, the output layer 1e-4."""
+    return [min(2.5e-5 * (i + 1), 7.5e-5) for i in range(n_hidden)] + [1e-4]
 
 
 def _member_params(model: DynamicsModel) -> list[th.Tensor]:
@@ -92,7 +102,7 @@ def fit_dynamics(
     :param max_epochs_since_update: patience of the early stopping
     :param improvement_threshold: relative improvement that counts as progress
     :param weight_decay: L2 coefficients per ensemble layer (one value for all layers, or one per layer); default:
-        MBPO's decays, growing linearly from 2.5e-5 (first layer) to 1e-4 (output layer)
+        MBPO's decays (:func:`default_weight_decay`)
     :param log_var_bound_coef: weight of the penalty that tightens the log-variance bounds
     :param rng: random generator for the split and the shuffles
     """
@@ -108,10 +118,15 @@ def fit_dynamics(
     model.fit_normalizers(train.observations, train.actions, train.next_observations, train.rewards)
     params = _member_params(model)
     if weight_decay is None:
-        weight_decay = np.linspace(2.5e-5, 1e-4, len(model.ensemble.hidden) + 1).tolist()
+        weight_decay = default_weight_decay(len(model.ensemble.hidden))
     decays = [weight_decay] if isinstance(weight_decay, float | int) else list(weight_decay)
 
-    best = holdout_mse(model, holdout)
+    # Each refit starts from a fresh best (as the reference implementation does): the warm-started weights are judged
+    # against what this refit achieves, never against their own pre-refit error, so the first trained epoch of every
+    # refit is kept. (Keeping the old weights unless an epoch beats them by `improvement_threshold` froze a converged
+    # ensemble: new data was never learned.)
+    initial = holdout_mse(model, holdout)
+    best = th.full_like(initial, float("inf"))
     snapshot = [p.detach().clone() for p in params]
     epochs_since_update, epoch, loss_value = 0, 0, float("nan")
     n_train, n_members = len(train), model.n_members
@@ -131,7 +146,7 @@ def fit_dynamics(
             loss_value = float(loss.detach())
         epoch += 1
         current = holdout_mse(model, holdout)
-        improved = (best - current) / best.clamp_min(1e-12) > improvement_threshold
+        improved = best.isinf() | ((best - current) / best.clamp_min(1e-12) > improvement_threshold)
         if improved.any():
             best = th.where(improved, current, best)
             with th.no_grad():
@@ -146,4 +161,7 @@ def fit_dynamics(
     best_np = best.cpu().numpy()
     elites = np.sort(np.argsort(best_np)[: model.n_elites])
     model.elites.copy_(th.as_tensor(elites, device=model.elites.device))
-    return FitResult(epochs=epoch, train_loss=loss_value, holdout_mse=best_np, elites=elites)
+    members_improved = int((best < initial).sum())
+    return FitResult(
+        epochs=epoch, train_loss=loss_value, holdout_mse=best_np, elites=elites, members_improved=members_improved
+    )
