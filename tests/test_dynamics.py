@@ -18,6 +18,7 @@ from sb3_pg_extras.common.dynamics import (
     gaussian_nll,
     holdout_mse,
     imagine_rollout,
+    open_loop_rollout,
     soft_bound_log_var,
 )
 from sb3_pg_extras.common.dynamics.trainer import default_weight_decay
@@ -164,8 +165,8 @@ def test_refit_learns_new_data_even_when_the_holdout_error_barely_moves():
     model = DynamicsModel(3, 1, n_members=3, n_elites=2, hidden_sizes=[16, 16])
     optimizer = th.optim.Adam(model.parameters(), lr=1e-3)
     fit_dynamics(model, optimizer, old, batch_size=64, max_epochs=20, rng=np.random.default_rng(2))
-    both = Transitions(*(th.cat([a, b]) for a, b in zip(vars(old).values(), vars(new).values())))
-    model.fit_normalizers(both.observations, both.actions, both.next_observations, both.rewards)
+    both = Transitions.cat([old, new])
+    model.fit_normalizers(both)
     error_before = holdout_mse(model, new)
     weights_before = [layer.weight.detach().clone() for layer in (*model.ensemble.hidden, model.ensemble.output)]
     result = fit_dynamics(model, optimizer, both, batch_size=64, max_epochs=1, rng=np.random.default_rng(52))
@@ -246,8 +247,11 @@ def test_imagined_rollout_uses_termination_and_reward_functions():
     expected_valid = th.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=th.bool)
     assert th.equal(rollout.valid, expected_valid)
     flat = rollout.flat_valid()
-    assert all(len(t) == int(expected_valid.sum()) for t in flat)
-    th.testing.assert_close(flat[0][:, 0], th.tensor([0.0, 1.5, 3.0, 10.0, 1.0, 2.5, 2.0]))
+    assert all(len(t) == int(expected_valid.sum()) for t in flat.tensors())
+    th.testing.assert_close(flat.observations[:, 0], th.tensor([0.0, 1.5, 3.0, 10.0, 1.0, 2.5, 2.0]))
+    # a terminated branch adds nothing after its terminal step
+    th.testing.assert_close(rollout.returns(), th.tensor([4.5, 3.0, 1.5, 1.5]))
+    th.testing.assert_close(rollout.returns(gamma=0.5), th.tensor([1.5 * 1.75, 1.5 * 1.5, 1.5, 1.5]))
 
 
 def test_imagined_rollout_is_differentiable_and_needs_reward_and_termination():
@@ -264,3 +268,54 @@ def test_imagined_rollout_is_differentiable_and_needs_reward_and_termination():
         imagine_rollout(plain, lambda o: o[:, :1], th.randn(3, 2), 1, reward_fn=lambda o, a, n: o[:, 0])
     with pytest.raises(ValueError, match="horizon"):
         imagine_rollout(model, lambda o: o[:, :1], th.randn(3, 2), 0)
+
+
+def test_open_loop_rollout_matches_a_per_particle_loop_with_one_member_each():
+    th.manual_seed(7)
+    model = DynamicsModel(2, 1, n_members=4, n_elites=3, hidden_sizes=[8])
+    model.elites.copy_(th.tensor([3, 0, 2]))
+    n, horizon = 6, 4
+    start = th.randn(2)
+    actions = th.rand(n, horizon, 1) * 2 - 1
+
+    def reward_fn(obs, action, next_obs):
+        return next_obs[:, 0] - 0.1 * action[:, 0] ** 2
+
+    with th.no_grad():
+        rollout = open_loop_rollout(
+            model, start, actions, reward_fn, lambda o, a, s: s[:, 1] > 1e6, deterministic=True,
+            generator=th.Generator().manual_seed(0),
+        )  # fmt: skip
+    # "particle": one elite drawn per particle (with the same generator), kept for the whole horizon
+    members = model.sample_members(n, "particle", th.Generator().manual_seed(0))
+    assert set(members.tolist()) <= {0, 2, 3}
+    for i in range(n):
+        obs, total = start.unsqueeze(0), 0.0
+        for h in range(horizon):
+            with th.no_grad():
+                next_obs, _, _ = model.predict(obs, actions[i, h].unsqueeze(0), members[i : i + 1], deterministic=True)
+            th.testing.assert_close(rollout.next_observations[h, i], next_obs[0])
+            total += float(reward_fn(obs, actions[i, h].unsqueeze(0), next_obs)[0])
+            obs = next_obs
+        assert abs(float(rollout.returns()[i]) - total) < 1e-4
+    with pytest.raises(ValueError, match="start states"):
+        open_loop_rollout(model, th.randn(2, 2), actions, reward_fn, lambda o, a, s: s[:, 0] > 0)
+    with pytest.raises(ValueError, match="N, H, action_dim"):
+        open_loop_rollout(model, start, actions[0], reward_fn, lambda o, a, s: s[:, 0] > 0)
+
+
+def test_particle_mode_keeps_one_member_per_particle_and_random_mode_redraws():
+    model = DynamicsModel(1, 1, n_members=5, n_elites=5, hidden_sizes=[4])
+    seen: dict[str, list[th.Tensor]] = {"particle": [], "random": []}
+    original = model.predict
+
+    def spy(obs, actions, members, *args, **kwargs):
+        seen[mode].append(members.clone())
+        return original(obs, actions, members, *args, **kwargs)
+
+    model.predict = spy  # type: ignore[method-assign]
+    for mode in ("particle", "random"):
+        imagine_rollout(model, lambda o: th.zeros(len(o), 1), th.zeros(64, 1), 3, lambda o, a, s: o[:, 0],
+                        lambda o, a, s: o[:, 0] > 1e6, member_mode=mode)  # fmt: skip
+    assert all(th.equal(m, seen["particle"][0]) for m in seen["particle"])
+    assert not th.equal(seen["random"][0], seen["random"][1])

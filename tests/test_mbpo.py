@@ -10,7 +10,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg_extras import MBPO
-from sb3_pg_extras.common.buffers import MixedReplayBuffer, ModelTransitionBuffer
+from sb3_pg_extras.common.dynamics import MixedReplayBuffer, ModelTransitionBuffer, Transitions, real_transitions
 from sb3_pg_extras.envs import get_env_functions
 from sb3_pg_extras.mbpo import linear_rollout_horizon
 from tests.algos import ALGOS, TupleActionEnv
@@ -29,18 +29,44 @@ def test_linear_rollout_horizon_schedule():
     assert linear_rollout_horizon(3, 5, 5, 2, 4) == 2
 
 
+def _numbered(values: np.ndarray) -> Transitions:
+    """Transitions whose every field holds the given numbers (reward i, obs i, ...)."""
+    x = th.as_tensor(values, dtype=th.float32)
+    return Transitions(x[:, None], x[:, None], x[:, None], x, th.zeros(len(x), dtype=th.bool))
+
+
 def test_model_transition_buffer_wraps_and_resizes():
     buf = ModelTransitionBuffer(5, obs_dim=1, action_dim=1)
     for start in (0, 3):
-        x = np.arange(start, start + 3, dtype=np.float32)
-        buf.extend(x[:, None], x[:, None], x, x[:, None], np.zeros(3))
+        buf.extend(_numbered(np.arange(start, start + 3)))
     assert len(buf) == 5 and sorted(buf.rewards.tolist()) == [1, 2, 3, 4, 5]
+    assert buf.stored().rewards.tolist() == [1, 2, 3, 4, 5]
     bigger = buf.resized(8)
     assert len(bigger) == 5 and bigger.rewards[:5].tolist() == [1, 2, 3, 4, 5]  # oldest first
     smaller = buf.resized(2)
     assert smaller.rewards.tolist() == [4, 5]  # keeps the newest
-    buf.extend(*(np.arange(7, dtype=np.float32)[:, None],) * 2, np.arange(7), np.zeros((7, 1)), np.zeros(7))
+    buf.extend(_numbered(np.arange(7)))
     assert sorted(buf.rewards.tolist()) == [2, 3, 4, 5, 6]
+    terminal = _numbered(np.arange(2))
+    terminal.terminated[1] = True
+    buf.extend(terminal)
+    assert buf.stored().terminated.tolist()[-2:] == [0.0, 1.0]  # stored as SB3's float dones
+
+
+def test_real_transitions_flatten_envs_and_exclude_truncations():
+    obs_space, act_space = spaces.Box(-10, 10, (2,)), spaces.Box(-1, 1, (1,))
+    buffer = MixedReplayBuffer(10, obs_space, act_space, "cpu", n_envs=2)
+    for t in range(3):
+        obs = np.array([[t, 0.0], [t, 1.0]])
+        # env 0 terminates at t = 1; env 1 is truncated by its time limit at t = 2
+        dones = np.array([t == 1, t == 2])
+        infos = [{}, {"TimeLimit.truncated": t == 2}]
+        buffer.add(obs, obs + 1, np.full((2, 1), 0.5), np.array([t, 10 + t]), dones, infos)
+    data = real_transitions(buffer)
+    assert len(data) == 6 and data.observations.dtype == th.float32
+    assert data.rewards.tolist() == [0, 10, 1, 11, 2, 12]
+    assert data.terminated.tolist() == [0, 0, 1, 0, 0, 0]  # the truncation is not a termination
+    th.testing.assert_close(data.next_observations, data.observations + 1)
 
 
 def test_mixed_buffer_draws_real_ratio_of_real_data():
@@ -49,7 +75,7 @@ def test_mixed_buffer_draws_real_ratio_of_real_data():
     for _ in range(10):
         buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.ones(1), np.zeros(1), [{}])
     assert th.all(buffer.sample(8).rewards == 1)  # model buffer empty: all real
-    buffer.model_buffer.extend(np.zeros((20, 2)), np.zeros((20, 1)), -np.ones(20), np.zeros((20, 2)), np.ones(20))
+    buffer.model_buffer.extend(Transitions(th.zeros(20, 2), th.zeros(20, 1), th.zeros(20, 2), -th.ones(20), th.ones(20)))
     batch = buffer.sample(8)
     assert batch.observations.shape == (8, 2) and batch.dones.shape == (8, 1)
     assert int((batch.rewards == 1).sum()) == 2 and int((batch.rewards == -1).sum()) == 6
@@ -86,7 +112,8 @@ def test_learned_reward_and_termination_heads_train_on_an_env_without_functions(
     model = MBPO("MlpPolicy", UnregisteredBoxEnv(), learn_reward=True, learn_termination=True, seed=0, **TINY)
     model.learn(150)
     assert len(model.mixed_buffer.model_buffer) > 0
-    assert model.dynamics.learn_reward and model.dynamics.learn_termination
+    assert model.dynamics.model.learn_reward and model.dynamics.model.learn_termination
+    assert model.dynamics.reward_fn is None and model.dynamics.termination_fn is None  # the learned heads score steps
 
 
 def test_save_load_restores_dynamics_state_and_counters(tmp_path):
@@ -94,16 +121,17 @@ def test_save_load_restores_dynamics_state_and_counters(tmp_path):
     model.learn(150)
     model.save(tmp_path / "mbpo")
     loaded = MBPO.load(tmp_path / "mbpo", env=make_vec_env("Pendulum-v1", n_envs=1))
-    for name, tensor in model.dynamics.state_dict().items():
-        th.testing.assert_close(loaded.dynamics.state_dict()[name], tensor, msg=name)
-    assert not th.allclose(loaded.dynamics.input_normalizer.std, th.ones_like(loaded.dynamics.input_normalizer.std))
-    saved_opt, loaded_opt = model.dynamics_optimizer.state_dict(), loaded.dynamics_optimizer.state_dict()
+    for name, tensor in model.dynamics.model.state_dict().items():
+        th.testing.assert_close(loaded.dynamics.model.state_dict()[name], tensor, msg=name)
+    normalizer = loaded.dynamics.model.input_normalizer
+    assert not th.allclose(normalizer.std, th.ones_like(normalizer.std))
+    saved_opt, loaded_opt = model.dynamics.optimizer.state_dict(), loaded.dynamics.optimizer.state_dict()
     assert saved_opt["state"].keys() == loaded_opt["state"].keys()
     for key, state in saved_opt["state"].items():
         th.testing.assert_close(loaded_opt["state"][key]["exp_avg"], state["exp_avg"])
     assert loaded.last_model_update == model.last_model_update
     assert loaded.model_fit_time == model.model_fit_time
-    assert loaded.env_id == "Pendulum-v1" and loaded._reward_source is get_env_functions("Pendulum-v1").reward
+    assert loaded.env_id == "Pendulum-v1" and loaded.dynamics.functions.reward is get_env_functions("Pendulum-v1").reward
     # The model buffer is not saved with the model: empty after load, refilled at the next model update.
     assert len(loaded.mixed_buffer.model_buffer) == 0
     loaded.learn(100, reset_num_timesteps=False)
@@ -138,9 +166,18 @@ class UnregisteredBoxEnv(gym.Env):
         (dict(min_rollout_horizon=0), "horizon"),
         (dict(min_rollout_horizon=3, max_rollout_horizon=2), "horizon"),
         (dict(horizon_schedule_start=10, horizon_schedule_end=5), "horizon_schedule"),
-        (dict(n_ensemble=3, n_elites=5), "n_elites"),
+        (dict(dynamics_kwargs=dict(n_members=3, n_elites=5)), "n_elites"),
         (dict(model_train_freq=0), "model_train_freq"),
-        (dict(model_holdout_ratio=1.0), "model_holdout_ratio"),
+        (dict(dynamics_kwargs=dict(holdout_ratio=1.0)), "holdout_ratio"),
+        (dict(dynamics_kwargs=dict(max_epochs=0)), "max_epochs"),
+        (dict(dynamics_kwargs=dict(n_ensemble=3)), r"unknown `dynamics_kwargs` \['n_ensemble'\].*n_members"),
+        (dict(dynamics_kwargs=dict(hidden_sizes=[8], weight_decay=[1e-4] * 3)), "weight_decay"),
+        (dict(dynamics_kwargs=dict(activation_fn="gelu")), "activation_fn"),
+        (dict(gamma=1.5), "gamma"),
+        (dict(gamma="0.99"), "gamma"),
+        (dict(tau=2), "tau"),
+        (dict(buffer_size=0), "buffer_size"),
+        (dict(batch_size=0), "batch_size"),
     ],
 )
 def test_bad_hyperparameters_are_refused(kwargs, match):

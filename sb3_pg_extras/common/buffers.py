@@ -6,12 +6,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch as th
-from gymnasium import spaces
 from stable_baselines3.common.buffers import DictReplayBuffer, DictRolloutBuffer, ReplayBuffer, RolloutBuffer
 from stable_baselines3.common.type_aliases import (
     DictRolloutBufferSamples,
     PyTorchObs,
-    ReplayBufferSamples,
     RolloutBufferSamples,
 )
 from stable_baselines3.common.vec_env import VecNormalize
@@ -144,127 +142,3 @@ class BehaviourReplayBuffer(_BehaviourLogProbMixin, ReplayBuffer):  # type: igno
 
 class DictBehaviourReplayBuffer(_BehaviourLogProbMixin, DictReplayBuffer):  # type: ignore[misc]
     """Dict-observation replay buffer that also stores behaviour log-probs (see ``_BehaviourLogProbMixin``)."""
-
-
-class ModelTransitionBuffer:
-    """A circular buffer of imagined (model) transitions with vectorised insertion of whole rollout batches.
-
-    Only flat Box observations; actions are stored as the algorithm uses them (SB3's [-1, 1] scaled actions). Not an
-    SB3 ``ReplayBuffer``: its ``add()`` stores one step of ``n_envs`` transitions, while a model update inserts
-    ~10^5 imagined transitions at once.
-
-    :param capacity: number of transitions kept (the oldest are overwritten)
-    :param obs_dim: observation size
-    :param action_dim: action size
-    """
-
-    def __init__(self, capacity: int, obs_dim: int, action_dim: int) -> None:
-        self.capacity = capacity
-        self.observations = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.next_observations = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.actions = np.zeros((capacity, action_dim), dtype=np.float32)
-        self.rewards = np.zeros(capacity, dtype=np.float32)
-        self.dones = np.zeros(capacity, dtype=np.float32)
-        self.pos = 0
-        self.size = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-    def extend(
-        self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, dones: np.ndarray
-    ) -> None:
-        """Append ``n`` transitions (arrays with leading dimension ``n``); keeps the newest ``capacity`` of them."""
-        n = len(obs)
-        if n > self.capacity:  # only the newest fit
-            obs, actions, rewards, next_obs, dones = (x[-self.capacity :] for x in (obs, actions, rewards, next_obs, dones))
-            n = self.capacity
-        idx = (self.pos + np.arange(n)) % self.capacity
-        self.observations[idx] = obs
-        self.actions[idx] = actions
-        self.rewards[idx] = rewards
-        self.next_observations[idx] = next_obs
-        self.dones[idx] = dones
-        self.pos = int((self.pos + n) % self.capacity)
-        self.size = min(self.size + n, self.capacity)
-
-    def resized(self, capacity: int) -> ModelTransitionBuffer:
-        """A buffer of the new capacity holding the newest transitions of this one (oldest first)."""
-        new = ModelTransitionBuffer(capacity, self.observations.shape[1], self.actions.shape[1])
-        idx = (self.pos - self.size + np.arange(self.size)) % self.capacity
-        new.extend(self.observations[idx], self.actions[idx], self.rewards[idx], self.next_observations[idx], self.dones[idx])
-        return new
-
-    def sample(self, batch_size: int, device: th.device | str = "cpu") -> ReplayBufferSamples:
-        idx = np.random.randint(0, self.size, size=batch_size)  # noqa: NPY002 (same generator as SB3's buffers)
-        return ReplayBufferSamples(
-            observations=th.as_tensor(self.observations[idx], device=device),
-            actions=th.as_tensor(self.actions[idx], device=device),
-            next_observations=th.as_tensor(self.next_observations[idx], device=device),
-            dones=th.as_tensor(self.dones[idx], device=device).reshape(-1, 1),
-            rewards=th.as_tensor(self.rewards[idx], device=device).reshape(-1, 1),
-        )
-
-
-class MixedReplayBuffer(ReplayBuffer):
-    """SB3's replay buffer of real transitions, plus a buffer of model transitions; ``sample()`` mixes the two.
-
-    A minibatch holds ``round(real_ratio * batch_size)`` real transitions and the rest from the model buffer (all
-    real while the model buffer is empty), so an unchanged SB3 ``train()`` (SAC's) trains on MBPO's mixture
-    (../shared/reference/ 004 §3.5 step 4). ``add()`` is SB3's: real transitions only.
-
-    :param model_buffer_size: capacity of the model buffer
-    :param real_ratio: fraction of real transitions in every minibatch, in [0, 1]
-    (the other parameters are SB3's ``ReplayBuffer`` ones)
-    """
-
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        n_envs: int = 1,
-        optimize_memory_usage: bool = False,
-        handle_timeout_termination: bool = True,
-        model_buffer_size: int = 100_000,
-        real_ratio: float = 0.05,
-    ) -> None:
-        if optimize_memory_usage:
-            raise ValueError("MixedReplayBuffer needs next observations stored explicitly: set optimize_memory_usage=False")
-        super().__init__(
-            buffer_size, observation_space, action_space, device, n_envs, optimize_memory_usage, handle_timeout_termination
-        )
-        self.real_ratio = real_ratio
-        self.model_buffer = ModelTransitionBuffer(model_buffer_size, self.obs_shape[0], self.action_dim)
-
-    def sample(self, batch_size: int, env: VecNormalize | None = None) -> ReplayBufferSamples:
-        n_model = 0 if len(self.model_buffer) == 0 else batch_size - round(self.real_ratio * batch_size)
-        real = super().sample(batch_size - n_model, env) if n_model < batch_size else None
-        if n_model == 0:
-            assert real is not None
-            return real
-        model = self.model_buffer.sample(n_model, self.device)
-        if real is None:
-            return model
-        return ReplayBufferSamples(*(th.cat([r, m]) for r, m in zip(real[:5], model[:5])))
-
-    def real_transitions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Every stored real transition, flattened over envs: obs, actions, rewards, next obs, and ``terminated``
-        (episode ends that are not time-limit truncations)."""
-        upper = self.buffer_size if self.full else self.pos
-        terminated = self.dones[:upper] * (1 - self.timeouts[:upper])
-        return (
-            self.observations[:upper].reshape(upper * self.n_envs, -1),
-            self.actions[:upper].reshape(upper * self.n_envs, -1),
-            self.rewards[:upper].reshape(-1),
-            self.next_observations[:upper].reshape(upper * self.n_envs, -1),
-            terminated.reshape(-1),
-        )
-
-    def recent_observations(self, n: int) -> np.ndarray:
-        """Up to ``n`` observations drawn uniformly from the real buffer (its window is the recent data: MBPO seeds
-        branched rollouts from the real buffer)."""
-        upper = self.buffer_size if self.full else self.pos
-        idx = np.random.randint(0, upper * self.n_envs, size=n)  # noqa: NPY002
-        return self.observations[:upper].reshape(upper * self.n_envs, -1)[idx]

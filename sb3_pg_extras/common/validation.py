@@ -24,12 +24,12 @@ def check_gamma(gamma: Any) -> None:
 
 
 def check_non_negative(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"`{name}` must be a non-negative number, got {value!r}.")
 
 
 def check_positive(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
 
 

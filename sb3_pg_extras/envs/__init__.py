@@ -11,7 +11,7 @@ observation-based approximation, and how large its error is.
 >>> functions = get_env_functions("HalfCheetah-v5")  # None for "HalfCheetah-v4": ids are matched exactly
 """
 
-from sb3_pg_extras.envs.base import EnvFunctions, RewardFn, TerminationFn
+from sb3_pg_extras.envs.base import EnvFunctions, RewardFn, TerminationFn, TransitionFn
 from sb3_pg_extras.envs.registry import (
     ENV_FUNCTIONS,
     UnknownEnvFunctionsError,
@@ -25,6 +25,7 @@ __all__ = [
     "EnvFunctions",
     "RewardFn",
     "TerminationFn",
+    "TransitionFn",
     "UnknownEnvFunctionsError",
     "get_env_functions",
     "register_env_functions",

@@ -7,11 +7,15 @@ from dataclasses import dataclass
 
 import torch as th
 
-RewardFn = Callable[[th.Tensor, th.Tensor, th.Tensor], th.Tensor]
-"""``reward(obs, action, next_obs) -> reward``: shapes (..., obs_dim), (..., act_dim), (..., obs_dim) -> (...), float."""
+TransitionFn = Callable[[th.Tensor, th.Tensor, th.Tensor], th.Tensor]
+"""``fn(obs, action, next_obs) -> value``: a batched function of a transition, shapes (..., obs_dim), (..., act_dim),
+(..., obs_dim) -> (...). The one type of every reward and termination function in the package."""
 
-TerminationFn = Callable[[th.Tensor, th.Tensor, th.Tensor], th.Tensor]
-"""``termination(obs, action, next_obs) -> terminated``: same inputs as :data:`RewardFn`, returns a bool tensor (...)."""
+RewardFn = TransitionFn
+"""``reward(obs, action, next_obs) -> reward``: a :data:`TransitionFn` returning a float tensor (...)."""
+
+TerminationFn = TransitionFn
+"""``termination(obs, action, next_obs) -> terminated``: a :data:`TransitionFn` returning a bool tensor (...)."""
 
 
 @dataclass(frozen=True)

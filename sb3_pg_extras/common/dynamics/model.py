@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sb3_pg_extras.common.dynamics.ensemble import GaussianEnsemble, forward_assigned, gaussian_nll
+from sb3_pg_extras.common.dynamics.transitions import Transitions
 
 
 class Normalizer(nn.Module):
@@ -100,33 +101,24 @@ class DynamicsModel(nn.Module):
         delta = next_obs - obs
         return th.cat([delta, rewards.unsqueeze(-1)], dim=-1) if self.learn_reward else delta
 
-    def fit_normalizers(self, obs: th.Tensor, actions: th.Tensor, next_obs: th.Tensor, rewards: th.Tensor) -> None:
-        """Fit input and target statistics on the real transitions (all of them, before each fit)."""
-        self.input_normalizer.fit(th.cat([obs, actions], dim=-1))
-        self.target_normalizer.fit(self.raw_targets(obs, next_obs, rewards))
+    def fit_normalizers(self, data: Transitions) -> None:
+        """Fit input and target statistics on the real transitions (the training split, before each fit)."""
+        self.input_normalizer.fit(th.cat([data.observations, data.actions], dim=-1))
+        self.target_normalizer.fit(self.raw_targets(data.observations, data.next_observations, data.rewards))
 
-    def losses(
-        self,
-        obs: th.Tensor,
-        actions: th.Tensor,
-        next_obs: th.Tensor,
-        rewards: th.Tensor,
-        terminated: th.Tensor,
-    ) -> tuple[th.Tensor, th.Tensor]:
+    def losses(self, batch: Transitions) -> tuple[th.Tensor, th.Tensor]:
         """Per-member training loss and mean squared error on member-specific minibatches.
 
-        :param obs: (n_members, batch, obs_dim); member ``k`` is trained on row block ``k``
-        :param actions: (n_members, batch, action_dim)
-        :param next_obs: (n_members, batch, obs_dim)
-        :param rewards: (n_members, batch)
-        :param terminated: (n_members, batch), 1.0 where the episode terminated (not truncated)
-        :return: Gaussian NLL (+ termination BCE) per member, and the MSE of the mean on normalised targets per member
+        :param batch: transitions with leading shape (n_members, batch): member ``k`` is trained on row block ``k``
+            (``terminated`` is 1.0 where the episode terminated, not where it was truncated)
+        :return: Gaussian loss (+ termination BCE) per member, and the MSE of the mean on normalised targets per member
         """
-        mean, log_var, logits = self.ensemble(self.model_inputs(obs, actions))
-        target = self.target_normalizer.normalize(self.raw_targets(obs, next_obs, rewards))
+        mean, log_var, logits = self.ensemble(self.model_inputs(batch.observations, batch.actions))
+        target = self.target_normalizer.normalize(self.raw_targets(batch.observations, batch.next_observations, batch.rewards))
         nll = gaussian_nll(mean, log_var, target)
         if self.learn_termination:
-            nll = nll + F.binary_cross_entropy_with_logits(logits.squeeze(-1), terminated.float(), reduction="none").mean(-1)
+            terminated = batch.terminated.float()
+            nll = nll + F.binary_cross_entropy_with_logits(logits.squeeze(-1), terminated, reduction="none").mean(-1)
         mse = ((mean - target) ** 2).mean((-2, -1))
         return nll, mse
 
@@ -161,12 +153,13 @@ class DynamicsModel(nn.Module):
         return next_obs, reward, done_prob
 
     def sample_members(self, batch: int, mode: str = "random", generator: th.Generator | None = None) -> th.Tensor:
-        """Member index per sample: ``"random"`` draws an elite uniformly per sample (call again every step);
-        ``"fixed"`` gives sample ``i`` elite ``i % n_elites`` (keep it for a whole rollout: one member per particle)."""
-        if mode == "random":
+        """Member index per sample, drawn among the elites: ``"random"`` and ``"particle"`` draw an elite uniformly per
+        sample (``"random"``: call again every step, MBPO; ``"particle"``: keep it for a whole rollout, one member per
+        particle); ``"fixed"`` gives sample ``i`` elite ``i % n_elites`` (deterministic)."""
+        if mode in ("random", "particle"):
             idx = th.randint(self.n_elites, (batch,), generator=generator, device=self.elites.device)
         elif mode == "fixed":
             idx = th.arange(batch, device=self.elites.device) % self.n_elites
         else:
-            raise ValueError(f"Unknown member mode {mode!r}: use 'random' or 'fixed'")
+            raise ValueError(f"Unknown member mode {mode!r}: use 'random', 'particle' or 'fixed'")
         return self.elites[idx]

@@ -1,6 +1,9 @@
-"""Batched imagined rollouts through a learned dynamics model (MBPO's branched rollouts, SVG's model expansion,
-MPPI's particles). ../shared/reference/ 004 §3.5 step 3.
+"""Batched imagined rollouts through a learned dynamics model: closed loop, where a policy picks every action (MBPO's
+branched rollouts, Janner et al. 2019, Algorithm 2 line 8; SVG's model expansion), and open loop, where whole action
+sequences are scored (the particles of a sampling-based planner such as MPPI, Williams et al. 2017).
 """
+
+from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -8,9 +11,10 @@ from dataclasses import dataclass
 import torch as th
 
 from sb3_pg_extras.common.dynamics.model import DynamicsModel
+from sb3_pg_extras.common.dynamics.transitions import Transitions
+from sb3_pg_extras.envs import TransitionFn
 
 ActFn = Callable[[th.Tensor], th.Tensor]
-TransitionFn = Callable[[th.Tensor, th.Tensor, th.Tensor], th.Tensor]
 
 
 @dataclass
@@ -28,16 +32,22 @@ class ImaginedRollout:
     terminated: th.Tensor  # (H, B) bool
     valid: th.Tensor  # (H, B) bool
 
-    def flat_valid(self) -> tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor, th.Tensor]:
-        """The valid transitions as flat tensors (obs, actions, rewards, next_obs, terminated)."""
+    def flat_valid(self) -> Transitions:
+        """The valid transitions, flattened over (horizon, batch) in step-major order."""
         mask = self.valid
-        return (
+        return Transitions(
             self.observations[mask],
             self.actions[mask],
-            self.rewards[mask],
             self.next_observations[mask],
+            self.rewards[mask],
             self.terminated[mask],
         )
+
+    def returns(self, gamma: float = 1.0) -> th.Tensor:
+        """Sum over steps of ``gamma^h r_h`` while the sample is alive (a terminated branch adds nothing after its
+        terminal step), shape (batch,)."""
+        discount = gamma ** th.arange(len(self.rewards), device=self.rewards.device, dtype=self.rewards.dtype)
+        return (discount.unsqueeze(1) * self.rewards * self.valid).sum(0)
 
 
 def imagine_rollout(
@@ -63,8 +73,9 @@ def imagine_rollout(
     :param reward_fn: ``(obs, action, next_obs) -> (batch,)`` reward; None to use the model's learned reward
     :param termination_fn: ``(obs, action, next_obs) -> (batch,) bool``; None to use the model's learned termination
         head (probability > 0.5)
-    :param member_mode: ``"random"``: a random elite per sample and step (MBPO); ``"fixed"``: sample ``i`` follows
-        elite ``i % n_elites`` for the whole rollout (one member per particle, PETS' TS-inf)
+    :param member_mode: ``"random"``: a random elite per sample and step (MBPO, PETS' TS-1); ``"particle"``: a random
+        elite per sample, kept for the whole rollout (one member per particle, PETS' TS-inf); ``"fixed"``: sample ``i``
+        follows elite ``i % n_elites`` for the whole rollout
     :param deterministic: use the members' means instead of sampling the Gaussian
     :param generator: random generator for member choice and model noise
     """
@@ -98,3 +109,41 @@ def imagine_rollout(
         obs = next_obs
     stacked = [th.stack(column) for column in zip(*steps)]
     return ImaginedRollout(*stacked)
+
+
+def open_loop_rollout(
+    model: DynamicsModel,
+    start_obs: th.Tensor,
+    action_sequences: th.Tensor,
+    reward_fn: TransitionFn | None = None,
+    termination_fn: TransitionFn | None = None,
+    member_mode: str = "particle",
+    deterministic: bool = False,
+    generator: th.Generator | None = None,
+) -> ImaginedRollout:
+    """Play ``N`` action sequences open loop through the model, all at once: particle ``i`` starts from
+    ``start_obs[i]`` (or the one shared start state) and applies ``action_sequences[i, h]`` at step ``h``. By default
+    every particle follows one randomly drawn elite member for the whole horizon (trajectory sampling, TS-inf, Chua
+    et al. 2018). Score the sequences with :meth:`ImaginedRollout.returns`.
+
+    :param model: the dynamics ensemble
+    :param start_obs: (obs_dim,) one start state for every particle, or (N, obs_dim)
+    :param action_sequences: (N, H, action_dim), in the units the model uses
+    :param reward_fn: as in :func:`imagine_rollout`
+    :param termination_fn: as in :func:`imagine_rollout`
+    :param member_mode: as in :func:`imagine_rollout` (default ``"particle"``)
+    :param deterministic: use the members' means instead of sampling
+    :param generator: random generator for member choice and model noise
+    :return: the rollout, tensors with leading shape (H, N)
+    """
+    if action_sequences.dim() != 3:
+        raise ValueError(f"action_sequences must be (N, H, action_dim), got shape {tuple(action_sequences.shape)}")
+    n_particles, horizon = action_sequences.shape[:2]
+    if start_obs.dim() == 1:
+        start_obs = start_obs.expand(n_particles, -1)
+    if start_obs.shape[0] != n_particles:
+        raise ValueError(f"{start_obs.shape[0]} start states for {n_particles} action sequences: give one or N")
+    steps = iter(action_sequences.unbind(1))  # the h-th call of the act function returns the actions of step h
+    return imagine_rollout(
+        model, lambda obs: next(steps), start_obs, horizon, reward_fn, termination_fn, member_mode, deterministic, generator
+    )

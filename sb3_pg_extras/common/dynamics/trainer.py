@@ -9,24 +9,7 @@ import torch as th
 
 from sb3_pg_extras.common.dynamics.ensemble import EnsembleLinear
 from sb3_pg_extras.common.dynamics.model import DynamicsModel
-
-
-@dataclass
-class Transitions:
-    """Real transitions as flat tensors (n, ...); ``terminated`` excludes time-limit truncations."""
-
-    observations: th.Tensor
-    actions: th.Tensor
-    next_observations: th.Tensor
-    rewards: th.Tensor
-    terminated: th.Tensor
-
-    def __len__(self) -> int:
-        return len(self.observations)
-
-    def index(self, idx: th.Tensor) -> "Transitions":
-        return Transitions(*(t[idx] for t in (self.observations, self.actions, self.next_observations, self.rewards,
-                                              self.terminated)))  # fmt: skip
+from sb3_pg_extras.common.dynamics.transitions import Transitions
 
 
 @dataclass
@@ -64,8 +47,7 @@ def holdout_mse(model: DynamicsModel, data: Transitions, batch_size: int = 4096)
     total = th.zeros(model.n_members, device=data.observations.device)
     for start in range(0, len(data), batch_size):
         chunk = data.index(th.arange(start, min(start + batch_size, len(data)), device=data.observations.device))
-        expand = [t.unsqueeze(0).expand(model.n_members, *t.shape) for t in vars(chunk).values()]
-        _, mse = model.losses(*expand)
+        _, mse = model.losses(Transitions(*(t.unsqueeze(0).expand(model.n_members, *t.shape) for t in chunk.tensors())))
         total += mse * len(chunk)
     return total / len(data)
 
@@ -78,7 +60,7 @@ def fit_dynamics(
     holdout_ratio: float = 0.2,
     max_holdout: int = 5000,
     max_epochs: int | None = None,
-    max_epochs_since_update: int = 5,
+    patience: int = 5,
     improvement_threshold: float = 0.01,
     weight_decay: float | tuple[float, ...] | list[float] | None = None,
     log_var_bound_coef: float = 0.01,
@@ -89,8 +71,9 @@ def fit_dynamics(
 
     Each member sees the whole training split in its own random order every epoch (members differ through their
     initialisation and data order, as in MBPO; no bootstrap). An epoch counts as progress when some member's holdout
-    MSE improves by more than ``improvement_threshold`` (relative); training stops after ``max_epochs_since_update``
-    epochs without progress, or after ``max_epochs``.
+    MSE improves by more than ``improvement_threshold`` (relative) on the best of this call; training stops after
+    ``patience`` epochs without progress, or after ``max_epochs``. The best starts afresh at every call, so the first
+    epoch of a warm-started refit is always kept (as in the reference implementation).
 
     :param model: the dynamics model (its normalisers are refitted on the training split here)
     :param optimizer: optimizer over ``model.parameters()``
@@ -99,7 +82,7 @@ def fit_dynamics(
     :param holdout_ratio: fraction of the data held out for early stopping and elite selection
     :param max_holdout: cap on the holdout size (keeps evaluation cheap on large buffers)
     :param max_epochs: optional hard limit on the epochs of this call
-    :param max_epochs_since_update: patience of the early stopping
+    :param patience: epochs without holdout progress before the fit stops
     :param improvement_threshold: relative improvement that counts as progress
     :param weight_decay: L2 coefficients per ensemble layer (one value for all layers, or one per layer); default:
         MBPO's decays (:func:`default_weight_decay`)
@@ -115,7 +98,7 @@ def fit_dynamics(
     train, holdout = data.index(perm[n_holdout:]), data.index(perm[:n_holdout])
     if n_holdout == 0:  # tiny datasets (first fits): select on the training data rather than on nothing
         holdout = train
-    model.fit_normalizers(train.observations, train.actions, train.next_observations, train.rewards)
+    model.fit_normalizers(train)
     params = _member_params(model)
     if weight_decay is None:
         weight_decay = default_weight_decay(len(model.ensemble.hidden))
@@ -130,13 +113,12 @@ def fit_dynamics(
     snapshot = [p.detach().clone() for p in params]
     epochs_since_update, epoch, loss_value = 0, 0, float("nan")
     n_train, n_members = len(train), model.n_members
-    while epochs_since_update < max_epochs_since_update and (max_epochs is None or epoch < max_epochs):
+    while epochs_since_update < patience and (max_epochs is None or epoch < max_epochs):
         # (n_members, n_train): an independent shuffle per member, cut into minibatches.
         order = th.as_tensor(np.argsort(rng.random((n_members, n_train)), axis=1), device=device)
         for start in range(0, n_train, batch_size):
             idx = order[:, start : start + batch_size]
-            batch = [t[idx] for t in vars(train).values()]
-            nll, _ = model.losses(*batch)
+            nll, _ = model.losses(train.index(idx))
             loss = (
                 nll.sum() + log_var_bound_coef * model.ensemble.log_var_bound_loss() + model.ensemble.weight_decay_loss(decays)
             )

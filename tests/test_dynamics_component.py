@@ -1,0 +1,142 @@
+"""The shared model-based layer an algorithm composes: the choice of reward / termination functions, action
+unscaling, the env id of a VecEnv, the validated dynamics settings and the component's fit, logging and rollouts."""
+
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.env_util import make_vec_env
+from torch import nn
+
+from sb3_pg_extras.common.dynamics import (
+    DynamicsComponent,
+    DynamicsSettings,
+    Transitions,
+    resolve_transition_functions,
+    unscale_actions,
+    vec_env_id,
+    with_scaled_actions,
+)
+from sb3_pg_extras.envs import get_env_functions
+
+th.set_num_threads(1)
+
+
+def _reward(o, a, n):
+    return -(n[..., 0] ** 2)
+
+
+def _termination(o, a, n):
+    return n[..., 0].abs() > 2
+
+
+def test_given_function_beats_known_function_beats_learned_head():
+    known = get_env_functions("Pendulum-v1")
+    assert known is not None
+    chosen = resolve_transition_functions("X", "Pendulum-v1", reward_fn=_reward)
+    assert chosen.reward is _reward and chosen.termination is known.termination
+    # a known function is used even when a learned head exists
+    chosen = resolve_transition_functions("X", "Pendulum-v1", learn_reward=True, learn_termination=True)
+    assert chosen.reward is known.reward and chosen.termination is known.termination
+    # no id, learned heads enabled: None means "use the head"
+    chosen = resolve_transition_functions("X", None, learn_reward=True, termination_fn=_termination)
+    assert chosen.reward is None and chosen.termination is _termination
+
+
+def test_missing_function_error_names_the_algorithm_the_fix_and_other_versions():
+    with pytest.raises(ValueError, match=r"SVG has no reward function for the env 'Pendulum-v0'.*learn_reward=True") as info:
+        resolve_transition_functions("SVG", "Pendulum-v0")
+    assert "Other versions are known (Pendulum-v1)" in str(info.value)
+    with pytest.raises(ValueError, match=r"no termination function.*learn_termination=True"):
+        resolve_transition_functions("MBPO", None, reward_fn=_reward)
+
+
+def test_scaled_actions_are_unscaled_to_env_units_before_the_call():
+    space = spaces.Box(np.array([-2.0, 0.0], dtype=np.float32), np.array([2.0, 10.0], dtype=np.float32))
+    received = []
+    fn = with_scaled_actions(lambda o, a, n: received.append(a) or a.sum(-1), space)
+    fn(th.zeros(3, 1), th.tensor([[-1.0, -1.0], [0.0, 0.0], [1.0, 0.5]]), th.zeros(3, 1))
+    th.testing.assert_close(received[0], th.tensor([[-2.0, 0.0], [0.0, 5.0], [2.0, 7.5]]))
+    low, high = th.tensor([-2.0]), th.tensor([2.0])
+    th.testing.assert_close(unscale_actions(th.tensor([-1.0, 0.25, 1.0]), low, high), th.tensor([-2.0, 0.5, 2.0]))
+
+
+def test_vec_env_id():
+    assert vec_env_id(make_vec_env("Pendulum-v1", n_envs=2)) == "Pendulum-v1"
+    assert vec_env_id(None) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(n_member=3), r"unknown `dynamics_kwargs` \['n_member'\]"),
+        (dict(n_members=0), "n_members"),
+        (dict(n_members=True), "n_members"),
+        (dict(n_members=2, n_elites=3), "n_elites"),
+        (dict(hidden_sizes=[8, 0]), "hidden_sizes"),
+        (dict(activation_fn="softmax"), "activation_fn"),
+        (dict(activation_fn=len), "activation_fn"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(holdout_ratio=1.0), "holdout_ratio"),
+        (dict(max_epochs=0), "max_epochs"),
+        (dict(patience=1.5), "patience"),
+        (dict(weight_decay=[1e-4, 1e-4]), "weight_decay"),
+        (dict(weight_decay=-1.0), "weight_decay"),
+        (dict(log_var_bound_coef=-0.1), "log_var_bound_coef"),
+    ],
+)
+def test_bad_dynamics_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DynamicsSettings.from_kwargs("MBPO", kwargs)
+
+
+def test_settings_defaults_are_mbpos_and_names_map_to_modules():
+    s = DynamicsSettings.from_kwargs("MBPO", None)
+    assert (s.n_members, s.n_elites, s.hidden_sizes, s.batch_size, s.patience) == (7, 5, (200, 200, 200, 200), 256, 5)
+    assert DynamicsSettings.from_kwargs("MBPO", {"activation_fn": "ReLU"}).activation is nn.ReLU
+    assert DynamicsSettings.from_kwargs("MBPO", {"activation_fn": nn.Tanh}).activation is nn.Tanh
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def record(self, key, value, exclude=None) -> None:
+        self.values[key] = value
+
+
+def test_component_fits_logs_and_rolls_out_with_scaled_actions():
+    th.manual_seed(0)
+    np.random.seed(0)  # noqa: NPY002 (the component draws its fit generator from numpy's global one, as SB3 seeds it)
+    obs_space, act_space = spaces.Box(-np.inf, np.inf, (2,)), spaces.Box(-2.0, 2.0, (1,))
+    seen_actions = []
+
+    def reward(o, a, n):
+        seen_actions.append(a)
+        return -(a[..., 0] ** 2)
+
+    component = DynamicsComponent(
+        obs_space,
+        act_space,
+        DynamicsSettings(n_members=3, n_elites=2, hidden_sizes=(8,), activation_fn="relu", batch_size=16, max_epochs=3),
+        resolve_transition_functions("T", None, reward_fn=reward, termination_fn=_termination),
+        device="cpu",
+    )
+    assert isinstance(component.model.ensemble.activation, nn.ReLU)
+    n = 200
+    obs, actions = th.randn(n, 2), th.rand(n, 1) * 2 - 1
+    data = Transitions(obs, actions, obs + 0.1 * actions, th.zeros(n), th.zeros(n))
+    logger = _Recorder()
+    result = component.fit(data, logger)  # type: ignore[arg-type]
+    assert result.epochs == 3 and 0 <= result.members_improved <= 3
+    assert {"model/holdout_mse", "model/train_loss", "model/epochs", "model/members_improved", "model/elites"} <= set(
+        logger.values
+    )
+    assert logger.values["model/members_improved"] == result.members_improved
+    assert component.fit_time > 0
+    with th.no_grad():
+        rollout = component.rollout_action_sequences(th.zeros(2), th.full((5, 3, 1), 0.5))
+    assert rollout.rewards.shape == (3, 5)
+    th.testing.assert_close(seen_actions[-1], th.full((5, 1), 1.0))  # 0.5 in [-1, 1] is 1.0 in [-2, 2]
+    th.testing.assert_close(rollout.returns(), th.full((5,), -3.0))
+    assert DynamicsComponent.save_names("dynamics") == ["dynamics.model", "dynamics.optimizer"]
