@@ -1,6 +1,6 @@
 """A probabilistic ensemble of MLPs whose members are evaluated in one batched matmul per layer.
 
-Reference: ../shared/reference/ 004 §3.5 (the dynamics ensemble of MBPO); Chua et al. 2018 (PETS) for the Gaussian
+Reference: Janner et al. 2019 (MBPO, the dynamics ensemble); Chua et al. 2018 (PETS) for the Gaussian
 members with soft-bounded log-variance.
 """
 

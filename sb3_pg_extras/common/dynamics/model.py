@@ -1,7 +1,8 @@
 """Learned dynamics: a Gaussian ensemble over the change of state (and optionally the reward and termination flag),
 with input and target normalisation and elite members kept in the module state (saved with the model).
 
-Reference: ../shared/reference/ 004 §3.5 (MBPO: ensemble predicting the delta-state, random-member rollouts).
+Reference: Janner et al. 2019, "When to Trust Your Model: Model-Based Policy Optimization" (MBPO), section 5 and
+appendix C: an ensemble predicting the state change, rollouts through a random elite member.
 """
 
 import torch as th

@@ -1,5 +1,5 @@
 """Fitting the dynamics ensemble: holdout split, per-member shuffles, early stopping with per-member best snapshots,
-and elite selection (MBPO, Janner et al. 2019, appendix C; ../shared/reference/ 004 §3.5 step 2).
+and elite selection (MBPO, Janner et al. 2019, appendix C and Algorithm 2 line 5).
 """
 
 from dataclasses import dataclass
