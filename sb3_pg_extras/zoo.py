@@ -33,6 +33,7 @@ from sb3_pg_extras.npg import NPG
 from sb3_pg_extras.offpac import OffPAC
 from sb3_pg_extras.reinforce import REINFORCE
 from sb3_pg_extras.sac_discrete import DiscreteSAC
+from sb3_pg_extras.svg import SVG
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
     "reinforce": REINFORCE,
@@ -40,6 +41,7 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {
     "sac_discrete": DiscreteSAC,
     "offpac": OffPAC,
     "mbpo": MBPO,
+    "svg": SVG,
 }
 
 _ZOO_SCRIPTS = ("train", "enjoy", "plot_train", "plot_from_file", "all_plots")
@@ -203,12 +205,36 @@ def sample_mbpo_params(trial: Any, n_actions: int, n_envs: int, additional_args:
     return convert_mbpo_params(sampled)
 
 
+def convert_svg_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw Optuna values of an SVG trial -> constructor arguments."""
+    params, net_arch = _pop_gamma_and_net_arch(sampled_params, _OFF_POLICY_NET_ARCH)
+    return {"policy_kwargs": {"net_arch": net_arch}, **params}
+
+
+def sample_svg_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """Optuna search space for SVG: the horizon n (0 is model-free, "inf" has no critic), noise inference or
+    re-simulation, the model refit frequency, plus SAC's main knobs."""
+    one_minus_gamma = _suggest_one_minus_gamma(trial, 1e-3, 0.05)
+    sampled = {
+        "one_minus_gamma": one_minus_gamma,
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [128, 256]),
+        "gradient_steps": trial.suggest_categorical("gradient_steps", [1, 2, 4]),
+        "horizon": trial.suggest_categorical("horizon", [0, 1, 2, 3, 5, "inf"]),
+        "noise_inference": trial.suggest_categorical("noise_inference", [True, False]),
+        "model_train_freq": trial.suggest_categorical("model_train_freq", [250, 500, 1000]),
+        "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
+    }
+    return convert_svg_params(sampled)
+
+
 SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {
     "reinforce": sample_reinforce_params,
     "npg": sample_npg_params,
     "sac_discrete": sample_sac_discrete_params,
     "offpac": sample_offpac_params,
     "mbpo": sample_mbpo_params,
+    "svg": sample_svg_params,
 }
 CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "reinforce": convert_reinforce_params,
@@ -216,6 +242,7 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "sac_discrete": convert_sac_discrete_params,
     "offpac": convert_offpac_params,
     "mbpo": convert_mbpo_params,
+    "svg": convert_svg_params,
 }
 
 

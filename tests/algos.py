@@ -13,7 +13,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
 
-from sb3_pg_extras import MBPO, NPG, REINFORCE, DiscreteSAC, OffPAC
+from sb3_pg_extras import MBPO, NPG, REINFORCE, SVG, DiscreteSAC, OffPAC
 
 
 @dataclass
@@ -28,6 +28,8 @@ class AlgoCase:
     extra_state: tuple[str, ...] = field(default_factory=tuple)
     # steps for a "learn a few hundred steps" run
     learn_steps: int = 256
+    # tiny settings for zoo command lines (rl_zoo3's -params), where the sampler or the YAML file leaves them large
+    zoo_params: tuple[str, ...] = ()
 
 
 ALGOS = [
@@ -78,6 +80,27 @@ ALGOS = [
         action_spaces=("box",),
         env_id="Pendulum-v1",
         extra_state=("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer"),
+        zoo_params=("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2)"),
+    ),
+    AlgoCase(
+        zoo_key="svg",
+        cls=SVG,
+        # learned reward/termination heads so it also runs on the identity envs (no known env functions)
+        kwargs=dict(
+            learning_starts=50,
+            buffer_size=1000,
+            batch_size=16,
+            horizon=2,
+            model_train_freq=64,
+            dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=16, max_epochs=2),
+            learn_reward=True,
+            learn_termination=True,
+            policy_kwargs=dict(net_arch=[8]),
+        ),
+        action_spaces=("box",),
+        env_id="Pendulum-v1",
+        extra_state=("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer"),
+        zoo_params=("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2)"),
     ),
 ]
 

@@ -126,7 +126,8 @@ OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
 
 @pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
 def test_optimize_two_trials(case: AlgoCase, tmp_path: Path) -> None:
-    run_zoo("train", "--algo", case.zoo_key, "--env", case.env_id, *OPTIMIZE, "-f", "opt", cwd=tmp_path)
+    params = ["-params", *case.zoo_params] if case.zoo_params else []
+    run_zoo("train", "--algo", case.zoo_key, "--env", case.env_id, *OPTIMIZE, *params, "-f", "opt", cwd=tmp_path)
 
 
 @pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])

@@ -207,10 +207,18 @@ class DynamicsComponent:
         return result
 
     def imagine(
-        self, act_fn: ActFn, start_obs: th.Tensor, horizon: int, member_mode: str = "random", deterministic: bool = False
+        self,
+        act_fn: ActFn,
+        start_obs: th.Tensor,
+        horizon: int,
+        member_mode: str = "random",
+        deterministic: bool = False,
+        members: th.Tensor | None = None,
+        model_noise: list[th.Tensor | None] | None = None,
     ) -> ImaginedRollout:
         """Closed-loop rollouts of ``act_fn`` (scaled actions) from ``start_obs`` (batch, obs_dim), scored by the env's
-        reward and termination (or the learned heads). Differentiable when gradients are enabled."""
+        reward and termination (or the learned heads); the arguments are :func:`imagine_rollout`'s. Differentiable
+        when gradients are enabled."""
         self.model.eval()
         return imagine_rollout(
             self.model,
@@ -221,6 +229,8 @@ class DynamicsComponent:
             self.termination_fn,
             member_mode=member_mode,
             deterministic=deterministic,
+            members=members,
+            model_noise=model_noise,
         )
 
     def rollout_action_sequences(

@@ -130,28 +130,50 @@ class DynamicsModel(nn.Module):
         member_of_sample: th.Tensor,
         deterministic: bool = False,
         generator: th.Generator | None = None,
+        noise: th.Tensor | None = None,
     ) -> tuple[th.Tensor, th.Tensor | None, th.Tensor | None]:
         """One model step for a batch, sample ``i`` through member ``member_of_sample[i]``.
 
-        Sampling uses the reparameterisation ``mean + std * eps``, so the next state is differentiable w.r.t. the
-        observation and action (SVG backpropagates through it).
+        Sampling uses the reparameterisation ``s' = s + denormalise(mean + std * xi)`` with ``xi ~ N(0, I)``, so the
+        next state is differentiable w.r.t. the observation and action (SVG backpropagates through it).
 
         :param obs: (batch, obs_dim)
         :param actions: (batch, action_dim)
         :param member_of_sample: (batch,) member indices
         :param deterministic: use the mean instead of a sample
         :param generator: random generator for the Gaussian noise
+        :param noise: the noise ``xi`` to use instead of a fresh draw, (batch, n_gaussian) (e.g. inferred from a real
+            transition by :meth:`infer_noise`); ignored when ``deterministic``
         :return: next observation (batch, obs_dim), reward (batch,) or None, termination probability (batch,) or None
         """
         mean, log_var, logits = forward_assigned(self.ensemble, self.model_inputs(obs, actions), member_of_sample)
         if not deterministic:
-            noise = th.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+            if noise is None:
+                noise = th.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
             mean = mean + th.exp(0.5 * log_var) * noise
         raw = self.target_normalizer.denormalize(mean)
         next_obs = obs + raw[:, : self.obs_dim]
         reward = raw[:, self.obs_dim] if self.learn_reward else None
         done_prob = th.sigmoid(logits.squeeze(-1)) if self.learn_termination else None
         return next_obs, reward, done_prob
+
+    @th.no_grad()
+    def infer_noise(self, transitions: Transitions, member_of_sample: th.Tensor, min_std: float = 1e-6) -> th.Tensor:
+        """The noise ``xi`` under which member ``member_of_sample[i]`` reproduces transition ``i`` exactly: the inverse
+        of :meth:`predict`'s reparameterisation, ``xi = (normalise(s' - s [, r]) - mean) / std`` (noise inference,
+        Heess et al. 2015, section 4.2). ``predict(s, a, members, noise=xi)`` then gives back ``s'`` (and ``r``).
+
+        :param transitions: real transitions (batch, ...)
+        :param member_of_sample: (batch,) member indices
+        :param min_std: floor of the standard deviation (keeps the inverse finite)
+        :return: (batch, n_gaussian), without gradient
+        """
+        inputs = self.model_inputs(transitions.observations, transitions.actions)
+        mean, log_var, _ = forward_assigned(self.ensemble, inputs, member_of_sample)
+        target = self.target_normalizer.normalize(
+            self.raw_targets(transitions.observations, transitions.next_observations, transitions.rewards)
+        )
+        return (target - mean) / th.exp(0.5 * log_var).clamp_min(min_std)
 
     def sample_members(self, batch: int, mode: str = "random", generator: th.Generator | None = None) -> th.Tensor:
         """Member index per sample, drawn among the elites: ``"random"`` and ``"particle"`` draw an elite uniformly per

@@ -14,7 +14,9 @@ from sb3_pg_extras.common.dynamics.model import DynamicsModel
 from sb3_pg_extras.common.dynamics.transitions import Transitions
 from sb3_pg_extras.envs import TransitionFn
 
-ActFn = Callable[[th.Tensor], th.Tensor]
+ActFn = Callable[[th.Tensor], th.Tensor | tuple[th.Tensor, th.Tensor]]
+"""Maps observations (batch, obs_dim) to actions (batch, action_dim), or to ``(actions, log_probs)`` where the caller
+also wants the policy's log-probabilities (batch,) recorded in the rollout (SVG's entropy terms)."""
 
 
 @dataclass
@@ -31,6 +33,12 @@ class ImaginedRollout:
     next_observations: th.Tensor  # (H, B, obs_dim)
     terminated: th.Tensor  # (H, B) bool
     valid: th.Tensor  # (H, B) bool
+    log_probs: th.Tensor | None = None  # (H, B) when the act function returned them
+
+    @property
+    def alive_after(self) -> th.Tensor:
+        """(B,) True where the sample has not terminated within the horizon (it may be bootstrapped)."""
+        return self.valid[-1] & ~self.terminated[-1]
 
     def flat_valid(self) -> Transitions:
         """The valid transitions, flattened over (horizon, batch) in step-major order."""
@@ -60,6 +68,8 @@ def imagine_rollout(
     member_mode: str = "random",
     deterministic: bool = False,
     generator: th.Generator | None = None,
+    members: th.Tensor | None = None,
+    model_noise: list[th.Tensor | None] | None = None,
 ) -> ImaginedRollout:
     """Roll ``act_fn`` out for ``horizon`` steps inside ``model`` from every start state at once.
 
@@ -78,6 +88,10 @@ def imagine_rollout(
         follows elite ``i % n_elites`` for the whole rollout
     :param deterministic: use the members' means instead of sampling the Gaussian
     :param generator: random generator for member choice and model noise
+    :param members: (batch,) member of every sample for the whole rollout (overrides ``member_mode``), e.g. the
+        members under which noise was inferred
+    :param model_noise: per step, the model noise ``xi`` to use instead of a fresh draw (None entries draw), e.g.
+        noise inferred from a real transition for the first step (SVG)
     """
     if horizon < 1:
         raise ValueError(f"The rollout horizon must be >= 1, got {horizon}")
@@ -88,15 +102,22 @@ def imagine_rollout(
             "No termination function: pass termination_fn or build the dynamics model with learn_termination=True"
         )
     batch = start_obs.shape[0]
-    members = model.sample_members(batch, member_mode, generator)
+    redraw = members is None and member_mode == "random"
+    if members is None:
+        members = model.sample_members(batch, member_mode, generator)
     alive = th.ones(batch, dtype=th.bool, device=start_obs.device)
     steps: list[tuple[th.Tensor, ...]] = []
+    log_probs: list[th.Tensor] = []
     obs = start_obs
-    for _ in range(horizon):
-        if member_mode == "random":
+    for h in range(horizon):
+        if redraw:
             members = model.sample_members(batch, member_mode, generator)
         actions = act_fn(obs)
-        next_obs, learned_reward, done_prob = model.predict(obs, actions, members, deterministic, generator)
+        if isinstance(actions, tuple):
+            actions, log_prob = actions
+            log_probs.append(log_prob)
+        noise = model_noise[h] if model_noise is not None and h < len(model_noise) else None
+        next_obs, learned_reward, done_prob = model.predict(obs, actions, members, deterministic, generator, noise)
         reward = reward_fn(obs, actions, next_obs) if reward_fn is not None else learned_reward
         if termination_fn is not None:
             terminated = termination_fn(obs, actions, next_obs).bool()
@@ -107,8 +128,16 @@ def imagine_rollout(
         steps.append((obs, actions, reward, next_obs, terminated, alive))
         alive = alive & ~terminated
         obs = next_obs
-    stacked = [th.stack(column) for column in zip(*steps)]
-    return ImaginedRollout(*stacked)
+    observations, actions, rewards, next_observations, terminated, valid = (th.stack(column) for column in zip(*steps))
+    return ImaginedRollout(
+        observations,
+        actions,
+        rewards,
+        next_observations,
+        terminated,
+        valid,
+        log_probs=th.stack(log_probs) if log_probs else None,
+    )
 
 
 def open_loop_rollout(

@@ -1,0 +1,333 @@
+"""SVG: the SVG(n) policy gradient against finite differences on a linear-quadratic system (n = 0, 1, 3, inf), noise
+inference round trips, terminated branches, construction errors, save/load of the model parts."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_pg_extras import SVG
+from sb3_pg_extras.common.dynamics import DynamicsModel, Transitions
+from sb3_pg_extras.common.value_gradients import (
+    infer_squashed_gaussian_noise,
+    soft_value_expansion,
+    squashed_gaussian_action,
+)
+from tests.algos import TupleActionEnv
+
+th.set_num_threads(1)
+
+A = th.tensor([[1.0, 0.1], [-0.2, 0.9]], dtype=th.float64)
+B = th.tensor([[0.0], [0.3]], dtype=th.float64)
+SIGMA = 0.05
+
+
+class LQEnv(gym.Env):
+    """s' = A s + B a + sigma xi, r = -|s'|^2 - 0.1 a^2; terminates when |s'_0| > 3 (no spec id)."""
+
+    observation_space = spaces.Box(-np.inf, np.inf, (2,), dtype=np.float64)
+    action_space = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = self.np_random.normal(size=2)
+        return self.s.copy(), {}
+
+    def step(self, action):
+        self.s = A.numpy() @ self.s + B.numpy() @ action + SIGMA * self.np_random.normal(size=2)
+        reward = -float(self.s @ self.s) - 0.1 * float(action[0] ** 2)
+        return self.s.copy(), reward, bool(abs(self.s[0]) > 3), False, {}
+
+
+def lq_reward(obs, action, next_obs):
+    return -(next_obs**2).sum(-1) - 0.1 * action[..., 0] ** 2
+
+
+def lq_termination(obs, action, next_obs):
+    return next_obs[..., 0].abs() > 3
+
+
+class LQModel:
+    """The known linear-Gaussian dynamics with the interface of a DynamicsModel (one 'member')."""
+
+    learn_reward = False
+    learn_termination = False
+
+    def sample_members(self, batch, mode="random", generator=None):
+        return th.zeros(batch, dtype=th.long)
+
+    def predict(self, obs, actions, members, deterministic=False, generator=None, noise=None):
+        if noise is None:
+            noise = th.randn(obs.shape, generator=generator, dtype=obs.dtype)
+        return obs @ A.T + actions @ B.T + SIGMA * noise, None, None
+
+    def infer_noise(self, transitions, members):
+        t = transitions
+        return (t.next_observations - t.observations @ A.T - t.actions @ B.T) / SIGMA
+
+    def eval(self):
+        return self
+
+
+def lq_q(obs, actions):
+    """A fixed quadratic critic."""
+    return -(obs**2).sum(-1) * 3.0 - 0.5 * actions[:, 0] ** 2 + 0.2 * obs[:, 0] * actions[:, 0]
+
+
+def lq_svg(horizon, noise_inference=True) -> SVG:
+    model = SVG(
+        "MlpPolicy",
+        LQEnv(),
+        horizon=horizon,
+        inf_unroll_length=4,
+        noise_inference=noise_inference,
+        reward_fn=lq_reward,
+        termination_fn=lq_termination,
+        ent_coef=0.1,
+        gamma=0.9,
+        dynamics_kwargs=dict(n_members=1, n_elites=1, hidden_sizes=[4]),
+        policy_kwargs=dict(net_arch=[8]),
+        seed=0,
+    )
+    model.actor.double()
+    # SB3's preprocessing casts observations to float32; the finite differences need float64 all the way
+    model.actor.extract_features = lambda obs, extractor: extractor(obs)  # type: ignore[method-assign]
+    if model.dynamics is not None:
+        model.dynamics.model = LQModel()  # type: ignore[assignment]
+    model._min_q = lq_q  # type: ignore[method-assign]
+    return model
+
+
+def lq_batch(n=6, seed=0) -> ReplayBufferSamples:
+    gen = th.Generator().manual_seed(seed)
+    obs = th.randn(n, 2, generator=gen, dtype=th.float64)
+    actions = th.rand(n, 1, generator=gen, dtype=th.float64) * 1.8 - 0.9
+    next_obs = obs @ A.T + actions @ B.T + SIGMA * th.randn(n, 2, generator=gen, dtype=th.float64)
+    rewards = lq_reward(obs, actions, next_obs).unsqueeze(1)
+    return ReplayBufferSamples(obs, actions, next_obs, th.zeros(n, 1, dtype=th.float64), rewards)
+
+
+def objective(model: SVG, data: ReplayBufferSamples, noise=None, seed: int = 123) -> th.Tensor:
+    th.manual_seed(seed)  # the same fresh noise at every evaluation: the noise is held fixed
+    return model.actor_objective(data, 0.1, noise).mean()
+
+
+@pytest.mark.parametrize("horizon", [0, 1, 3, "inf"])
+@pytest.mark.parametrize("noise_inference", [True, False])
+def test_svg_policy_gradient_equals_finite_differences(horizon, noise_inference):
+    model = lq_svg(horizon, noise_inference)
+    data = lq_batch()
+    params = list(model.actor.parameters())
+    # inferred noise depends on the policy: infer it once, then hold it fixed for every evaluation
+    noise = model.path_noise(data) if model.uses_model else None
+    model.actor.zero_grad()
+    objective(model, data, noise).backward()
+    analytic = th.cat([p.grad.flatten() for p in params])
+    assert analytic.abs().max() > 1e-3
+    flat = th.nn.utils.parameters_to_vector(params).detach()
+    gen = np.random.default_rng(0)
+    for i in gen.choice(len(flat), size=12, replace=False):
+        delta, values = 1e-6, []
+        for sign in (1, -1):
+            shifted = flat.clone()
+            shifted[i] += sign * delta
+            th.nn.utils.vector_to_parameters(shifted, params)
+            with th.no_grad():
+                values.append(float(objective(model, data, noise)))
+        th.nn.utils.vector_to_parameters(flat, params)
+        numeric = (values[0] - values[1]) / (2 * delta)
+        assert abs(numeric - float(analytic[i])) <= 1e-5 + 1e-4 * abs(numeric), (i, numeric, float(analytic[i]))
+
+
+def test_svg_objective_equals_a_hand_unrolled_loop():
+    # SVG(2) with noise inference on the LQ system, written out step by step.
+    model = lq_svg(2)
+    data = lq_batch(4)
+    alpha, gamma = 0.1, 0.9
+    th.manual_seed(5)
+    got = model.actor_objective(data, alpha)
+    th.manual_seed(5)
+    model.dynamics.model.sample_members(4, "particle")  # the objective draws the members first (no randomness here)
+    mean, log_std, _ = model.actor.get_action_dist_params(data.observations)
+    eps0 = infer_squashed_gaussian_noise(mean, log_std, data.actions)
+    a0, lp0 = squashed_gaussian_action(mean, log_std, eps0)
+    th.testing.assert_close(a0, data.actions)  # the replayed action is reproduced
+    s1 = data.observations @ A.T + a0 @ B.T + (data.next_observations - data.observations @ A.T - data.actions @ B.T)
+    th.testing.assert_close(s1, data.next_observations)  # and the replayed next state
+    r0 = lq_reward(data.observations, a0, s1)
+    a1, lp1 = model._policy(s1)
+    s2 = s1 @ A.T + a1 @ B.T + SIGMA * th.randn(s1.shape, dtype=s1.dtype)
+    r1 = lq_reward(s1, a1, s2)
+    a2, lp2 = model._policy(s2)
+    alive1 = ~lq_termination(data.observations, a0, s1)
+    alive2 = alive1 & ~lq_termination(s1, a1, s2)
+    expected = (r0 - alpha * lp0) + gamma * alive1 * (r1 - alpha * lp1) + gamma**2 * alive2 * (lq_q(s2, a2) - alpha * lp2)
+    th.testing.assert_close(got, expected)
+
+
+def test_soft_value_expansion_matches_a_loop_and_drops_terminated_branches():
+    gen = th.Generator().manual_seed(0)
+    n, batch, gamma, alpha = 4, 5, 0.8, 0.3
+    rewards, log_probs = th.randn(n, batch, generator=gen), th.randn(n, batch, generator=gen)
+    terminated = th.rand(n, batch, generator=gen) < 0.3
+    valid = th.ones(n, batch, dtype=th.bool)
+    for h in range(1, n):
+        valid[h] = valid[h - 1] & ~terminated[h - 1]
+    alive = valid[-1] & ~terminated[-1]
+    bootstrap = th.randn(batch, generator=gen)
+    got = soft_value_expansion(rewards, log_probs, valid, gamma, alpha, bootstrap, alive)
+    for i in range(batch):
+        total, discount = 0.0, 1.0
+        for h in range(n):
+            total += discount * (float(rewards[h, i]) - alpha * float(log_probs[h, i]))
+            if bool(terminated[h, i]):
+                break
+            discount *= gamma
+        else:
+            total += discount * float(bootstrap[i])
+        assert abs(total - float(got[i])) < 1e-5
+    # a path that terminated at its first step is worth its first reward only, whatever the critic says
+    only_first = soft_value_expansion(
+        rewards[:, :1], log_probs[:, :1], th.tensor([[True], [False], [False], [False]]), gamma, alpha,
+        th.tensor([1e6]), th.tensor([False]),
+    )  # fmt: skip
+    th.testing.assert_close(only_first, rewards[0, :1] - alpha * log_probs[0, :1])
+    with pytest.raises(ValueError, match="bootstrap_alive"):
+        soft_value_expansion(rewards, log_probs, valid, gamma, alpha, bootstrap)
+
+
+def test_terminated_paths_get_no_critic_gradient():
+    # Start states whose replayed next state terminates: SVG(3)'s objective is r_0 - alpha log pi_0, for any critic.
+    model = lq_svg(3)
+    data = lq_batch(4)
+    far = data.observations.clone()
+    far[:, 0] = 5.0  # |s'_0| > 3 after one step: terminated
+    next_obs = far @ A.T + data.actions @ B.T
+    terminal = ReplayBufferSamples(far, data.actions, next_obs, th.ones(4, 1, dtype=th.float64), data.rewards)
+    first = objective(model, terminal)
+    model._min_q = lambda obs, actions: 1e6 * lq_q(obs, actions)  # type: ignore[method-assign]
+    th.testing.assert_close(objective(model, terminal), first)
+
+
+@pytest.mark.parametrize("dtype", [th.float64, th.float32])
+def test_policy_noise_inference_round_trips_near_the_bounds(dtype):
+    gen = th.Generator().manual_seed(1)
+    mean = (th.randn(200, 3, generator=gen) * 2.0).to(dtype)
+    log_std = (th.rand(200, 3, generator=gen) - 0.5).to(dtype)
+    noise = (th.randn(200, 3, generator=gen) * 2.0).to(dtype)
+    actions, _ = squashed_gaussian_action(mean, log_std, noise)
+    near_bound = (mean + log_std.exp() * noise).abs() > 3.0  # |a| > 0.995
+    assert near_bound.sum() > 20
+    recovered = infer_squashed_gaussian_noise(mean, log_std, actions)
+    if dtype == th.float64:
+        th.testing.assert_close(recovered, noise, rtol=1e-7, atol=1e-7)
+    else:  # float32 actions keep ~7 digits of 1 - |a|: the pre-squash value is recovered to ~1e-3 there
+        inside = (mean + log_std.exp() * noise).abs() < 4.0
+        th.testing.assert_close(recovered[inside], noise[inside], rtol=0, atol=2e-3)
+    # exact bounds (SB3's uniform warm-up actions) give a finite noise
+    assert th.isfinite(infer_squashed_gaussian_noise(mean[:2], log_std[:2], th.ones(2, 3, dtype=dtype))).all()
+
+
+def test_squashed_gaussian_log_prob_is_sb3s():
+    from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
+
+    gen = th.Generator().manual_seed(2)
+    mean, log_std, noise = th.randn(7, 2, generator=gen), th.randn(7, 2, generator=gen) * 0.3, th.randn(7, 2, generator=gen)
+    actions, log_prob = squashed_gaussian_action(mean, log_std, noise)
+    dist = SquashedDiagGaussianDistribution(2).proba_distribution(mean, log_std)
+    th.testing.assert_close(log_prob, dist.log_prob(actions, mean + log_std.exp() * noise), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("learn_reward", [False, True])
+def test_model_noise_inference_round_trips_for_every_member(learn_reward):
+    th.manual_seed(3)
+    model = DynamicsModel(3, 2, n_members=4, n_elites=4, hidden_sizes=[16], learn_reward=learn_reward)
+    with th.no_grad():
+        model.target_normalizer.std.uniform_(0.5, 2.0)
+        model.target_normalizer.mean.normal_()
+    obs, actions = th.randn(40, 3), th.rand(40, 2) * 2 - 1
+    members = th.arange(40) % 4
+    xi = th.randn(40, 3 + int(learn_reward))
+    with th.no_grad():
+        next_obs, reward, _ = model.predict(obs, actions, members, noise=xi)
+    rewards = reward if reward is not None else th.zeros(40)
+    recovered = model.infer_noise(Transitions(obs, actions, next_obs, rewards, th.zeros(40)), members)
+    th.testing.assert_close(recovered, xi, rtol=1e-4, atol=1e-4)
+
+
+def test_svg_learns_the_model_and_saves_every_part(tmp_path):
+    model = SVG(
+        "MlpPolicy", "Pendulum-v1", horizon=2, learning_starts=64, batch_size=16, model_train_freq=64,
+        dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=16, max_epochs=2),
+        policy_kwargs=dict(net_arch=[8]), seed=0,
+    )  # fmt: skip
+    model.learn(200)
+    assert model.last_model_update >= 128 and model.model_fit_time > 0
+    model.save(tmp_path / "svg")
+    loaded = SVG.load(tmp_path / "svg", env=make_vec_env("Pendulum-v1"))
+    for name, tensor in model.dynamics.model.state_dict().items():
+        th.testing.assert_close(loaded.dynamics.model.state_dict()[name], tensor, msg=name)
+    assert loaded.horizon == 2 and loaded.last_model_update == model.last_model_update
+    loaded.learn(100, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 300 and loaded.last_model_update > model.last_model_update
+
+
+def test_svg_zero_builds_no_model_and_svg_inf_trains_no_critic():
+    zero = SVG("MlpPolicy", "Pendulum-v1", horizon=0, learning_starts=32, batch_size=8, policy_kwargs=dict(net_arch=[8]))
+    assert zero.dynamics is None and not zero.uses_model
+    zero.learn(64)
+    inf = SVG(
+        "MlpPolicy", "Pendulum-v1", horizon="inf", inf_unroll_length=3, learning_starts=32, batch_size=8,
+        dynamics_kwargs=dict(n_members=2, n_elites=2, hidden_sizes=[8], max_epochs=1), policy_kwargs=dict(net_arch=[8]),
+    )  # fmt: skip
+    critic_before = [p.detach().clone() for p in inf.critic.parameters()]
+    inf.learn(64)
+    assert inf.unroll_length == 3 and not inf.uses_critic
+    assert all(th.equal(a, b) for a, b in zip(critic_before, inf.critic.parameters()))
+
+
+class NoSpecEnv(LQEnv):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(horizon=-1), "horizon"),
+        (dict(horizon=1.5), "horizon"),
+        (dict(horizon="infinite"), "horizon"),
+        (dict(horizon=True), "horizon"),
+        (dict(inf_unroll_length=0), "inf_unroll_length"),
+        (dict(noise_inference=1), "noise_inference"),
+        (dict(gamma=1.5), "gamma"),
+        (dict(tau=0), "tau"),
+        (dict(model_train_freq=0), "model_train_freq"),
+        (dict(dynamics_kwargs=dict(n_members=2, n_elites=3)), "n_elites"),
+    ],
+)
+def test_bad_hyperparameters_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SVG("MlpPolicy", "Pendulum-v1", **kwargs)
+
+
+def test_unsupported_envs_are_refused_with_what_to_change():
+    with pytest.raises(ValueError, match="action space"):
+        SVG("MlpPolicy", "CartPole-v1")
+    with pytest.raises(ValueError, match="action space"):
+        SVG("MlpPolicy", TupleActionEnv())
+    with pytest.raises(ValueError, match=r"no reward function.*learn_reward=True"):
+        SVG("MlpPolicy", NoSpecEnv(), horizon=1)
+    with pytest.raises(ValueError, match="VecNormalize"):
+        SVG("MlpPolicy", VecNormalize(make_vec_env("Pendulum-v1")), horizon=1)
+    # the model-free member of the family needs no model, no functions
+    SVG("MlpPolicy", NoSpecEnv(), horizon=0)
+    SVG("MlpPolicy", NoSpecEnv(), horizon=1, learn_reward=True, learn_termination=True)
+    assert math.isinf(SVG("MlpPolicy", "Pendulum-v1", horizon=float("inf")).horizon)
