@@ -18,6 +18,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from stable_baselines3.sac.policies import SACPolicy
 from torch.nn import functional as F
 
+from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, BehaviourReplayBufferSamples
 from sb3_pg_extras.common.dynamics import (
     DynamicsComponent,
     DynamicsSettings,
@@ -26,6 +27,8 @@ from sb3_pg_extras.common.dynamics import (
     resolve_transition_functions,
     vec_env_id,
 )
+from sb3_pg_extras.common.off_policy import BehaviourLogProbRecorder, check_no_action_noise, clipped_importance_weights
+from sb3_pg_extras.common.policies import stored_actions_log_prob
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_gamma,
@@ -54,6 +57,8 @@ class PathNoise:
     members: th.Tensor  # (batch,)
     first_action_noise: th.Tensor | None = None  # (batch, action_dim)
     first_model_noise: th.Tensor | None = None  # (batch, n_gaussian)
+    # truncated importance weights min(pi(a_0|s_0) / b(a_0|s_0), is_clip) of the replayed first actions (batch,)
+    weights: th.Tensor | None = None
 
 
 def parse_horizon(horizon: Any) -> int | float:
@@ -69,7 +74,7 @@ def parse_horizon(horizon: Any) -> int | float:
     return horizon
 
 
-class SVG(SAC):
+class SVG(BehaviourLogProbRecorder, SAC):
     """
     Stochastic Value Gradients: SVG(0), SVG(1), SVG(n) and SVG(inf) in one class, selected by ``horizon``.
 
@@ -94,11 +99,13 @@ class SVG(SAC):
     else the env's known differentiable function (``sb3_pg_extras.envs``), else a learned reward head
     (``learn_reward``); terminations likewise.
 
-    Noise inference (``noise_inference=True``, the default; section 4.2 of the paper): the first step of every path
-    replays the real transition ``(s_0, a_0, s_1)``: ``eps_0`` is recovered from ``a_0`` under the current policy
-    (through the tanh) and ``xi_0`` from ``s_1`` under the path's ensemble member, so the path starts on real data
-    and the gradient is taken at the real action and next state; later steps draw fresh noise. With
-    ``noise_inference=False`` the whole path is re-simulated from ``s_0`` with fresh noise.
+    Noise inference (``noise_inference=True``; section 4.2 of the paper): the first step of every path replays the
+    real transition ``(s_0, a_0, s_1)``: ``eps_0`` is recovered from ``a_0`` under the current policy (through the
+    tanh) and ``xi_0`` from ``s_1`` under the path's ensemble member, so the path starts on real data and the
+    gradient is taken at the real action and next state; later steps draw fresh noise. Replayed actions come from
+    older policies, so each path is weighted by the truncated importance weight ``min(pi(a_0|s_0) / b(a_0|s_0),
+    is_clip)`` (the behaviour log-probability is stored with every transition), as in the paper's SVG(1)-ER. With
+    ``noise_inference=False`` the whole path is re-simulated from ``s_0`` with fresh noise and needs no weight.
 
     The ensemble is the shared :class:`~sb3_pg_extras.common.dynamics.DynamicsComponent` (``dynamics_kwargs``),
     refitted on every real transition every ``model_train_freq`` env steps; each path follows one elite member.
@@ -124,6 +131,7 @@ class SVG(SAC):
     :param inf_unroll_length: model steps of SVG(inf)'s paths (used only when ``horizon="inf"``)
     :param noise_inference: replay the first step of every path from its real transition by inferring its policy and
         model noise (True), or re-simulate the whole path from the real start state with fresh noise (False)
+    :param is_clip: truncation of the importance weights of noise inference (``math.inf``: untruncated)
     :param model_train_freq: env steps between two refits of the ensemble (horizon >= 1)
     :param dynamics_kwargs: settings of the ensemble and its fit
         (:class:`~sb3_pg_extras.common.dynamics.DynamicsSettings`); defaults: 5 members, all elites, 3 x 200 SiLU
@@ -162,6 +170,7 @@ class SVG(SAC):
         horizon: int | str = 1,
         inf_unroll_length: int = 20,
         noise_inference: bool = True,
+        is_clip: float = 1.0,
         model_train_freq: int = 250,
         dynamics_kwargs: dict[str, Any] | None = None,
         reward_fn: TransitionFn | None = None,
@@ -184,6 +193,7 @@ class SVG(SAC):
         self.horizon = horizon
         self.inf_unroll_length = inf_unroll_length
         self.noise_inference = noise_inference
+        self.is_clip = is_clip
         self.model_train_freq = model_train_freq
         self.dynamics_kwargs = dynamics_kwargs
         self.reward_fn = reward_fn
@@ -206,6 +216,8 @@ class SVG(SAC):
             train_freq=train_freq,
             gradient_steps=gradient_steps,
             action_noise=action_noise,
+            # records log b(a|s) of every stored action, for the importance weights of noise inference
+            replay_buffer_class=BehaviourReplayBuffer,
             ent_coef=ent_coef,
             target_update_interval=target_update_interval,
             target_entropy=target_entropy,
@@ -246,6 +258,11 @@ class SVG(SAC):
         check_non_negative("learning_starts", args["learning_starts"])
         if not isinstance(args["noise_inference"], bool):
             raise ValueError(f"`noise_inference` must be True or False, got {args['noise_inference']!r}")
+        is_clip = args["is_clip"]
+        if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or not is_clip > 0:
+            raise ValueError(f"`is_clip` (truncation of the importance weights) must be > 0, got {is_clip!r}")
+        if args["noise_inference"] and horizon >= 1:
+            check_no_action_noise("SVG with noise_inference=True", args["action_noise"])
         if horizon >= 1:  # (the reward and termination functions are resolved, or refused, in _setup_model)
             DynamicsSettings.from_kwargs("SVG", {**_MODEL_DEFAULTS, **(args["dynamics_kwargs"] or {})})
 
@@ -394,7 +411,8 @@ class SVG(SAC):
             last_actions, last_log_prob = self._policy(last_obs)
             bootstrap, alive = self._min_q(last_obs, last_actions) - ent_coef * last_log_prob, rollout.alive_after
         assert rollout.log_probs is not None
-        return soft_value_expansion(rollout.rewards, rollout.log_probs, rollout.valid, self.gamma, ent_coef, bootstrap, alive)
+        value = soft_value_expansion(rollout.rewards, rollout.log_probs, rollout.valid, self.gamma, ent_coef, bootstrap, alive)
+        return value if noise.weights is None else noise.weights * value
 
     def path_noise(self, data: ReplayBufferSamples) -> PathNoise:
         """One elite member per replayed state for its whole path, and the first step's noise: inferred from the real
@@ -405,13 +423,18 @@ class SVG(SAC):
         members = self.dynamics.model.sample_members(len(obs), "particle")
         if not self.noise_inference:
             return PathNoise(members)
+        if not isinstance(data, BehaviourReplayBufferSamples):
+            raise TypeError("noise inference needs the behaviour log-probs of the replayed actions (BehaviourReplayBuffer)")
         with th.no_grad():
             mean, log_std, _ = self.actor.get_action_dist_params(obs)
+            log_probs = stored_actions_log_prob(self.actor, obs, data.actions)
+        _, weights = clipped_importance_weights(log_probs, data.behaviour_log_probs, self.is_clip)
         real = Transitions(obs, data.actions, data.next_observations, data.rewards.flatten(), data.dones.flatten())
         return PathNoise(
             members,
             infer_squashed_gaussian_noise(mean, log_std, data.actions),
             self.dynamics.model.infer_noise(real, members),
+            weights,
         )
 
     def learn(
