@@ -1,0 +1,158 @@
+"""Model Predictive Path Integral control (Williams et al. 2017, "Information Theoretic MPC for Model-Based
+Reinforcement Learning", ICRA; Algorithm 2) as pure tensor functions and a small planner object.
+
+Every function works on whole batches: K sampled sequences of H actions at once, never a Python loop over samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch as th
+
+# (start state, action sequences (K, H, action_dim)) -> (rewards (K, H), alive (K, H)): one rollout of every sequence,
+# ``alive[k, h]`` False once sequence k has terminated before step h (its later rewards do not count)
+RolloutFn = Callable[[th.Tensor, th.Tensor], tuple[th.Tensor, th.Tensor]]
+
+
+def mppi_weights(costs: th.Tensor, temperature: float) -> th.Tensor:
+    """Boltzmann weights ``w_k = exp(-C_k / lambda) / sum_j exp(-C_j / lambda)``, computed stably (the minimum cost is
+    subtracted first, so no exponent overflows and the best sequence always has a finite weight).
+
+    :param costs: (K,) total cost of every sampled sequence
+    :param temperature: lambda > 0 (small: follow the best sequences; large: average them all)
+    :return: (K,) non-negative weights summing to 1
+    """
+    if temperature <= 0:
+        raise ValueError(f"The MPPI temperature lambda must be > 0, got {temperature}")
+    return th.softmax(-(costs - costs.min()) / temperature, dim=0)
+
+
+def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
+    """Low-pass filter the sampled perturbations along time: ``e_0 = n_0``, ``e_h = smoothing * e_{h-1} +
+    sqrt(1 - smoothing^2) * n_h`` (an AR(1) process that keeps every step's marginal variance equal to the
+    unsmoothed one, and correlates neighbouring steps by ``smoothing``).
+
+    :param noise: (K, H, action_dim) independent perturbations
+    :param smoothing: in [0, 1); 0 leaves the noise unchanged
+    :return: (K, H, action_dim)
+    """
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"The noise smoothing coefficient must be in [0, 1), got {smoothing}")
+    if smoothing == 0.0:
+        return noise
+    horizon = noise.shape[1]
+    steps = th.arange(horizon, device=noise.device)
+    # e_h = sum_{j<=h} c_{h,j} n_j with c_{h,h} = 1 for h = 0 and sqrt(1 - s^2) s^(h-j) otherwise (a lower-triangular map)
+    lag = (steps.unsqueeze(1) - steps.unsqueeze(0)).clamp_min(0).to(noise.dtype)
+    mixing = th.tril(smoothing**lag) * (1 - smoothing**2) ** 0.5
+    mixing[:, 0] = smoothing ** steps.to(noise.dtype)
+    return th.einsum("hj,kja->kha", mixing, noise)
+
+
+def sequence_costs(
+    rewards: th.Tensor,
+    alive: th.Tensor,
+    gamma: float = 1.0,
+    nominal: th.Tensor | None = None,
+    perturbations: th.Tensor | None = None,
+    noise_std: th.Tensor | float = 1.0,
+    temperature: float = 1.0,
+    control_cost: float = 0.0,
+) -> th.Tensor:
+    """MPPI's cost of every sampled sequence: minus its (discounted) return, plus the control cost of Williams et al.
+    2017 (eq. 34), ``control_cost * lambda * sum_h nominal_h^T Sigma^-1 eps_h``, which keeps the update unbiased when
+    the perturbations are drawn around a non-zero nominal plan (0 switches it off).
+
+    :param rewards: (K, H) rewards of the imagined steps
+    :param alive: (K, H) True where step h happens (before any termination)
+    :param gamma: discount of the rewards along the horizon
+    :param nominal: (H, action_dim) the nominal plan (needed with ``control_cost``)
+    :param perturbations: (K, H, action_dim) the perturbations ``eps`` (needed with ``control_cost``)
+    :param noise_std: standard deviation of the perturbations (scalar or (action_dim,)), ``Sigma = diag(std^2)``
+    :param temperature: lambda
+    :param control_cost: weight of the control cost term
+    :return: (K,)
+    """
+    horizon = rewards.shape[1]
+    discounts = gamma ** th.arange(horizon, device=rewards.device, dtype=rewards.dtype)
+    costs = -(rewards * alive * discounts).sum(1)
+    if control_cost:
+        if nominal is None or perturbations is None:
+            raise ValueError("The control cost needs the nominal plan and the perturbations")
+        inv_var = 1.0 / th.as_tensor(noise_std, dtype=rewards.dtype, device=rewards.device) ** 2
+        costs = costs + control_cost * temperature * (nominal * inv_var * perturbations).sum((1, 2))
+    return costs
+
+
+def weighted_update(nominal: th.Tensor, perturbations: th.Tensor, weights: th.Tensor) -> th.Tensor:
+    """The MPPI step: ``nominal + sum_k w_k eps_k``, shape (H, action_dim)."""
+    return nominal + th.einsum("k,kha->ha", weights, perturbations)
+
+
+def shift_plan(plan: th.Tensor, fill: th.Tensor | float = 0.0) -> th.Tensor:
+    """Warm start for the next env step: drop the executed first action, append ``fill`` (a copy of the plan, (H, A))."""
+    shifted = th.roll(plan, -1, dims=0)
+    shifted[-1] = fill
+    return shifted
+
+
+@dataclass
+class MPPIPlanner:
+    """K perturbed action sequences around a nominal plan, scored by a rollout function, combined by Boltzmann
+    weights; ``iterations`` rounds per call. Actions live in the space the rollout function takes (SB3's [-1, 1]
+    for the algorithm of this package) and are clipped to ``[low, high]`` before the rollout; the update uses the
+    clipped perturbations.
+
+    :param n_samples: K >= 2
+    :param horizon: H >= 1
+    :param temperature: lambda > 0
+    :param noise_std: perturbation standard deviation (in action units)
+    :param iterations: MPPI rounds per planned action
+    :param gamma: discount of rewards along the horizon
+    :param control_cost: weight of the control cost term (0: none)
+    :param smoothing: AR(1) correlation of the perturbations along time, in [0, 1)
+    :param low: lower action bound
+    :param high: upper action bound
+    """
+
+    n_samples: int
+    horizon: int
+    temperature: float = 1.0
+    noise_std: float = 0.5
+    iterations: int = 1
+    gamma: float = 1.0
+    control_cost: float = 0.0
+    smoothing: float = 0.0
+    low: float = -1.0
+    high: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, int) or self.n_samples < 2:
+            raise ValueError(f"MPPI needs at least 2 sampled sequences (n_samples >= 2), got {self.n_samples!r}")
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
+            raise ValueError(f"The MPPI horizon must be an integer >= 1, got {self.horizon!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"The MPPI temperature lambda must be > 0, got {self.temperature!r}")
+        if not self.noise_std > 0:
+            raise ValueError(f"noise_std must be > 0, got {self.noise_std!r}")
+        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations < 1:
+            raise ValueError(f"iterations must be an integer >= 1, got {self.iterations!r}")
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing!r}")
+
+    def plan(
+        self, start: th.Tensor, nominal: th.Tensor, rollout: RolloutFn, generator: th.Generator | None = None
+    ) -> th.Tensor:
+        """The optimised plan (H, action_dim) from ``start``, improving ``nominal`` (H, action_dim)."""
+        for _ in range(self.iterations):
+            noise = th.randn((self.n_samples, *nominal.shape), generator=generator, device=nominal.device, dtype=nominal.dtype)
+            candidates = (nominal + self.noise_std * smooth_noise(noise, self.smoothing)).clamp(self.low, self.high)
+            perturbations = candidates - nominal
+            rewards, alive = rollout(start, candidates)
+            costs = sequence_costs(
+                rewards, alive, self.gamma, nominal, perturbations, self.noise_std, self.temperature, self.control_cost
+            )
+            nominal = weighted_update(nominal, perturbations, mppi_weights(costs, self.temperature))
+        return nominal

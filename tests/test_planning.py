@@ -1,0 +1,112 @@
+"""MPPI maths (common/planning) against plain loops, and the planner on a 1-D task with a known optimum."""
+
+import math
+
+import pytest
+import torch as th
+
+from sb3_pg_extras.common.planning import (
+    MPPIPlanner,
+    mppi_weights,
+    sequence_costs,
+    shift_plan,
+    smooth_noise,
+    weighted_update,
+)
+
+th.set_num_threads(1)
+
+
+def test_weights_equal_the_boltzmann_formula_and_survive_huge_costs():
+    costs = th.tensor([3.0, 1.0, 2.5, 10.0], dtype=th.float64)
+    lam = 0.7
+    expected = [math.exp(-c / lam) for c in costs.tolist()]
+    total = sum(expected)
+    th.testing.assert_close(mppi_weights(costs, lam), th.tensor([e / total for e in expected], dtype=th.float64))
+    huge = th.tensor([1e6, 1e6 + 1.0, 2e6])  # exp(-1e6) underflows to 0 without the shift by the minimum
+    weights = mppi_weights(huge, 1.0)
+    assert th.isfinite(weights).all() and abs(float(weights.sum()) - 1) < 1e-6
+    th.testing.assert_close(weights[:2], th.softmax(th.tensor([0.0, -1.0]), 0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="lambda"):
+        mppi_weights(costs, 0.0)
+
+
+def test_smoothing_is_the_ar1_recursion_with_unit_variance():
+    gen = th.Generator().manual_seed(0)
+    noise = th.randn(3, 6, 2, generator=gen, dtype=th.float64)
+    s = 0.6
+    out = smooth_noise(noise, s)
+    expected = noise.clone()
+    for h in range(1, 6):
+        expected[:, h] = s * expected[:, h - 1] + math.sqrt(1 - s * s) * noise[:, h]
+    th.testing.assert_close(out, expected)
+    th.testing.assert_close(smooth_noise(noise, 0.0), noise)
+    big = smooth_noise(th.randn(20000, 5, 1, generator=gen), 0.8)
+    assert abs(float(big[:, 4].std()) - 1.0) < 0.03  # marginal variance kept
+    assert abs(float((big[:, 3] * big[:, 4]).mean()) - 0.8) < 0.03  # neighbours correlated by the coefficient
+    with pytest.raises(ValueError, match="smoothing"):
+        smooth_noise(noise, 1.0)
+
+
+def test_costs_and_update_equal_loops():
+    gen = th.Generator().manual_seed(1)
+    k, h, a = 5, 4, 2
+    rewards, alive = th.randn(k, h, generator=gen), th.rand(k, h, generator=gen) > 0.3
+    nominal, eps = th.randn(h, a, generator=gen), th.randn(k, h, a, generator=gen)
+    std, lam, gamma, ctrl = th.tensor([0.5, 2.0]), 0.8, 0.9, 0.3
+    costs = sequence_costs(rewards, alive, gamma, nominal, eps, std, lam, ctrl)
+    for i in range(k):
+        total = 0.0
+        for t in range(h):
+            if alive[i, t]:
+                total -= gamma**t * float(rewards[i, t])
+            total += ctrl * lam * sum(float(nominal[t, j] * eps[i, t, j]) / float(std[j]) ** 2 for j in range(a))
+        assert abs(total - float(costs[i])) < 1e-4
+    weights = mppi_weights(costs, lam)
+    loop = nominal.clone()
+    for i in range(k):
+        loop += float(weights[i]) * eps[i]
+    th.testing.assert_close(weighted_update(nominal, eps, weights), loop)
+    with pytest.raises(ValueError, match="control cost"):
+        sequence_costs(rewards, alive, control_cost=1.0)
+
+
+def test_shift_plan_drops_the_executed_action():
+    plan = th.arange(6.0).reshape(3, 2)
+    shifted = shift_plan(plan, fill=-1.0)
+    th.testing.assert_close(shifted, th.tensor([[2.0, 3.0], [4.0, 5.0], [-1.0, -1.0]]))
+    th.testing.assert_close(plan, th.arange(6.0).reshape(3, 2))  # the input is not modified
+
+
+def _reach_target(start: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    """x' = x + a, reward -(x' - 1)^2: the optimal first action from x = 0 moves to 1."""
+    positions = start + actions[..., 0].cumsum(1)
+    return -((positions - 1.0) ** 2), th.ones_like(positions, dtype=th.bool)
+
+
+def test_planner_finds_the_known_optimum_and_more_iterations_help():
+    planner = MPPIPlanner(n_samples=400, horizon=5, temperature=0.05, noise_std=0.5, iterations=1)
+    start, nominal = th.tensor(0.0), th.zeros(5, 1)
+    gen = th.Generator().manual_seed(0)
+    one = planner.plan(start, nominal, _reach_target, gen)
+    planner.iterations = 5
+    five = planner.plan(start, nominal, _reach_target, gen)
+    assert abs(float(five[0, 0]) - 1.0) < 0.1 and float(five[1:].abs().max()) < 0.15
+    cost = lambda plan: -float(_reach_target(start, plan.unsqueeze(0))[0].sum())  # noqa: E731
+    assert cost(five) < cost(one) < cost(nominal)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(n_samples=1), "n_samples"),
+        (dict(horizon=0), "horizon"),
+        (dict(temperature=0.0), "lambda"),
+        (dict(noise_std=-1.0), "noise_std"),
+        (dict(iterations=0), "iterations"),
+        (dict(smoothing=1.0), "smoothing"),
+    ],
+)
+def test_bad_planner_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MPPIPlanner(**{"n_samples": 10, "horizon": 3, **kwargs})
