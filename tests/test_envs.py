@@ -245,3 +245,41 @@ def test_register_env_functions() -> None:
     with pytest.raises(ValueError, match="version"):
         register_env_functions("MyEnv", reward, termination)
     assert register_env_functions("my_namespace/MyEnv-v3", reward, termination) is get_env_functions("my_namespace/MyEnv-v3")
+
+
+DYNAMICS_ENVS = [env_id for env_id, functions in ENV_FUNCTIONS.items() if functions.dynamics is not None]
+
+
+def test_known_dynamics_exist_for_the_classic_envs() -> None:
+    assert set(DYNAMICS_ENVS) >= {"Pendulum-v1", "MountainCarContinuous-v0"}
+
+
+@pytest.mark.parametrize("env_id", DYNAMICS_ENVS)
+def test_known_dynamics_match_the_real_env_step(env_id: str) -> None:
+    data = collect(env_id)
+    dynamics = ENV_FUNCTIONS[env_id].dynamics
+    assert dynamics is not None
+    predicted = dynamics(data.obs.double(), data.action.double())
+    th.testing.assert_close(predicted, data.next_obs.double(), rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "state", "action"),
+    [
+        ("Pendulum-v1", [3.0, 7.9], [5.0]),  # torque beyond the bound, speed clipped at 8
+        ("Pendulum-v1", [-0.5, -7.99], [-3.0]),
+        ("MountainCarContinuous-v0", [0.59, 0.069], [2.0]),  # force clipped, speed clipped, position at the right wall
+        ("MountainCarContinuous-v0", [-1.19, -0.06], [-1.0]),  # hits the left wall: velocity reset to 0
+        ("MountainCarContinuous-v0", [-0.5, 0.0], [0.3]),
+    ],
+)
+def test_known_dynamics_clip_like_the_env(env_id: str, state: list[float], action: list[float]) -> None:
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    env.state = np.array(state, dtype=np.float64 if env_id == "Pendulum-v1" else np.float32)
+    obs = env._get_obs() if env_id == "Pendulum-v1" else env.state.copy()
+    next_obs, *_ = env.step(np.array(action, dtype=np.float32))
+    dynamics = ENV_FUNCTIONS[env_id].dynamics
+    assert dynamics is not None
+    predicted = dynamics(th.as_tensor(obs, dtype=th.float64), th.tensor(action, dtype=th.float64))
+    th.testing.assert_close(predicted, th.as_tensor(next_obs, dtype=th.float64), rtol=0, atol=2e-6)

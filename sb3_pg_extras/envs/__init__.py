@@ -11,7 +11,7 @@ observation-based approximation, and how large its error is.
 >>> functions = get_env_functions("HalfCheetah-v5")  # None for "HalfCheetah-v4": ids are matched exactly
 """
 
-from sb3_pg_extras.envs.base import EnvFunctions, RewardFn, TerminationFn, TransitionFn
+from sb3_pg_extras.envs.base import DynamicsFn, EnvFunctions, RewardFn, TerminationFn, TransitionFn
 from sb3_pg_extras.envs.registry import (
     ENV_FUNCTIONS,
     UnknownEnvFunctionsError,
@@ -21,6 +21,7 @@ from sb3_pg_extras.envs.registry import (
 )
 
 __all__ = [
+    "DynamicsFn",
     "ENV_FUNCTIONS",
     "EnvFunctions",
     "RewardFn",

@@ -18,6 +18,11 @@ TerminationFn = TransitionFn
 """``termination(obs, action, next_obs) -> terminated``: a :data:`TransitionFn` returning a bool tensor (...)."""
 
 
+DynamicsFn = Callable[[th.Tensor, th.Tensor], th.Tensor]
+"""``dynamics(obs, action) -> next_obs``: the env's transition as a batched torch function, shapes (..., obs_dim),
+(..., act_dim) -> (..., obs_dim), actions in env units (for envs whose observation is their whole state)."""
+
+
 @dataclass(frozen=True)
 class EnvFunctions:
     """
@@ -39,6 +44,8 @@ class EnvFunctions:
     :param reward_mean_atol: bound on the mean absolute reward error over such rollouts (equal to
         ``reward_atol`` for exact rewards)
     :param note: what is approximated and why, the measured errors, and any observation clipping that matters
+    :param dynamics: the env's own transition as a batched torch function of ``(obs, action)`` (None where the
+        observation is not the whole state, e.g. MuJoCo envs); planners use it as a known model
     """
 
     reward: RewardFn
@@ -48,3 +55,4 @@ class EnvFunctions:
     reward_atol: float = 1e-5
     reward_mean_atol: float = 1e-5
     note: str = ""
+    dynamics: DynamicsFn | None = None
