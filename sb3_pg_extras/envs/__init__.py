@@ -21,8 +21,8 @@ from sb3_pg_extras.envs.registry import (
 )
 
 __all__ = [
-    "DynamicsFn",
     "ENV_FUNCTIONS",
+    "DynamicsFn",
     "EnvFunctions",
     "RewardFn",
     "TerminationFn",
