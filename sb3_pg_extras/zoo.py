@@ -182,8 +182,8 @@ def sample_offpac_params(trial: Any, n_actions: int, n_envs: int, additional_arg
     return convert_offpac_params(sampled)
 
 
-def convert_mbpo_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
-    """Raw Optuna values of an MBPO trial -> constructor arguments."""
+def convert_sac_policy_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw Optuna values of a trial of an algorithm with SAC's policy (MBPO, SVG) -> constructor arguments."""
     params, net_arch = _pop_gamma_and_net_arch(sampled_params, _OFF_POLICY_NET_ARCH)
     return {"policy_kwargs": {"net_arch": net_arch}, **params}
 
@@ -202,13 +202,7 @@ def sample_mbpo_params(trial: Any, n_actions: int, n_envs: int, additional_args:
         "max_rollout_horizon": trial.suggest_categorical("max_rollout_horizon", [1, 3, 5]),
         "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
     }
-    return convert_mbpo_params(sampled)
-
-
-def convert_svg_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
-    """Raw Optuna values of an SVG trial -> constructor arguments."""
-    params, net_arch = _pop_gamma_and_net_arch(sampled_params, _OFF_POLICY_NET_ARCH)
-    return {"policy_kwargs": {"net_arch": net_arch}, **params}
+    return convert_sac_policy_params(sampled)
 
 
 def sample_svg_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
@@ -225,7 +219,7 @@ def sample_svg_params(trial: Any, n_actions: int, n_envs: int, additional_args: 
         "model_train_freq": trial.suggest_categorical("model_train_freq", [250, 500, 1000]),
         "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
     }
-    return convert_svg_params(sampled)
+    return convert_sac_policy_params(sampled)
 
 
 SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -241,8 +235,8 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "npg": convert_npg_params,
     "sac_discrete": convert_sac_discrete_params,
     "offpac": convert_offpac_params,
-    "mbpo": convert_mbpo_params,
-    "svg": convert_svg_params,
+    "mbpo": convert_sac_policy_params,
+    "svg": convert_sac_policy_params,
 }
 
 

@@ -32,6 +32,20 @@ class AlgoCase:
     zoo_params: tuple[str, ...] = ()
 
 
+# Model-based algorithms: a tiny ensemble, and learned reward/termination heads so that they also run on the identity
+# envs (which have no known env functions).
+TINY_MODEL_BASED: dict[str, Any] = dict(
+    learning_starts=50,
+    buffer_size=1000,
+    batch_size=16,
+    dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=16, max_epochs=2),
+    learn_reward=True,
+    learn_termination=True,
+    policy_kwargs=dict(net_arch=[8]),
+)
+TINY_MODEL_BASED_ZOO = ("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2)")
+MODEL_BASED_STATE = ("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer")
+
 ALGOS = [
     AlgoCase(
         zoo_key="reinforce",
@@ -63,44 +77,20 @@ ALGOS = [
     AlgoCase(
         zoo_key="mbpo",
         cls=MBPO,
-        # learned reward/termination heads so it also runs on the identity envs (no known env functions)
-        kwargs=dict(
-            learning_starts=50,
-            buffer_size=1000,
-            batch_size=16,
-            gradient_steps=1,
-            model_train_freq=64,
-            rollouts_per_step=2,
-            model_retain_steps=64,
-            dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=16, max_epochs=2),
-            learn_reward=True,
-            learn_termination=True,
-            policy_kwargs=dict(net_arch=[8]),
-        ),
+        kwargs=dict(**TINY_MODEL_BASED, gradient_steps=1, model_train_freq=64, rollouts_per_step=2, model_retain_steps=64),
         action_spaces=("box",),
         env_id="Pendulum-v1",
-        extra_state=("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer"),
-        zoo_params=("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2)"),
+        extra_state=MODEL_BASED_STATE,
+        zoo_params=TINY_MODEL_BASED_ZOO,
     ),
     AlgoCase(
         zoo_key="svg",
         cls=SVG,
-        # learned reward/termination heads so it also runs on the identity envs (no known env functions)
-        kwargs=dict(
-            learning_starts=50,
-            buffer_size=1000,
-            batch_size=16,
-            horizon=2,
-            model_train_freq=64,
-            dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=16, max_epochs=2),
-            learn_reward=True,
-            learn_termination=True,
-            policy_kwargs=dict(net_arch=[8]),
-        ),
+        kwargs=dict(**TINY_MODEL_BASED, horizon=2, model_train_freq=64),
         action_spaces=("box",),
         env_id="Pendulum-v1",
-        extra_state=("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer"),
-        zoo_params=("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2)"),
+        extra_state=MODEL_BASED_STATE,
+        zoo_params=TINY_MODEL_BASED_ZOO,
     ),
 ]
 
