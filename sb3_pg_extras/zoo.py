@@ -29,6 +29,7 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_pg_extras.mbpo import MBPO
+from sb3_pg_extras.mppi import MPPI
 from sb3_pg_extras.npg import NPG
 from sb3_pg_extras.offpac import OffPAC
 from sb3_pg_extras.reinforce import REINFORCE
@@ -42,6 +43,7 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {
     "offpac": OffPAC,
     "mbpo": MBPO,
     "svg": SVG,
+    "mppi": MPPI,
 }
 
 _ZOO_SCRIPTS = ("train", "enjoy", "plot_train", "plot_from_file", "all_plots")
@@ -222,6 +224,23 @@ def sample_svg_params(trial: Any, n_actions: int, n_envs: int, additional_args: 
     return convert_sac_policy_params(sampled)
 
 
+def convert_mppi_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw Optuna values of an MPPI trial -> constructor arguments (MPPI has no policy network)."""
+    return dict(sampled_params)
+
+
+def sample_mppi_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    """Optuna search space for MPPI: the planner's temperature, noise, horizon, samples and smoothing."""
+    sampled = {
+        "temperature": trial.suggest_float("temperature", 0.01, 10.0, log=True),
+        "noise_std": trial.suggest_float("noise_std", 0.1, 1.0, log=True),
+        "horizon": trial.suggest_categorical("horizon", [10, 20, 30, 50]),
+        "n_samples": trial.suggest_categorical("n_samples", [100, 300, 1000]),
+        "smoothing": trial.suggest_categorical("smoothing", [0.0, 0.5, 0.8]),
+    }
+    return convert_mppi_params(sampled)
+
+
 SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {
     "reinforce": sample_reinforce_params,
     "npg": sample_npg_params,
@@ -229,6 +248,7 @@ SAMPLERS: dict[str, Callable[..., dict[str, Any]]] = {
     "offpac": sample_offpac_params,
     "mbpo": sample_mbpo_params,
     "svg": sample_svg_params,
+    "mppi": sample_mppi_params,
 }
 CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "reinforce": convert_reinforce_params,
@@ -237,6 +257,7 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "offpac": convert_offpac_params,
     "mbpo": convert_sac_policy_params,
     "svg": convert_sac_policy_params,
+    "mppi": convert_mppi_params,
 }
 
 

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
 
-from sb3_pg_extras import MBPO, NPG, REINFORCE, SVG, DiscreteSAC, OffPAC
+from sb3_pg_extras import MBPO, MPPI, NPG, REINFORCE, SVG, DiscreteSAC, OffPAC
 
 
 @dataclass
@@ -30,6 +30,8 @@ class AlgoCase:
     learn_steps: int = 256
     # tiny settings for zoo command lines (rl_zoo3's -params), where the sampler or the YAML file leaves them large
     zoo_params: tuple[str, ...] = ()
+    # whether the policy has parameters that training changes (MPPI plans and has none)
+    trains_policy: bool = True
 
 
 # Model-based algorithms: a tiny ensemble, and learned reward/termination heads so that they also run on the identity
@@ -91,6 +93,27 @@ ALGOS = [
         env_id="Pendulum-v1",
         extra_state=MODEL_BASED_STATE,
         zoo_params=TINY_MODEL_BASED_ZOO,
+    ),
+    AlgoCase(
+        zoo_key="mppi",
+        cls=MPPI,
+        # learned dynamics so that it also runs on the identity envs (Pendulum-v1 would use its known dynamics)
+        kwargs=dict(
+            dynamics_mode="learned",
+            n_samples=16,
+            horizon=3,
+            learning_starts=50,
+            buffer_size=1000,
+            model_train_freq=64,
+            dynamics_kwargs=TINY_MODEL_BASED["dynamics_kwargs"],
+            learn_reward=True,
+            learn_termination=True,
+        ),
+        action_spaces=("box",),
+        env_id="Pendulum-v1",
+        extra_state=("dynamics.model", "dynamics.optimizer"),
+        zoo_params=("n_samples:16", "horizon:3"),
+        trains_policy=False,
     ),
 ]
 

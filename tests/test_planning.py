@@ -78,7 +78,7 @@ def test_shift_plan_drops_the_executed_action():
     th.testing.assert_close(plan, th.arange(6.0).reshape(3, 2))  # the input is not modified
 
 
-def _reach_target(start: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+def _reach_target(start: th.Tensor, actions: th.Tensor, generator=None) -> tuple[th.Tensor, th.Tensor]:
     """x' = x + a, reward -(x' - 1)^2: the optimal first action from x = 0 moves to 1."""
     positions = start + actions[..., 0].cumsum(1)
     return -((positions - 1.0) ** 2), th.ones_like(positions, dtype=th.bool)

@@ -17,6 +17,7 @@ from sb3_pg_extras.common.dynamics.ensemble import (
     soft_bound_log_var,
 )
 from sb3_pg_extras.common.dynamics.functions import (
+    KnownDynamics,
     TransitionFunctions,
     resolve_transition_functions,
     unscale_actions,
@@ -36,6 +37,7 @@ __all__ = [
     "FitResult",
     "GaussianEnsemble",
     "ImaginedRollout",
+    "KnownDynamics",
     "MixedReplayBuffer",
     "ModelTransitionBuffer",
     "Normalizer",

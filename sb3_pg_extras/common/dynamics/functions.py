@@ -11,7 +11,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_pg_extras.envs import TransitionFn, UnknownEnvFunctionsError, get_env_functions, require_env_functions
+from sb3_pg_extras.envs import DynamicsFn, TransitionFn, UnknownEnvFunctionsError, get_env_functions, require_env_functions
 
 
 def vec_env_id(env: VecEnv | None) -> str | None:
@@ -90,3 +90,43 @@ def resolve_transition_functions(
                 message += "\n" + str(error)
         raise ValueError(message)
     return TransitionFunctions(reward, termination)
+
+
+class KnownDynamics:
+    """A known, deterministic batched transition ``next_obs = f(obs, action_in_env_units)`` (an env's own dynamics from
+    :mod:`sb3_pg_extras.envs`, or a user's), with the interface of :class:`DynamicsModel` that the rollouts use, so
+    that :func:`~sb3_pg_extras.common.dynamics.imagine_rollout` and
+    :func:`~sb3_pg_extras.common.dynamics.open_loop_rollout` run it like a one-member ensemble. It takes SB3's
+    [-1, 1] scaled actions and unscales them for ``f``.
+
+    :param dynamics_fn: ``(obs, action) -> next_obs`` on batched tensors, actions in env units
+    :param action_space: the env's Box action space
+    :param device: torch device
+    """
+
+    learn_reward = False
+    learn_termination = False
+    n_elites = 1
+
+    def __init__(self, dynamics_fn: DynamicsFn, action_space: spaces.Box, device: th.device | str = "cpu") -> None:
+        self.dynamics_fn = dynamics_fn
+        self.low = th.as_tensor(np.asarray(action_space.low), device=device, dtype=th.float32)
+        self.high = th.as_tensor(np.asarray(action_space.high), device=device, dtype=th.float32)
+        self.device = device
+
+    def sample_members(self, batch: int, mode: str = "random", generator: th.Generator | None = None) -> th.Tensor:
+        return th.zeros(batch, dtype=th.long, device=self.device)
+
+    def predict(
+        self,
+        obs: th.Tensor,
+        actions: th.Tensor,
+        member_of_sample: th.Tensor,
+        deterministic: bool = False,
+        generator: th.Generator | None = None,
+        noise: th.Tensor | None = None,
+    ) -> tuple[th.Tensor, None, None]:
+        return self.dynamics_fn(obs, unscale_actions(actions, self.low, self.high)), None, None
+
+    def eval(self) -> KnownDynamics:
+        return self

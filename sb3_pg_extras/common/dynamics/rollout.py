@@ -7,12 +7,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch as th
 
-from sb3_pg_extras.common.dynamics.model import DynamicsModel
 from sb3_pg_extras.common.dynamics.transitions import Transitions
 from sb3_pg_extras.envs import TransitionFn
+
+
+class TransitionModel(Protocol):
+    """What the rollouts need of a model: the learned :class:`DynamicsModel` or a known one
+    (:class:`~sb3_pg_extras.common.dynamics.KnownDynamics`)."""
+
+    learn_reward: bool
+    learn_termination: bool
+
+    def sample_members(self, batch: int, mode: str = ..., generator: th.Generator | None = ...) -> th.Tensor: ...
+
+    def predict(
+        self,
+        obs: th.Tensor,
+        actions: th.Tensor,
+        member_of_sample: th.Tensor,
+        deterministic: bool = ...,
+        generator: th.Generator | None = ...,
+        noise: th.Tensor | None = ...,
+    ) -> tuple[th.Tensor, th.Tensor | None, th.Tensor | None]: ...
+
 
 ActFn = Callable[[th.Tensor], th.Tensor | tuple[th.Tensor, th.Tensor]]
 """Maps observations (batch, obs_dim) to actions (batch, action_dim), or to ``(actions, log_probs)`` where the caller
@@ -59,7 +80,7 @@ class ImaginedRollout:
 
 
 def imagine_rollout(
-    model: DynamicsModel,
+    model: TransitionModel,
     act_fn: ActFn,
     start_obs: th.Tensor,
     horizon: int,
@@ -76,7 +97,7 @@ def imagine_rollout(
     Nothing here disables gradients: under ``torch.no_grad()`` it produces data (MBPO); with gradients enabled and a
     reparameterised ``act_fn`` the returns are differentiable w.r.t. the policy (SVG).
 
-    :param model: the dynamics ensemble
+    :param model: the dynamics ensemble (or a known model with its interface)
     :param act_fn: maps observations (batch, obs_dim) to actions (batch, action_dim), in the units the model uses
     :param start_obs: (batch, obs_dim) start states (MBPO: recent real states)
     :param horizon: number of model steps (>= 1)
@@ -141,7 +162,7 @@ def imagine_rollout(
 
 
 def open_loop_rollout(
-    model: DynamicsModel,
+    model: TransitionModel,
     start_obs: th.Tensor,
     action_sequences: th.Tensor,
     reward_fn: TransitionFn | None = None,

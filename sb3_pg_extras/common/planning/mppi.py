@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import torch as th
 
-# (start state, action sequences (K, H, action_dim)) -> (rewards (K, H), alive (K, H)): one rollout of every sequence,
-# ``alive[k, h]`` False once sequence k has terminated before step h (its later rewards do not count)
-RolloutFn = Callable[[th.Tensor, th.Tensor], tuple[th.Tensor, th.Tensor]]
+# (start state, action sequences (K, H, action_dim), random generator or None) -> (rewards (K, H), alive (K, H)): one
+# rollout of every sequence, ``alive[k, h]`` False once sequence k has terminated before step h (its later rewards do
+# not count); a stochastic model draws its randomness from the generator
+RolloutFn = Callable[[th.Tensor, th.Tensor, th.Generator | None], tuple[th.Tensor, th.Tensor]]
 
 
 def mppi_weights(costs: th.Tensor, temperature: float) -> th.Tensor:
@@ -150,7 +151,7 @@ class MPPIPlanner:
             noise = th.randn((self.n_samples, *nominal.shape), generator=generator, device=nominal.device, dtype=nominal.dtype)
             candidates = (nominal + self.noise_std * smooth_noise(noise, self.smoothing)).clamp(self.low, self.high)
             perturbations = candidates - nominal
-            rewards, alive = rollout(start, candidates)
+            rewards, alive = rollout(start, candidates, generator)
             costs = sequence_costs(
                 rewards, alive, self.gamma, nominal, perturbations, self.noise_std, self.temperature, self.control_cost
             )

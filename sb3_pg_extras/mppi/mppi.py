@@ -1,0 +1,340 @@
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_pg_extras.common.dynamics import (
+    DynamicsComponent,
+    DynamicsSettings,
+    KnownDynamics,
+    open_loop_rollout,
+    real_transitions,
+    resolve_transition_functions,
+    vec_env_id,
+    with_scaled_actions,
+)
+from sb3_pg_extras.common.planning import MPPIPlanner, shift_plan
+from sb3_pg_extras.common.validation import check_action_space, check_choice, check_non_negative, check_positive_int
+from sb3_pg_extras.envs import DynamicsFn, TransitionFn, get_env_functions
+from sb3_pg_extras.mppi.policies import MPPIPolicy
+
+SelfMPPI = TypeVar("SelfMPPI", bound="MPPI")
+
+DYNAMICS_MODES = ("auto", "known", "learned")
+
+
+class MPPI(OffPolicyAlgorithm):
+    """
+    Model Predictive Path Integral control: at every step, ``n_samples`` perturbed action sequences of ``horizon``
+    steps around a nominal plan are rolled out through a model, weighted by ``softmax(-cost / temperature)``, and
+    averaged into the new plan, whose first action is taken; the rest of the plan, shifted by one step, is the next
+    step's nominal plan (the warm start).
+
+    Paper: G. Williams, N. Wagener, B. Goldfain, P. Drews, J. Rehg, B. Boots, E. Theodorou, "Information Theoretic
+    MPC for Model-Based Reinforcement Learning", ICRA 2017 (Algorithm 2).
+
+    Dynamics (``dynamics_mode``):
+
+    - ``"known"``: a batched torch transition of the env: ``dynamics_fn`` when given, else the env's own from
+      ``sb3_pg_extras.envs`` (Pendulum-v1, MountainCarContinuous-v0); nothing is learned;
+    - ``"learned"``: the shared dynamics ensemble (``dynamics_kwargs``), one random elite member per particle for the
+      whole horizon (trajectory sampling); ``learn()`` takes ``learning_starts`` uniform random steps, then acts with
+      the planner and refits the ensemble on all real data every ``model_train_freq`` env steps;
+    - ``"auto"`` (default): ``"known"`` when the env's dynamics are known, else ``"learned"``.
+
+    Costs are minus the (``gamma``-discounted) rewards of the imagined steps (a terminated sequence earns nothing
+    after its termination) plus an optional control cost; rewards and terminations come from ``reward_fn`` /
+    ``termination_fn``, the env's known functions, or learned heads. The planner works in SB3's [-1, 1] action
+    scale (``noise_std`` is in that scale) and unscales actions for the env and the known functions.
+
+    ``predict(obs, state, episode_start)`` plans for every env; the warm-start plans travel in SB3's ``state``
+    (shape (n_envs, horizon, action_dim)) and are reset where ``episode_start`` is True. Without a ``state`` it plans
+    from a zero nominal plan. ``learn()`` keeps its own plans across steps.
+
+    :param policy: "MlpPolicy" (a parameter-free placeholder: MPPI learns no policy network)
+    :param env: the environment (flat Box observations, bounded Box actions)
+    :param dynamics_mode: "auto", "known" or "learned" (see above)
+    :param n_samples: K, sampled sequences per planning iteration (>= 2)
+    :param horizon: H, steps of every sequence (>= 1)
+    :param temperature: lambda > 0 of the weights ``softmax(-cost / lambda)``
+    :param noise_std: standard deviation of the perturbations, in SB3's [-1, 1] action scale
+    :param iterations: planning iterations per action
+    :param gamma: discount of the rewards along the horizon
+    :param control_cost: weight of the control cost ``lambda * nominal^T Sigma^-1 eps`` (0: none)
+    :param smoothing: AR(1) correlation of the perturbations along the horizon, in [0, 1)
+    :param learning_starts: uniform random env steps before planning starts (learned dynamics only)
+    :param model_train_freq: env steps between two refits of the learned ensemble
+    :param dynamics_kwargs: settings of the learned ensemble (:class:`~sb3_pg_extras.common.dynamics.DynamicsSettings`)
+    :param dynamics_fn: known batched dynamics ``(obs, action) -> next_obs``, actions in env units (``"known"`` mode)
+    :param reward_fn: ``(obs, action, next_obs) -> reward``, batched torch, actions in env units; None: the env's
+        known function, or the learned head if ``learn_reward``
+    :param termination_fn: ``(obs, action, next_obs) -> bool``, as ``reward_fn``
+    :param learn_reward: learn a reward head with the ensemble (learned dynamics, no reward function)
+    :param learn_termination: learn a termination head with the ensemble (learned dynamics, no termination function)
+    :param env_id: versioned env id for the known functions (default: the env's ``spec.id``)
+    :param buffer_size: size of the buffer of real transitions (the learned model's data)
+    :param stats_window_size: as SB3
+    :param tensorboard_log: as SB3
+    :param policy_kwargs: unused (the placeholder policy has no settings)
+    :param verbose: as SB3
+    :param seed: as SB3 (seeds the planner's noise too)
+    :param device: as SB3
+    :param _init_setup_model: whether or not to build the model at the creation of the instance
+    """
+
+    policy_aliases = {"MlpPolicy": MPPIPolicy}
+
+    def __init__(
+        self,
+        policy: str | type[MPPIPolicy],
+        env: GymEnv | str,
+        dynamics_mode: str = "auto",
+        n_samples: int = 1000,
+        horizon: int = 30,
+        temperature: float = 1.0,
+        noise_std: float = 0.5,
+        iterations: int = 1,
+        gamma: float = 1.0,
+        control_cost: float = 0.0,
+        smoothing: float = 0.0,
+        learning_starts: int = 1000,
+        model_train_freq: int = 250,
+        dynamics_kwargs: dict[str, Any] | None = None,
+        dynamics_fn: DynamicsFn | None = None,
+        reward_fn: TransitionFn | None = None,
+        termination_fn: TransitionFn | None = None,
+        learn_reward: bool = False,
+        learn_termination: bool = False,
+        env_id: str | None = None,
+        buffer_size: int = 1_000_000,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        if env is not None:
+            env = maybe_make_env(env, verbose)
+            check_action_space("MPPI", env.action_space, (spaces.Box,))
+        check_choice("dynamics_mode", dynamics_mode, DYNAMICS_MODES)
+        # the planner refuses bad K, H, lambda, noise, iterations and smoothing with a message naming them
+        MPPIPlanner(n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing)
+        if not 0.0 < gamma <= 1.0:
+            raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}")
+        check_non_negative("control_cost", control_cost)
+        check_non_negative("learning_starts", learning_starts)
+        for name, value in (("model_train_freq", model_train_freq), ("buffer_size", buffer_size)):
+            check_positive_int(name, value)
+        self.dynamics_mode = dynamics_mode
+        self.n_samples = n_samples
+        self.horizon = horizon
+        self.temperature = temperature
+        self.noise_std = noise_std
+        self.iterations = iterations
+        self.control_cost = control_cost
+        self.smoothing = smoothing
+        self.model_train_freq = model_train_freq
+        self.dynamics_kwargs = dynamics_kwargs
+        self.dynamics_fn = dynamics_fn
+        self.reward_fn = reward_fn
+        self.termination_fn = termination_fn
+        self.learn_reward = learn_reward
+        self.learn_termination = learn_termination
+        self.env_id = env_id
+        self.last_model_update = -1
+        self.model_fit_time = 0.0
+        self.plan_time = 0.0
+        self.n_planned = 0
+        super().__init__(
+            policy,
+            env,
+            learning_rate=0.0,  # nothing is optimised by gradient outside the learned ensemble (its own settings)
+            buffer_size=buffer_size,
+            learning_starts=learning_starts,
+            gamma=gamma,
+            train_freq=1,
+            gradient_steps=1,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+            sde_support=False,
+            supported_action_spaces=(spaces.Box,),
+        )
+        observation_space = getattr(self, "observation_space", None)  # unset when load() passes no env
+        if observation_space is not None and not (
+            isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1
+        ):
+            raise ValueError(f"MPPI plans with flat Box observations, got {observation_space}: flatten them")
+        if isinstance(self.env, VecNormalize):
+            raise ValueError("MPPI cannot run on a VecNormalize env: its models work on raw observations")
+        if self.env_id is None:
+            self.env_id = vec_env_id(self.env)
+        if _init_setup_model:
+            self._setup_model()
+
+    @property
+    def uses_learned_model(self) -> bool:
+        return self.resolved_dynamics == "learned"
+
+    @property
+    def resolved_dynamics(self) -> str:
+        """The dynamics actually used: ``"auto"`` becomes ``"known"`` where the env's dynamics are known."""
+        if self.dynamics_mode != "auto":
+            return self.dynamics_mode
+        known = get_env_functions(self.env_id) if self.env_id is not None else None
+        return "known" if self.dynamics_fn is not None or (known is not None and known.dynamics is not None) else "learned"
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)
+        learned = self.uses_learned_model
+        functions = resolve_transition_functions(
+            "MPPI", self.env_id, self.reward_fn, self.termination_fn, learned and self.learn_reward,
+            learned and self.learn_termination,
+        )  # fmt: skip
+        self.dynamics: DynamicsComponent | None = None
+        if learned:
+            self.dynamics = DynamicsComponent(
+                self.observation_space,
+                self.action_space,
+                DynamicsSettings.from_kwargs("MPPI", self.dynamics_kwargs),
+                functions,
+                learn_reward=self.learn_reward,
+                learn_termination=self.learn_termination,
+                device=self.device,
+            )
+            self._model: Any = self.dynamics.model
+            self._reward, self._termination = self.dynamics.reward_fn, self.dynamics.termination_fn
+        else:
+            known = get_env_functions(self.env_id) if self.env_id is not None else None
+            dynamics_fn = self.dynamics_fn or (known.dynamics if known is not None else None)
+            if dynamics_fn is None:
+                raise ValueError(
+                    f"MPPI(dynamics_mode='known') has no dynamics for the env {self.env_id!r}: pass `dynamics_fn=` (a "
+                    "batched torch function of (obs, action) in env units) or use dynamics_mode='learned'"
+                )
+            self._model = KnownDynamics(dynamics_fn, self.action_space, self.device)
+            scale = lambda fn: with_scaled_actions(fn, self.action_space, self.device)  # noqa: E731
+            assert functions.reward is not None and functions.termination is not None
+            self._reward, self._termination = scale(functions.reward), scale(functions.termination)
+        self.planner = MPPIPlanner(
+            self.n_samples, self.horizon, self.temperature, self.noise_std, self.iterations, self.gamma,
+            self.control_cost, self.smoothing,
+        )  # fmt: skip
+        self._plans: np.ndarray | None = None  # learn()'s warm-start plans, one per env
+
+    def _rollout(
+        self, start: th.Tensor, candidates: th.Tensor, generator: th.Generator | None = None
+    ) -> tuple[th.Tensor, th.Tensor]:
+        """Rewards and alive flags (K, H) of the candidate sequences from one start state."""
+        rollout = open_loop_rollout(self._model, start, candidates, self._reward, self._termination, generator=generator)
+        return rollout.rewards.T, rollout.valid.T
+
+    @th.no_grad()
+    def plan(self, observations: th.Tensor, plans: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
+        """Optimised plans (n, H, action_dim), in SB3's [-1, 1] action scale, for n observations and nominal plans
+        (one planning problem per env: a loop over envs, never over samples)."""
+        start = time.perf_counter()
+        out = th.stack(
+            [self.planner.plan(obs, nominal, self._rollout, generator) for obs, nominal in zip(observations, plans)]
+        )
+        self.plan_time += time.perf_counter() - start
+        self.n_planned += len(observations)
+        return out
+
+    # The state is one array of plans, not SB3's tuple of arrays: SB3 hands any state object back unchanged.
+    def predict(  # type: ignore[override]
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | np.ndarray | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Plan and return the first action of every env's optimised plan (env units), and the shifted plans as the
+        next ``state``. ``deterministic=True`` draws the planner's perturbations from a generator reset to the same
+        seed at every call, so that an observation and a state always give the same action (the sampled sequences
+        still differ from step to step, around the shifted plan); ``False`` draws them from torch's global generator."""
+        assert isinstance(self.action_space, spaces.Box)
+        tensor, vectorized = self.policy.obs_to_tensor(observation)
+        assert isinstance(tensor, th.Tensor)  # flat Box observations (checked at construction)
+        obs = tensor.float()
+        n_envs, shape = obs.shape[0], (self.horizon, *self.action_space.shape)
+        nominal = np.zeros((n_envs, *shape), dtype=np.float32) if state is None else np.array(state, dtype=np.float32)
+        if nominal.shape != (n_envs, *shape):
+            raise ValueError(f"MPPI's state must be the plans of shape {(n_envs, *shape)}, got {nominal.shape}")
+        if episode_start is not None:
+            nominal[np.asarray(episode_start, dtype=bool).reshape(n_envs)] = 0.0
+        generator = th.Generator(device=self.device).manual_seed(self.seed or 0) if deterministic else None
+        plans = self.plan(obs, th.as_tensor(nominal, device=self.device), generator)
+        actions = self.policy.unscale_action(plans[:, 0].cpu().numpy())
+        next_state = th.stack([shift_plan(p) for p in plans]).cpu().numpy()
+        return (actions if vectorized else actions[0]), next_state
+
+    def _sample_action(self, learning_starts: int, action_noise: Any = None, n_envs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Random warm-up steps (learned dynamics), else the planner's action with learn()'s own warm-start plans."""
+        if self.uses_learned_model and self.num_timesteps < learning_starts:
+            return super()._sample_action(learning_starts, None, n_envs)
+        actions, self._plans = self.predict(self._last_obs, self._plans)  # type: ignore[arg-type]
+        scaled = self.policy.scale_action(actions)
+        return self.policy.unscale_action(scaled), scaled
+
+    def _store_transition(self, replay_buffer: ReplayBuffer, buffer_action: np.ndarray, new_obs: Any, reward: np.ndarray,
+                          dones: np.ndarray, infos: list[dict[str, Any]]) -> None:  # fmt: skip
+        if self._plans is not None:  # a new episode starts from a fresh plan
+            self._plans[np.asarray(dones, dtype=bool)] = 0.0
+        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        """Refit the learned ensemble every ``model_train_freq`` env steps (nothing to train with known dynamics)."""
+        if self.dynamics is not None and (
+            self.last_model_update < 0 or self.num_timesteps - self.last_model_update >= self.model_train_freq
+        ):
+            start = time.perf_counter()
+            self.dynamics.fit(real_transitions(self.replay_buffer, self.device), self.logger)  # type: ignore[arg-type]
+            self.model_fit_time += time.perf_counter() - start
+            self.last_model_update = self.num_timesteps
+            self._n_updates += 1  # MPPI's only update is a model refit
+            self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+            self.logger.record("time/model_fit_s", self.model_fit_time)
+        if self.n_planned:
+            self.logger.record("time/plan_ms", 1000 * self.plan_time / self.n_planned)
+
+    def learn(
+        self: SelfMPPI,
+        total_timesteps: int = 10_000,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "MPPI",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfMPPI:
+        """Run the controller in the env (callbacks, evaluation and logging as usual) and, with learned dynamics, fit
+        the model; the default budget is 10k env steps."""
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "dynamics", "_model", "_reward", "_termination", "planner", "_plans"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()
+        if self.uses_learned_model:
+            state_dicts = [*state_dicts, *DynamicsComponent.save_names("dynamics")]
+        return state_dicts, variables
+
+
+__all__ = ["MPPI"]

@@ -1,0 +1,100 @@
+"""MPPI: planning with the known Pendulum dynamics, the warm-start state, reproducible deterministic predict, the
+learned-model mode, construction errors."""
+
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+
+from sb3_pg_extras import MPPI
+from sb3_pg_extras.common.planning import shift_plan
+from tests.algos import TupleActionEnv
+
+th.set_num_threads(1)
+
+
+def test_known_pendulum_dynamics_swing_up_in_one_episode():
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=300, horizon=20, seed=0)
+    assert model.resolved_dynamics == "known" and model.dynamics is None
+    mean, _ = evaluate_policy(model, make_vec_env("Pendulum-v1", seed=3), n_eval_episodes=1)
+    assert mean > -400  # a random policy scores about -1200; a swing-up about -150 to -350
+
+
+def test_predict_returns_bounded_actions_and_the_shifted_plan_as_state():
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=50, horizon=6, seed=0)
+    env = make_vec_env("Pendulum-v1", n_envs=2, seed=0)
+    obs = env.reset()
+    actions, state = model.predict(obs, deterministic=True)
+    assert actions.shape == (2, 1) and np.all(np.abs(actions) <= 2.0)
+    assert state.shape == (2, 6, 1) and np.all(state[:, -1] == 0)  # shifted: the last step is the fill value
+    # the state is the optimised plan shifted by one step: replanning from it with the same noise is reproducible
+    again, state_again = model.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(actions, again)
+    np.testing.assert_array_equal(state, state_again)
+    # a new episode starts from a zero plan, whatever the state says
+    from_zero, _ = model.predict(obs, state=np.ones_like(state), episode_start=np.array([True, True]), deterministic=True)
+    np.testing.assert_array_equal(from_zero, actions)
+    warm, _ = model.predict(obs, state=np.ones_like(state), episode_start=np.array([False, True]), deterministic=True)
+    assert warm[0] != actions[0] and warm[1] == actions[1]
+    single, single_state = model.predict(obs[0], deterministic=True)
+    assert single.shape == (1,) and single_state.shape == (1, 6, 1)
+    with pytest.raises(ValueError, match="state must be the plans"):
+        model.predict(obs, state=np.zeros((2, 5, 1)))
+
+
+def test_shift_plan_fills_with_zero():
+    plan = th.arange(3.0).reshape(3, 1)
+    th.testing.assert_close(shift_plan(plan), th.tensor([[1.0], [2.0], [0.0]]))
+
+
+def test_learn_with_known_dynamics_plans_from_the_first_step_and_logs():
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=4, seed=0)
+    model.learn(30)
+    assert model.num_timesteps == 30 and model.n_planned == 30 and model.plan_time > 0
+
+
+def test_learned_mode_fits_the_model_on_the_planners_data(tmp_path):
+    model = MPPI(
+        "MlpPolicy", "Pendulum-v1", dynamics_mode="learned", n_samples=20, horizon=4, learning_starts=100,
+        model_train_freq=100, dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], max_epochs=2), seed=0,
+    )  # fmt: skip
+    assert model.resolved_dynamics == "learned" and model.dynamics is not None
+    model.learn(250)
+    assert model.n_planned == 150  # random warm-up steps, then the planner
+    assert model.last_model_update == 201 and model._n_updates == 2  # refits at steps 101 and 201
+    model.save(tmp_path / "mppi")
+    loaded = MPPI.load(tmp_path / "mppi")
+    for name, tensor in model.dynamics.model.state_dict().items():
+        th.testing.assert_close(loaded.dynamics.model.state_dict()[name], tensor, msg=name)
+    obs = make_vec_env("Pendulum-v1", seed=1).reset()
+    np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(n_samples=1), "n_samples"),
+        (dict(horizon=0), "horizon"),
+        (dict(temperature=0.0), "lambda"),
+        (dict(temperature=-1.0), "lambda"),
+        (dict(noise_std=0.0), "noise_std"),
+        (dict(smoothing=1.0), "smoothing"),
+        (dict(dynamics_mode="simulated"), "dynamics_mode"),
+        (dict(gamma=0.0), "gamma"),
+        (dict(model_train_freq=0), "model_train_freq"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MPPI("MlpPolicy", "Pendulum-v1", **kwargs)
+
+
+def test_unsupported_envs_are_refused():
+    with pytest.raises(ValueError, match="action space"):
+        MPPI("MlpPolicy", "CartPole-v1")
+    with pytest.raises(ValueError, match="action space"):
+        MPPI("MlpPolicy", TupleActionEnv())
+    with pytest.raises(ValueError, match=r"no dynamics for the env 'InvertedPendulum-v5'.*dynamics_mode='learned'"):
+        MPPI("MlpPolicy", "InvertedPendulum-v5", dynamics_mode="known")
+    assert MPPI("MlpPolicy", "InvertedPendulum-v5").resolved_dynamics == "learned"  # auto: no known dynamics there
