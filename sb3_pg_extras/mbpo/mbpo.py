@@ -16,7 +16,7 @@ from sb3_pg_extras.common.dynamics import (
     DynamicsComponent,
     DynamicsSettings,
     MixedReplayBuffer,
-    real_transitions,
+    ScheduledModelRefits,
     resolve_transition_functions,
     sample_observations,
     vec_env_id,
@@ -42,7 +42,7 @@ def linear_rollout_horizon(step: int, start: int, end: int, min_horizon: int, ma
     return int(min_horizon + fraction * (max_horizon - min_horizon))
 
 
-class MBPO(SAC):
+class MBPO(ScheduledModelRefits, SAC):
     """
     Model-Based Policy Optimization: SAC trained on a mixture of real transitions and short branched rollouts of a
     learned dynamics ensemble.
@@ -52,7 +52,7 @@ class MBPO(SAC):
 
     SAC's own ``train()`` runs unchanged; MBPO composes at the buffer boundary. Every ``model_train_freq`` env steps
     (checked when SAC trains, i.e. after ``learning_starts``) it refits the ensemble on all real data (Algorithm 2
-    line 5: :meth:`_fit_dynamics`) and branches ``rollouts_per_step * model_train_freq`` rollouts of the current
+    line 5: :meth:`_refit_dynamics_if_due`) and branches ``rollouts_per_step * model_train_freq`` rollouts of the current
     horizon from real states into the model buffer (lines 7-9: :meth:`_imagine`); SAC minibatches then draw a
     ``real_ratio`` fraction of real transitions and the rest from the model buffer (line 10).
 
@@ -177,9 +177,8 @@ class MBPO(SAC):
         self.learn_termination = learn_termination
         self.env_id = env_id
         # Counters kept across save/load and learn(reset_num_timesteps=False).
-        self.last_model_update = -1
+        self._init_refit_counters()
         self.sac_train_time = 0.0
-        self.model_fit_time = 0.0
         self.model_rollout_time = 0.0
         super().__init__(
             policy,
@@ -284,10 +283,8 @@ class MBPO(SAC):
         )
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        if self.last_model_update < 0 or self.num_timesteps - self.last_model_update >= self.model_train_freq:
-            self._fit_dynamics()
+        if self._refit_dynamics_if_due():  # Algorithm 2 line 5: refit on every real transition
             self._imagine()
-            self.last_model_update = self.num_timesteps
         start = time.perf_counter()
         super().train(gradient_steps, batch_size)
         self.sac_train_time += time.perf_counter() - start
@@ -295,15 +292,10 @@ class MBPO(SAC):
         self.logger.record("time/model_fit_s", self.model_fit_time)
         self.logger.record("time/model_rollout_s", self.model_rollout_time)
 
-    def _fit_dynamics(self) -> None:
-        """Algorithm 2 line 5: refit the ensemble (warm-started) on every real transition."""
-        start = time.perf_counter()
-        self.dynamics.fit(real_transitions(self.mixed_buffer, self.device), self.logger)
-        self.model_fit_time += time.perf_counter() - start
-
     @th.no_grad()
     def _imagine(self) -> None:
         """Algorithm 2 lines 7-9: branch short rollouts of the current policy in the model from real states."""
+        assert self.dynamics is not None
         start = time.perf_counter()
         horizon = self.rollout_horizon()
         start_obs = sample_observations(self.mixed_buffer, self.rollouts_per_step * self.model_train_freq, self.device)

@@ -16,8 +16,8 @@ from sb3_pg_extras.common.dynamics import (
     DynamicsComponent,
     DynamicsSettings,
     KnownDynamics,
+    ScheduledModelRefits,
     open_loop_rollout,
-    real_transitions,
     resolve_transition_functions,
     vec_env_id,
     with_scaled_actions,
@@ -32,7 +32,7 @@ SelfMPPI = TypeVar("SelfMPPI", bound="MPPI")
 DYNAMICS_MODES = ("auto", "known", "learned")
 
 
-class MPPI(OffPolicyAlgorithm):
+class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
     """
     Model Predictive Path Integral control: at every step, ``n_samples`` perturbed action sequences of ``horizon``
     steps around a nominal plan are rolled out through a model, weighted by ``softmax(-cost / temperature)``, and
@@ -152,8 +152,7 @@ class MPPI(OffPolicyAlgorithm):
         self.learn_reward = learn_reward
         self.learn_termination = learn_termination
         self.env_id = env_id
-        self.last_model_update = -1
-        self.model_fit_time = 0.0
+        self._init_refit_counters()
         self.plan_time = 0.0
         self.n_planned = 0
         super().__init__(
@@ -301,16 +300,9 @@ class MPPI(OffPolicyAlgorithm):
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """Refit the learned ensemble every ``model_train_freq`` env steps (nothing to train with known dynamics)."""
-        if self.dynamics is not None and (
-            self.last_model_update < 0 or self.num_timesteps - self.last_model_update >= self.model_train_freq
-        ):
-            start = time.perf_counter()
-            self.dynamics.fit(real_transitions(self.replay_buffer, self.device), self.logger)  # type: ignore[arg-type]
-            self.model_fit_time += time.perf_counter() - start
-            self.last_model_update = self.num_timesteps
+        if self._refit_dynamics_if_due():
             self._n_updates += 1  # MPPI's only update is a model refit
             self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-            self.logger.record("time/model_fit_s", self.model_fit_time)
         if self.n_planned:
             self.logger.record("time/plan_ms", 1000 * self.plan_time / self.n_planned)
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,8 +21,8 @@ from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, BehaviourReplayB
 from sb3_pg_extras.common.dynamics import (
     DynamicsComponent,
     DynamicsSettings,
+    ScheduledModelRefits,
     Transitions,
-    real_transitions,
     resolve_transition_functions,
     vec_env_id,
 )
@@ -74,7 +73,7 @@ def parse_horizon(horizon: Any) -> int | float:
     return horizon
 
 
-class SVG(BehaviourLogProbRecorder, SAC):
+class SVG(ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
     """
     Stochastic Value Gradients: SVG(0), SVG(1), SVG(n) and SVG(inf) in one class, selected by ``horizon``.
 
@@ -202,8 +201,7 @@ class SVG(BehaviourLogProbRecorder, SAC):
         self.learn_termination = learn_termination
         self.env_id = env_id
         # counters kept across save/load and learn(reset_num_timesteps=False)
-        self.last_model_update = -1
-        self.model_fit_time = 0.0
+        self._init_refit_counters()
         super().__init__(
             policy,
             env,
@@ -301,11 +299,7 @@ class SVG(BehaviourLogProbRecorder, SAC):
             )
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        if self.uses_model and (
-            self.last_model_update < 0 or self.num_timesteps - self.last_model_update >= self.model_train_freq
-        ):
-            self._fit_dynamics()
-            self.last_model_update = self.num_timesteps
+        self._refit_dynamics_if_due()
         self.policy.set_training_mode(True)
         optimizers = [self.actor.optimizer, self.critic.optimizer]
         if self.ent_coef_optimizer is not None:
@@ -325,14 +319,6 @@ class SVG(BehaviourLogProbRecorder, SAC):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         for key, values in stats.items():
             self.logger.record(f"train/{key}", float(np.mean(values)))
-
-    def _fit_dynamics(self) -> None:
-        """Refit the ensemble (warm-started) on every real transition; logs under ``model/``."""
-        assert self.dynamics is not None
-        start = time.perf_counter()
-        self.dynamics.fit(real_transitions(self.replay_buffer, self.device), self.logger)  # type: ignore[arg-type]
-        self.model_fit_time += time.perf_counter() - start
-        self.logger.record("time/model_fit_s", self.model_fit_time)
 
     def _policy(self, obs: th.Tensor, noise: th.Tensor | None = None) -> tuple[th.Tensor, th.Tensor]:
         """``a = pi(s, eps)`` and ``log pi(a|s)`` with the given noise (fresh standard normal noise by default)."""

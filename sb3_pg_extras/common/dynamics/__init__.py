@@ -26,6 +26,7 @@ from sb3_pg_extras.common.dynamics.functions import (
 )
 from sb3_pg_extras.common.dynamics.model import DynamicsModel, Normalizer
 from sb3_pg_extras.common.dynamics.rollout import ImaginedRollout, imagine_rollout, open_loop_rollout
+from sb3_pg_extras.common.dynamics.schedule import ScheduledModelRefits
 from sb3_pg_extras.common.dynamics.trainer import FitResult, default_weight_decay, fit_dynamics, holdout_mse
 from sb3_pg_extras.common.dynamics.transitions import Transitions
 
@@ -41,6 +42,7 @@ __all__ = [
     "MixedReplayBuffer",
     "ModelTransitionBuffer",
     "Normalizer",
+    "ScheduledModelRefits",
     "TransitionFunctions",
     "Transitions",
     "default_weight_decay",
