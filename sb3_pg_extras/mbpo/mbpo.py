@@ -322,13 +322,5 @@ class MBPO(ScheduledModelRefits, SAC):
     ) -> SelfMBPO:
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
-    def _excluded_save_params(self) -> list[str]:
-        # The component is rebuilt from the saved arguments at load; its torch state is saved through save_names().
-        return [*super()._excluded_save_params(), "dynamics"]
-
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        state_dicts, variables = super()._get_torch_save_params()
-        return [*state_dicts, *DynamicsComponent.save_names("dynamics")], variables
-
 
 __all__ = ["MBPO", "linear_rollout_horizon"]

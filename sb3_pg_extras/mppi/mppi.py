@@ -320,13 +320,8 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "dynamics", "_model", "_reward", "_termination", "planner", "_plans"]
-
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        state_dicts, variables = super()._get_torch_save_params()
-        if self.uses_learned_model:
-            state_dicts = [*state_dicts, *DynamicsComponent.save_names("dynamics")]
-        return state_dicts, variables
+        # the dynamics component is handled by ScheduledModelRefits
+        return [*super()._excluded_save_params(), "_model", "_reward", "_termination", "planner", "_plans"]
 
 
 __all__ = ["MPPI"]

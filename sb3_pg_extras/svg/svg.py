@@ -435,15 +435,5 @@ class SVG(ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
         """Train; the default budget of 20k env steps solves Pendulum-v1 with every default (docs/svg.md)."""
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
-    def _excluded_save_params(self) -> list[str]:
-        # rebuilt from the saved arguments at load; its torch state is saved through save_names()
-        return [*super()._excluded_save_params(), "dynamics"]
-
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        state_dicts, variables = super()._get_torch_save_params()
-        if self.uses_model:
-            state_dicts = [*state_dicts, *DynamicsComponent.save_names("dynamics")]
-        return state_dicts, variables
-
 
 __all__ = ["SVG", "PathNoise", "parse_horizon"]

@@ -13,10 +13,12 @@ from sb3_pg_extras.common.dynamics.component import DynamicsComponent
 
 
 class ScheduledModelRefits:
-    """Mixin for an SB3 off-policy algorithm that keeps a :class:`DynamicsComponent` in ``self.dynamics``.
+    """Mixin for an SB3 off-policy algorithm that keeps a :class:`DynamicsComponent` (or None) in ``self.dynamics``.
 
     The algorithm sets ``model_train_freq`` and calls :meth:`_init_refit_counters` in ``__init__`` (the counters are
-    plain attributes, so SB3 saves them), then :meth:`_refit_dynamics_if_due` from ``train()``.
+    plain attributes, so SB3 saves them), then :meth:`_refit_dynamics_if_due` from ``train()``. The mixin also does
+    the component's part of saving: the component is rebuilt from the saved arguments at load, and its ensemble and
+    optimizer are saved as torch state.
     """
 
     # provided by the algorithm
@@ -45,3 +47,12 @@ class ScheduledModelRefits:
         self.last_model_update = self.num_timesteps
         self.logger.record("time/model_fit_s", self.model_fit_time)
         return True
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "dynamics"]  # type: ignore[misc]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()  # type: ignore[misc]
+        if self.dynamics is not None:
+            state_dicts = [*state_dicts, *DynamicsComponent.save_names("dynamics")]
+        return state_dicts, variables
