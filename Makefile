@@ -23,6 +23,7 @@ test-slow: install
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m codespell_lib  # settings: [codespell] in setup.cfg
 
 format:
 	$(PYTHON) -m ruff check --fix .
@@ -33,6 +34,8 @@ type:
 
 check: lint type test
 
+# Re-creates two reports (reinforce_cartpole.md, reinforce_variance.md); README.md "Re-creating the reports" gives
+# the command of every other report in benchmarks/results/.
 benchmark: install
 	$(PYTHON) benchmarks/run.py --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
 		--n-timesteps 100000 --eval-freq 10000 --eval-episodes 10 --threshold 475 --reference ppo --name reinforce_cartpole

@@ -44,3 +44,39 @@ def test_zoo_files_found_from_a_non_editable_install(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()).is_relative_to(site)
+
+
+def test_core_works_without_mujoco() -> None:
+    """mujoco is an extra: importing the package and the non-MuJoCo algorithms must not need it."""
+    import subprocess
+    import sys
+
+    # sys.modules[name] = None makes every later ``import mujoco`` raise ImportError, as if it were not installed
+    code = """
+import sys
+sys.modules["mujoco"] = None
+import gymnasium as gym
+import sb3_pg_extras
+import sb3_pg_extras.envs
+from sb3_pg_extras import MPPI, NPG, REINFORCE, DiscreteSAC, OffPAC
+REINFORCE("MlpPolicy", "CartPole-v1", n_steps=32, seed=0).learn(64)
+NPG("MlpPolicy", "CartPole-v1", n_steps=32, seed=0)
+DiscreteSAC("MlpPolicy", "CartPole-v1", seed=0)
+OffPAC("MlpPolicy", "CartPole-v1", seed=0)
+MPPI("MlpPolicy", "Pendulum-v1", seed=0)
+try:
+    gym.make("InvertedPendulum-v5")
+except gym.error.DependencyNotInstalled:
+    print("mujoco blocked")
+assert "mujoco" not in {name.split(".")[0] for name, module in sys.modules.items() if module is not None}
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    # the simulation is effective: a MuJoCo env cannot be made in that process
+    assert "mujoco blocked" in out.stdout
+
+
+def test_mujoco_is_an_extra_not_a_dependency() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not [dep for dep in project["dependencies"] if dep.lower().startswith("mujoco")]
+    assert any(dep.startswith("mujoco") for dep in project["optional-dependencies"]["mujoco"])

@@ -93,7 +93,7 @@ def test_policy_gradient_weights() -> None:
     adv = th.tensor([2.0, 0.0, 1.0, 4.0])
     normalized = (adv - adv.mean()) / (adv.std() + 1e-8)
     np.testing.assert_allclose(policy_gradient_weights(returns, values, steps, gamma, True, False), normalized, rtol=1e-6)
-    # standardisation first, then gamma^t (§3.2.4.4 steps 4-5)
+    # standardisation first, then gamma^t
     np.testing.assert_allclose(
         policy_gradient_weights(returns, values, steps, gamma, True, True),
         normalized * th.tensor([1.0, 0.5, 0.25, 1.0]),

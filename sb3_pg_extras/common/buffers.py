@@ -87,8 +87,9 @@ class BehaviourReplayBufferSamples(NamedTuple):
 
 class _BehaviourLogProbMixin:
     """
-    Adds the behaviour log-probability log b(a_t|s_t) of every stored action to an SB3 replay buffer (the p_t^b
-    of the experience-replay off-policy actor-critic, ../shared/reference 004 §3.3.4, step 1).
+    Adds the behaviour log-probability log b(a_t|s_t) of every stored action to an SB3 replay buffer: the
+    denominator of the importance ratio pi(a|s) / b(a|s) of the off-policy actor-critic (Degris, White, Sutton,
+    "Off-Policy Actor-Critic", ICML 2012), which must be recorded when the action is taken.
 
     The algorithm hands the log-probs of the actions it is about to store to :meth:`set_behaviour_log_probs` (one
     per env) before SB3's ``_store_transition`` calls ``add``; ``add`` refuses to store a transition without them,

@@ -1,8 +1,10 @@
 """
 Discrete-action critics Q(s, .) and the exact expectations over actions built on them.
 
-The soft state value and the discrete SAC losses follow ../shared/reference 004 §3.4.8.1, eqs. (3.61)-(3.66);
-with ``alpha = 0`` the soft value is the expected-SARSA value E_{a~pi} Q(s, a) of §3.3.4.
+The soft state value and the discrete SAC losses follow P. Christodoulou, "Soft Actor-Critic for Discrete Action
+Settings", 2019, https://arxiv.org/abs/1910.07207 (every expectation over actions is an exact sum over
+the categorical policy); with ``alpha = 0`` the soft value is the expected-SARSA value E_{a~pi} Q(s, a) that the
+off-policy actor-critic (OffPAC) bootstraps from.
 """
 
 from __future__ import annotations
@@ -70,14 +72,14 @@ def min_q(q_values: tuple[th.Tensor, ...]) -> th.Tensor:
 
 def soft_state_value(probs: th.Tensor, log_probs: th.Tensor, q_values: th.Tensor, alpha: th.Tensor | float) -> th.Tensor:
     """
-    V(s) = sum_a pi(a|s) (Q(s, a) - alpha log pi(a|s)) (eq. 3.61), exactly; shape (batch,).
+    V(s) = sum_a pi(a|s) (Q(s, a) - alpha log pi(a|s)), exactly (the soft state value); shape (batch,).
     ``alpha = 0`` gives the expected-SARSA value E_{a~pi} Q(s, a).
     """
     return (probs * (q_values - alpha * log_probs)).sum(dim=-1)
 
 
 def entropy(probs: th.Tensor, log_probs: th.Tensor) -> th.Tensor:
-    """H(pi(.|s)) = -sum_a pi(a|s) log pi(a|s) (eq. 3.59), shape (batch,)."""
+    """H(pi(.|s)) = -sum_a pi(a|s) log pi(a|s), the exact entropy of the categorical policy, shape (batch,)."""
     return -(probs * log_probs).sum(dim=-1)
 
 
@@ -85,8 +87,9 @@ def discrete_sac_actor_loss(
     probs: th.Tensor, log_probs: th.Tensor, q_values: th.Tensor, alpha: th.Tensor | float
 ) -> th.Tensor:
     """
-    J_pi = mean_s sum_a pi(a|s) (alpha log pi(a|s) - Q(s, a)) (eq. 3.65); ``q_values`` must not carry gradients
-    into the critic (pass them detached). Its gradient is eq. (3.66).
+    J_pi = mean_s sum_a pi(a|s) (alpha log pi(a|s) - Q(s, a)), the policy objective of discrete SAC; ``q_values``
+    must not carry gradients into the critic (pass them detached). Its gradient is
+    ``mean_s sum_a grad pi(a|s) (alpha (1 + log pi(a|s)) - Q(s, a))``.
     """
     return (probs * (alpha * log_probs - q_values)).sum(dim=-1).mean()
 

@@ -3,8 +3,10 @@ Natural-gradient maths: Fisher-vector products as Hessian-vector products of the
 direction p ~ F^-1 g, and the trust-region step size. Reuses sb3_contrib's ``conjugate_gradient_solver`` and
 ``flat_grad``.
 
-Reference: ../shared/reference 004 §3.4.4 eqs. (3.52)-(3.55) and the pseudocode "Natural Policy Gradient (with GAE
-advantages)" steps 4-7; §3.4.5 (the Hessian of the mean KL at theta_k is the Fisher matrix).
+References: S. Kakade, "A Natural Policy Gradient", NeurIPS 2001 (the natural gradient F^-1 g); J. Schulman,
+S. Levine, P. Moritz, M. I. Jordan, P. Abbeel, "Trust Region Policy Optimization", ICML 2015,
+https://arxiv.org/abs/1502.05477, Appendix C (the Fisher matrix as the Hessian of the mean KL at theta_k,
+conjugate gradient on Fisher-vector products, and the step size that meets the KL radius of the quadratic model).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def natural_gradient_direction(
     cg_max_steps: int,
     cg_residual_tol: float = 1e-10,
 ) -> NaturalDirection:
-    """Solve ``F p = g`` by conjugate gradient on Fisher-vector products (step 6 of the pseudocode)."""
+    """Solve ``F p = g`` by conjugate gradient on Fisher-vector products (TRPO, Appendix C)."""
     direction = conjugate_gradient_solver(fisher_vector_product, gradient, max_iter=cg_max_steps, residual_tol=cg_residual_tol)
     fisher_direction = fisher_vector_product(direction)
     residual = float(th.linalg.norm(gradient - fisher_direction) / th.linalg.norm(gradient).clamp_min(1e-12))
@@ -67,7 +69,7 @@ def natural_gradient_direction(
 
 
 def trust_region_step_size(quadratic_form: float, target_kl: float) -> float:
-    """alpha = sqrt(2 delta / p^T F p) (eq. 3.55): the step alpha p has quadratic KL model exactly delta."""
+    """alpha = sqrt(2 delta / p^T F p) (TRPO, Appendix C): the step alpha p has quadratic KL model exactly delta."""
     return float((2.0 * target_kl / max(quadratic_form, 1e-12)) ** 0.5)
 
 

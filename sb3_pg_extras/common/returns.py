@@ -1,8 +1,9 @@
 """
 Monte-Carlo returns-to-go and policy-gradient weights, as pure functions.
 
-References: ../shared/reference 004 §3.2.3 eq. (3.24) (returns-to-go), §3.2.4.4 steps 2 and 4-5
-(learned baseline, optional batch standardisation, gamma^t weighting).
+References: R. S. Sutton, A. G. Barto, "Reinforcement Learning: An Introduction", 2nd ed., 2018, §13.3 (discounted
+returns-to-go and the gamma^t factor of REINFORCE) and §13.4 (a learned state-value baseline). Standardising the
+advantages over the batch is common practice, not part of either algorithm.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def discounted_returns_to_go(
 
 def episode_step_indices(episode_starts: np.ndarray, carried: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
-    Index ``t`` of each stored step within its episode (the ``t`` of ``gamma^t`` in eq. 3.24), for episodes
+    Index ``t`` of each stored step within its episode (the ``t`` of the ``gamma^t`` factor), for episodes
     that may have begun in an earlier rollout.
 
     :param episode_starts: 1 where step t starts an episode, shape (n_steps, n_envs)
@@ -75,8 +76,8 @@ def policy_gradient_weights(
 ) -> th.Tensor:
     """
     Per-sample weights ``w_t`` of the REINFORCE pseudo-loss ``-mean_t(w_t log pi(a_t|s_t))``: the advantage
-    ``g_t - V(s_t)`` (eq. 3.30), optionally standardised over the batch (§3.2.4.4 step 4), optionally times
-    ``gamma^t`` (eq. 3.24; the standardisation comes first, as in step 5).
+    ``g_t - V(s_t)``, optionally standardised over the batch, optionally times ``gamma^t`` (the standardisation
+    comes first, then the ``gamma^t`` factor).
 
     :param returns: returns-to-go g_t, shape (N,)
     :param baseline_values: baseline V(s_t), shape (N,), or None for no baseline
@@ -97,6 +98,7 @@ def policy_gradient_weights(
 
 def relative_improvement(previous: float, current: float) -> float:
     """
-    Relative decrease of a loss between two checks, ``(L_prev - L) / max(1, |L_prev|)`` (§3.2.4.4 step 3).
+    Relative decrease of a loss between two checks, ``(L_prev - L) / max(1, |L_prev|)``: the convergence test of
+    the baseline fit.
     """
     return (previous - current) / max(1.0, abs(previous))
