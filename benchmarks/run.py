@@ -1,6 +1,8 @@
 """
 Benchmark harness: train algorithms of sb3_pg_extras and SB3 built-ins on the same tasks, with the same seeds and
-step budget, using each algorithm's rl_zoo3 hyperparameters (ours from zoo_hyperparams/, built-ins from rl_zoo3).
+step budget, using each algorithm's rl_zoo3 hyperparameters (ours from zoo_hyperparams/, built-ins from rl_zoo3),
+preprocessed by the zoo's own code (sb3_pg_extras.zoo.preprocess_hyperparams: ``lin_`` schedules, policy_kwargs strings,
+n_envs, normalize, env / VecEnv wrappers, frame stacking, action noise), so an entry means the same here as in the zoo.
 
 Writes into ``benchmarks/results/`` (or ``--out``):
   <name>.csv      one row per evaluation (algo, env, seed, timesteps, mean/std return, train time)
@@ -38,7 +40,9 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecNormalize, unwrap_vec_normalize
+
+from sb3_pg_extras.zoo import ZooEntry, preprocess_hyperparams
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -78,43 +82,40 @@ def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
     raise KeyError(f"{path} has no entry for {env_id} and no default")
 
 
-def _schedule(value: Any) -> Any:
-    from rl_zoo3.utils import linear_schedule
-
-    if isinstance(value, str) and value.startswith("lin_"):
-        return linear_schedule(value[len("lin_") :])
-    return value
+def make_env(entry: ZooEntry, env_id: str, n_envs: int, seed: int, eval_env: bool = False) -> VecEnv:
+    """The env rl_zoo3's ``ExperimentManager.create_envs`` makes for the entry (same wrappers, same order), seeded here."""
+    env = make_vec_env(
+        env_id,
+        n_envs=n_envs,
+        seed=seed,
+        env_kwargs=entry.env_kwargs,
+        wrapper_class=entry.env_wrapper,
+        monitor_kwargs=entry.monitor_kwargs,
+    )
+    if entry.vec_env_wrapper is not None:
+        env = entry.vec_env_wrapper(env)
+    if entry.normalize_kwargs is not None:
+        # as the zoo's eval env: no reward normalisation, statistics not updated (copied from training in PeriodicEval)
+        env = VecNormalize(env, **{**entry.normalize_kwargs, **(dict(training=False, norm_reward=False) if eval_env else {})})
+    if entry.frame_stack is not None:
+        env = VecFrameStack(env, entry.frame_stack)
+    return env
 
 
 def build(algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = None) -> tuple[Any, int, Any]:
-    """Model, step budget from the YAML, and a matching eval env, from the zoo hyperparameters."""
+    """Model, step budget from the YAML, and a matching eval env, from the zoo hyperparameters (preprocessed as the
+    zoo does it: sb3_pg_extras.zoo.preprocess_hyperparams)."""
     from rl_zoo3.utils import ALGOS
 
-    from sb3_pg_extras.zoo import register
-
-    register()
-    params = {**zoo_hyperparams(algo, env_id), **(overrides or {})}
-    n_envs = int(params.pop("n_envs", 1))
-    n_timesteps = int(float(params.pop("n_timesteps")))
-    policy = params.pop("policy")
-    normalize = params.pop("normalize", False)
-    unsupported = {"env_wrapper", "frame_stack", "callback", "vec_env_wrapper", "normalize_kwargs"} & set(params)
-    if unsupported:
-        raise ValueError(f"benchmarks/run.py does not handle {sorted(unsupported)}: train that entry through the zoo.")
-    if isinstance(params.get("policy_kwargs"), str):
-        params["policy_kwargs"] = eval(params["policy_kwargs"], {"nn": th.nn, "th": th, "dict": dict})
-    for key in ("learning_rate", "clip_range", "clip_range_vf", "baseline_learning_rate"):
-        if key in params:
-            params[key] = _schedule(params[key])
-    if "train_freq" in params and isinstance(params["train_freq"], list):
-        params["train_freq"] = tuple(params["train_freq"])
-    env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
-    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + 10_000)
-    if normalize:
-        env = VecNormalize(env, gamma=params.get("gamma", 0.99))
-        eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
-    model = ALGOS[algo](policy, env, seed=seed, verbose=0, **params)
-    return model, n_timesteps, eval_env
+    entry = preprocess_hyperparams(algo, env_id, {**zoo_hyperparams(algo, env_id), **(overrides or {})})
+    if entry.callbacks:
+        # they would run inside the timed training loop (and some, e.g. ParallelTrainCallback, change the loop itself)
+        raise ValueError("benchmarks/run.py does not run YAML `callback` entries: train that entry through the zoo.")
+    env = make_env(entry, env_id, entry.n_envs, seed)
+    eval_env = make_env(entry, env_id, 1, seed + 10_000, eval_env=True)
+    kwargs = entry.constructor_kwargs(env)
+    model = ALGOS[algo](kwargs.pop("policy"), env, seed=seed, verbose=0, **kwargs)
+    return model, entry.n_timesteps, eval_env
 
 
 class PeriodicEval(BaseCallback):
@@ -139,8 +140,9 @@ class PeriodicEval(BaseCallback):
 
     def evaluate(self) -> None:
         t0 = time.perf_counter()
-        if isinstance(self.eval_env, VecNormalize):
-            self.eval_env.obs_rms = self.model.get_vec_normalize_env().obs_rms  # type: ignore[union-attr]
+        eval_normalize = unwrap_vec_normalize(self.eval_env)
+        if eval_normalize is not None:
+            eval_normalize.obs_rms = self.model.get_vec_normalize_env().obs_rms  # type: ignore[union-attr]
         mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True)
         self.eval_time += time.perf_counter() - t0
         self.record(self.num_timesteps, float(mean), float(std), self.train_time())

@@ -17,11 +17,14 @@ package's ``zoo_hyperparams/<algo>.yml``.
 
 from __future__ import annotations
 
+import argparse
+import copy
 import importlib
 import runpy
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -295,6 +298,57 @@ def hyperparams_path(algo: str) -> Path:
     raise FileNotFoundError(f"No zoo hyperparameter file for {algo!r} (looked for {name} in sb3_pg_extras.zoo_hyperparams).")
 
 
+@dataclass
+class ZooEntry:
+    """One rl_zoo3 hyperparameter entry after rl_zoo3's own preprocessing (:func:`preprocess_hyperparams`)."""
+
+    kwargs: dict[str, Any]  # constructor keyword arguments, ``policy`` included
+    n_timesteps: int
+    n_envs: int
+    normalize_kwargs: dict[str, Any] | None  # VecNormalize's keyword arguments (None: no normalisation)
+    env_kwargs: dict[str, Any]
+    monitor_kwargs: dict[str, Any]
+    env_wrapper: Callable[[Any], Any] | None  # gym.Env -> gym.Env
+    vec_env_wrapper: Callable[[Any], Any] | None  # VecEnv -> VecEnv, applied before VecNormalize
+    frame_stack: int | None  # VecFrameStack, applied after VecNormalize
+    callbacks: list[Any]
+    manager: Any = field(repr=False, compare=False)  # the rl_zoo3 ExperimentManager that did the preprocessing
+
+    def constructor_kwargs(self, env: Any) -> dict[str, Any]:
+        """``kwargs`` with ``noise_type`` / ``noise_std`` turned into an action noise object for ``env`` (rl_zoo3's step)."""
+        return self.manager._preprocess_action_noise(dict(self.kwargs), {}, env)
+
+
+def preprocess_hyperparams(algo: str, env_id: str, hyperparams: dict[str, Any], n_timesteps: int = 0) -> ZooEntry:
+    """
+    The YAML-entry-to-kwargs path of ``sb3-pg-zoo train`` (rl_zoo3's ``ExperimentManager._preprocess_hyperparams``),
+    for code that builds the model itself (benchmarks/run.py), so an entry means the same there as in the zoo.
+
+    rl_zoo3 turns ``lin_<x>`` into a schedule for its own keys (``learning_rate``, ``clip_range``, ...); our
+    constructors read ``lin_<x>`` / ``auto_<x>`` for their other keys (e.g. ``baseline_learning_rate``) with
+    :func:`sb3_pg_extras.common.validation.parse_string_hyperparameter`, so those stay strings here as in the zoo.
+    ``n_timesteps`` > 0 overrides the entry's (as ``-n``). ``hyperparams`` is not modified.
+    """
+    from rl_zoo3.exp_manager import ExperimentManager
+
+    register()
+    manager = ExperimentManager(argparse.Namespace(), algo, env_id, log_folder="", n_timesteps=n_timesteps, verbose=0)
+    kwargs, env_wrapper, callbacks, vec_env_wrapper = manager._preprocess_hyperparams(copy.deepcopy(hyperparams))
+    return ZooEntry(
+        kwargs=kwargs,
+        n_timesteps=manager.n_timesteps,
+        n_envs=manager.n_envs,
+        normalize_kwargs=dict(manager.normalize_kwargs) if manager.normalize else None,
+        env_kwargs=manager.env_kwargs,
+        monitor_kwargs=manager.monitor_kwargs,
+        env_wrapper=env_wrapper,
+        vec_env_wrapper=vec_env_wrapper,
+        frame_stack=manager.frame_stack,
+        callbacks=callbacks,
+        manager=manager,
+    )
+
+
 def _option_value(argv: Sequence[str], *names: str) -> str | None:
     for i, arg in enumerate(argv):
         for name in names:
@@ -311,6 +365,49 @@ def with_default_conf_file(argv: list[str]) -> list[str]:
     if algo in ALGOS and _option_value(argv, "-conf", "--conf-file") is None:
         return [*argv, "--conf-file", str(hyperparams_path(algo))]
     return argv
+
+
+def _option_values(argv: Sequence[str], *names: str) -> list[str]:
+    """The values after a ``nargs="+"`` option (up to the next option)."""
+    for i, arg in enumerate(argv):
+        if arg in names:
+            values = []
+            for value in argv[i + 1 :]:
+                if value.startswith("-") and len(value) > 1 and (value[1].isalpha() or value[1] == "-"):
+                    break
+                values.append(value)
+            return values
+    return []
+
+
+def check_command_line(argv: Sequence[str]) -> None:
+    """
+    Refuse, with a message that says what to change, the command-line mistakes on which rl_zoo3 fails with a bare
+    traceback: a ``-params`` value that is not a Python expression, and a ``--conf-file`` that is empty or is not a
+    mapping of env ids to hyperparameter entries.
+    """
+    for item in _option_values(argv, "-params", "--hyperparams"):
+        key, _, value = item.partition(":")
+        try:
+            eval(value, {}, {})  # rl_zoo3 evaluates each value as Python (its StoreDict action)
+        except Exception as error:
+            raise SystemExit(
+                f"-params {item}: the value {value!r} of {key!r} is not a Python expression ({error}). Numbers are "
+                f"written as is (learning_rate:0.001); quote strings inside the shell's quotes, e.g. "
+                f"{key}:\"'lin_0.001'\"."
+            ) from None
+    conf = _option_value(argv, "-conf", "--conf-file")
+    if conf is not None and conf.endswith((".yml", ".yaml")) and Path(conf).is_file():
+        import yaml
+
+        with open(conf) as file:
+            content = yaml.safe_load(file)
+        if not isinstance(content, dict) or not content:
+            kind = "empty" if not content else f"a {type(content).__name__}"
+            raise SystemExit(
+                f"--conf-file {conf} is {kind}: it must map env ids to hyperparameter entries, e.g.\n"
+                "Pendulum-v1:\n  n_timesteps: 20000\n  policy: 'MlpPolicy'"
+            )
 
 
 def prepare_shared_storage(url: str, attempts: int = 10) -> None:
@@ -343,6 +440,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     script, rest = args[0], args[1:]
     register()
     if script == "train":
+        check_command_line(rest)
         rest = with_default_conf_file(rest)
         storage = _option_value(rest, "--storage")
         if (

@@ -10,7 +10,13 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg_extras import MBPO
-from sb3_pg_extras.common.dynamics import MixedReplayBuffer, ModelTransitionBuffer, Transitions, real_transitions
+from sb3_pg_extras.common.dynamics import (
+    KnownDynamics,
+    MixedReplayBuffer,
+    ModelTransitionBuffer,
+    Transitions,
+    real_transitions,
+)
 from sb3_pg_extras.envs import get_env_functions
 from sb3_pg_extras.mbpo import linear_rollout_horizon
 from tests.algos import ALGOS, TupleActionEnv
@@ -99,13 +105,41 @@ def test_imagined_transitions_use_the_known_pendulum_functions():
     assert model.model_fit_time > 0 and model.model_rollout_time > 0 and model.sac_train_time > 0
 
 
+@pytest.mark.mujoco
 def test_learns_on_a_mujoco_env_with_float64_observations_and_terminations():
     model = MBPO("MlpPolicy", "InvertedPendulum-v5", seed=0, **TINY)
     model.learn(150)
     buffer = model.mixed_buffer.model_buffer
-    assert len(buffer) > 0
-    # Imagined transitions are dropped after an imagined termination, and terminations are stored as dones.
-    assert set(np.unique(buffer.dones[: len(buffer)])) <= {0.0, 1.0}
+    assert len(buffer) > 0 and buffer.observations.dtype == np.float32
+
+
+@pytest.mark.parametrize("terminate_at", [1, 2])
+def test_imagined_steps_after_a_termination_are_not_stored(terminate_at: int):
+    # A known model that adds 10 to the first observation entry (in [-1, 1] on real states) at every step, so that
+    # round(obs[0] / 10) is the step index h; every branch terminates at its step `terminate_at` - 1 (0-based), so
+    # with a horizon of 4 only `terminate_at` steps per branch may be stored.
+    def reward_fn(obs, action, next_obs):
+        return th.round(obs[:, 0] / 10)
+
+    def termination_fn(obs, action, next_obs):
+        return next_obs[:, 0] > 10 * terminate_at - 2
+
+    model = MBPO(
+        "MlpPolicy", "Pendulum-v1", seed=0, **{**TINY, "min_rollout_horizon": 4, "max_rollout_horizon": 4},
+        reward_fn=reward_fn, termination_fn=termination_fn,
+    )  # fmt: skip
+    model.learn(60)  # learning_starts=50: the dynamics component exists
+    offset = th.zeros(model.observation_space.shape[0])
+    offset[0] = 10.0
+    model.dynamics.model = KnownDynamics(lambda obs, action: obs + offset, model.action_space)
+    old = model.mixed_buffer.model_buffer  # drop what learn() imagined
+    model.mixed_buffer.model_buffer = ModelTransitionBuffer(old.capacity, old.observations.shape[1], old.actions.shape[1])
+    model._imagine()
+    stored = model.mixed_buffer.model_buffer.stored()
+    n_branches = model.rollouts_per_step * model.model_train_freq
+    assert len(stored.rewards) == n_branches * terminate_at
+    assert int(stored.terminated.sum()) == n_branches  # one termination per branch, its last stored step
+    assert sorted(set(stored.rewards.tolist())) == list(range(terminate_at))
 
 
 def test_learned_reward_and_termination_heads_train_on_an_env_without_functions():

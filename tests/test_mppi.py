@@ -90,6 +90,7 @@ def test_bad_settings_are_refused(kwargs, match):
         MPPI("MlpPolicy", "Pendulum-v1", **kwargs)
 
 
+@pytest.mark.mujoco
 def test_unsupported_envs_are_refused():
     with pytest.raises(ValueError, match="action space"):
         MPPI("MlpPolicy", "CartPole-v1")
@@ -97,4 +98,21 @@ def test_unsupported_envs_are_refused():
         MPPI("MlpPolicy", TupleActionEnv())
     with pytest.raises(ValueError, match=r"no dynamics for the env 'InvertedPendulum-v5'.*dynamics_mode='learned'"):
         MPPI("MlpPolicy", "InvertedPendulum-v5", dynamics_mode="known")
-    assert MPPI("MlpPolicy", "InvertedPendulum-v5").resolved_dynamics == "learned"  # auto: no known dynamics there
+    assert MPPI("MlpPolicy", "Swimmer-v5").resolved_dynamics == "learned"  # auto: no known dynamics nor simulator mapping
+    with pytest.raises(ValueError, match=r"no simulator state mapping for the env 'Pendulum-v1'.*supports"):
+        MPPI("MlpPolicy", "Pendulum-v1", dynamics_mode="simulator")
+
+
+@pytest.mark.mujoco
+def test_the_true_simulator_balances_the_inverted_pendulum_and_survives_save_load(tmp_path):
+    model = MPPI("MlpPolicy", "InvertedPendulum-v5", n_samples=32, horizon=25, seed=0)
+    assert model.resolved_dynamics == "simulator" and model.dynamics is None  # auto picks the simulator
+    env = make_vec_env("InvertedPendulum-v5", seed=1, env_kwargs=dict(max_episode_steps=60))
+    mean, _ = evaluate_policy(model, env, n_eval_episodes=1)
+    assert mean == 60  # balanced for the whole (shortened) episode; random actions fall within about 10 steps
+    model.save(tmp_path / "mppi")
+    loaded = MPPI.load(tmp_path / "mppi")  # no env: the planning copy is made from the env id
+    obs = env.reset()
+    np.testing.assert_allclose(
+        loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0], atol=1e-6
+    )

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.distributions import StateDependentNoiseDistribution
 
 from sb3_pg_extras import NPG
 from sb3_pg_extras.common.actor_critic import actor_parameters
@@ -170,8 +171,11 @@ def test_critic_optimizer_holds_value_parameters_only() -> None:
 
 def test_sub_sampling_and_gsde() -> None:
     model = NPG("MlpPolicy", "Pendulum-v1", sub_sampling_factor=4, use_sde=True, sde_sample_freq=4, seed=0, **TINY)
+    assert isinstance(model.policy.action_dist, StateDependentNoiseDistribution)
+    log_std = model.policy.log_std.detach().clone()
     model.learn(128)
     assert np.isfinite(model.logger.name_to_value["train/kl"])
+    assert not th.equal(log_std, model.policy.log_std)  # gSDE's exploration parameters are trained
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ import pytest
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+from stable_baselines3.common.envs import FakeImageEnv, IdentityEnv, SimpleMultiObsEnv
 
 from sb3_pg_extras import REINFORCE
 from sb3_pg_extras.common.buffers import DictMonteCarloRolloutBuffer, MonteCarloRolloutBuffer
@@ -133,10 +135,32 @@ def test_vanilla_has_zero_frozen_baseline(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("gamma_weighting", [False, True])
-def test_gamma_weighting_option_trains(gamma_weighting: bool) -> None:
-    model = REINFORCE("MlpPolicy", "CartPole-v1", n_steps=32, gamma_weighting=gamma_weighting, **TINY)
-    model.learn(64)
-    assert np.isfinite(model.logger.name_to_value["train/policy_loss"])
+def test_gamma_weighting_scales_each_step_by_gamma_to_its_episode_index(gamma_weighting: bool) -> None:
+    env = IdentityEnv(dim=2, ep_length=20)
+    model = REINFORCE(
+        "MlpPolicy", env, n_steps=32, gamma=0.9, baseline=None, normalize_advantage=False,
+        gamma_weighting=gamma_weighting, **TINY,
+    )  # fmt: skip
+    seen = {}
+    step = model._policy_step
+    model._policy_step = lambda obs, actions, weights: (seen.update(weights=weights), step(obs, actions, weights))
+    model.learn(32)
+    t = th.as_tensor(np.arange(32) % 20)  # episodes of 20 steps
+    returns = th.as_tensor(model.rollout_buffer.returns.flatten(), dtype=th.float32)
+    expected = returns * 0.9**t if gamma_weighting else returns
+    assert th.allclose(seen["weights"], expected, atol=1e-5)
+
+
+def test_gamma_weighting_index_follows_the_env_after_a_callback_stop_and_resume() -> None:
+    class StopAt13(BaseCallback):
+        def _on_step(self) -> bool:
+            return self.num_timesteps < 13
+
+    model = REINFORCE("MlpPolicy", IdentityEnv(dim=2, ep_length=100), n_steps=8, gamma_weighting=True, **TINY)
+    model.learn(100, callback=StopAt13())  # stops after 13 env steps, 5 of them in an unfinished rollout
+    model.learn(8, reset_num_timesteps=False)
+    assert model.num_timesteps == 21
+    np.testing.assert_array_equal(model.rollout_buffer.episode_steps[:, 0], np.arange(13, 21))
 
 
 def test_cnn_and_multi_input_policies() -> None:
@@ -174,5 +198,8 @@ def test_bad_hyperparameters_are_refused_at_construction(kwargs: dict, message: 
 
 def test_gsde_on_box_actions() -> None:
     model = REINFORCE("MlpPolicy", "Pendulum-v1", n_steps=32, use_sde=True, sde_sample_freq=4, **TINY)
+    assert isinstance(model.policy.action_dist, StateDependentNoiseDistribution)
+    log_std = model.policy.log_std.detach().clone()
     model.learn(64)
     assert np.isfinite(model.logger.name_to_value["train/policy_loss"])
+    assert not th.equal(log_std, model.policy.log_std)  # gSDE's exploration parameters are trained

@@ -1,4 +1,4 @@
-"""DiscreteSAC: targets and losses against explicit per-action loops, eq. 3.66, temperature, safety, errors."""
+"""DiscreteSAC: targets and losses against explicit per-action loops, the actor-loss gradient, temperature, safety, errors."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
+from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
 from sb3_pg_extras import DiscreteSAC
@@ -120,7 +121,7 @@ def test_actor_gradient_matches_eq_3_66() -> None:
     q = th.as_tensor(np.random.default_rng(2).normal(size=(4, 2)), dtype=th.float32)
     probs, log_probs = model.actor.action_log_probs(obs)
     grads = th.autograd.grad(discrete_sac_actor_loss(probs, log_probs, q, alpha), params)
-    # eq. 3.66: mean_s sum_a grad pi(a|s) (alpha (1 + log pi(a|s)) - Q(s, a))
+    # actor-loss gradient: mean_s sum_a grad pi(a|s) (alpha (1 + log pi(a|s)) - Q(s, a))
     expected = [th.zeros_like(p) for p in params]
     for s in range(4):
         for a in range(2):
@@ -198,10 +199,15 @@ def test_shared_features_extractor_and_policy_save(tmp_path) -> None:
 
 def test_cnn_and_multi_input_policies() -> None:
     image_env = FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True)
-    DiscreteSAC(
-        "CnnPolicy", image_env, learning_starts=10, buffer_size=100, batch_size=4, policy_kwargs=dict(net_arch=[8])
-    ).learn(20)
-    DiscreteSAC("MultiInputPolicy", SimpleMultiObsEnv(), learning_starts=10, buffer_size=100, batch_size=4).learn(20)
+    for policy, env, extractor in (
+        ("CnnPolicy", image_env, NatureCNN),
+        ("MultiInputPolicy", SimpleMultiObsEnv(), CombinedExtractor),
+    ):
+        model = DiscreteSAC(policy, env, learning_starts=10, buffer_size=100, batch_size=4, policy_kwargs=dict(net_arch=[8]))
+        before = [p.detach().clone() for p in model.actor.parameters()]
+        model.learn(20)
+        assert isinstance(model.actor.features_extractor, extractor) and model._n_updates == 10
+        assert any(not th.equal(b, p) for b, p in zip(before, model.actor.parameters()))  # the actor trained
 
 
 @pytest.mark.parametrize(

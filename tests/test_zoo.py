@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import yaml
@@ -127,7 +128,12 @@ OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
 @pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
 def test_optimize_two_trials(case: AlgoCase, tmp_path: Path) -> None:
     params = ["-params", *case.zoo_params] if case.zoo_params else []
-    run_zoo("train", "--algo", case.zoo_key, "--env", case.env_id, *OPTIMIZE, *params, "-f", "opt", cwd=tmp_path)
+    storage = ["--storage", "study.log", "--study-name", "s"]
+    run_zoo("train", "--algo", case.zoo_key, "--env", case.env_id, *OPTIMIZE, *params, *storage, "-f", "opt", cwd=tmp_path)
+    backend = optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log"))
+    study = optuna.load_study(study_name="s", storage=optuna.storages.JournalStorage(backend))
+    values = [t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(values) == 2 and all(np.isfinite(values))  # two trials trained and were evaluated
 
 
 @pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])
@@ -149,3 +155,28 @@ def test_two_workers_share_one_study(tmp_path: Path, storage: str) -> None:
     study = optuna.load_study(study_name="shared", storage=opened)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 4
+
+
+@pytest.mark.parametrize(
+    "extra, content, message",
+    [
+        (["-params", "learning_rate:abc"], None, "not a Python expression"),
+        (["-params", "gamma:0.9", "learning_rate:lin_1e-3"], None, "quote strings"),
+        (["--conf-file", "CONF"], "", "is empty"),
+        (["--conf-file", "CONF"], "- Pendulum-v1\n- CartPole-v1\n", "is a list"),
+    ],
+)
+def test_command_line_mistakes_get_a_clear_message(tmp_path: Path, extra, content, message) -> None:
+    if content is not None:
+        (tmp_path / "conf.yml").write_text(content)
+        extra = [str(tmp_path / "conf.yml") if e == "CONF" else e for e in extra]
+    with pytest.raises(SystemExit, match=message):  # before rl_zoo3 starts, which fails with a bare traceback
+        zoo.main(["train", "--algo", "reinforce", "--env", "CartPole-v1", *extra])
+
+
+def test_a_wrong_value_through_params_is_refused_by_the_constructor(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"`gamma` must be in \(0, 1\], got 1.5"):
+        zoo.main(
+            ["train", "--algo", "reinforce", "--env", "CartPole-v1", "-n", "64", "-f", str(tmp_path), "-params", "gamma:1.5"]
+        )

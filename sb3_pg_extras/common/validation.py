@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from gymnasium import spaces
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.utils import LinearSchedule
 
 
 def check_positive_int(name: str, value: Any) -> None:
@@ -19,7 +25,7 @@ def check_optional_positive_int(name: str, value: Any) -> None:
 
 
 def check_gamma(gamma: Any) -> None:
-    if not isinstance(gamma, (int, float)) or not 0.0 < gamma <= 1.0:
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 < gamma <= 1.0:
         raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}.")
 
 
@@ -65,7 +71,7 @@ def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: in
 
 
 def check_tau(tau: Any) -> None:
-    if not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
         raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
 
 
@@ -76,27 +82,103 @@ def check_n_critics(policy_kwargs: dict[str, Any] | None, default: int) -> None:
         raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
 
 
+StringForm = Literal["lin", "auto"]
+
+_FORM_TEXT = {"lin": ["'lin_<x>' (linear decay from x to 0 over training)"], "auto": ["'auto'", "'auto_<x>'"]}
+
+
+@dataclass(frozen=True)
+class Auto:
+    """A parsed ``"auto"`` (``value`` None: the argument's own default) or ``"auto_<x>"`` (``value`` x)."""
+
+    value: float | None = None
+
+    def value_or(self, default: float) -> float:
+        return default if self.value is None else self.value
+
+
+@overload
+def parse_string_hyperparameter(
+    name: str, value: Any, forms: tuple[Literal["lin"]], *, positive: bool = ..., others: str = ..., x_is: str = ...
+) -> LinearSchedule: ...
+
+
+@overload
+def parse_string_hyperparameter(
+    name: str, value: Any, forms: tuple[Literal["auto"]], *, positive: bool = ..., others: str = ..., x_is: str = ...
+) -> Auto: ...
+
+
+@overload
+def parse_string_hyperparameter(
+    name: str, value: Any, forms: tuple[StringForm, ...], *, positive: bool = ..., others: str = ..., x_is: str = ...
+) -> LinearSchedule | Auto: ...
+
+
+def parse_string_hyperparameter(
+    name: str, value: Any, forms: tuple[StringForm, ...], *, positive: bool = False, others: str = "", x_is: str = ""
+) -> LinearSchedule | Auto:
+    """
+    The one parser of the string forms of hyperparameters (rl_zoo3's and SB3's conventions), for the ``forms`` the
+    argument ``name`` accepts:
+
+    - ``"lin_<x>"`` -> ``LinearSchedule(x, 0, 1)``: x at the start of training, 0 at the end (rl_zoo3's ``lin_``);
+    - ``"auto"`` -> ``Auto(None)`` and ``"auto_<x>"`` -> ``Auto(x)`` (SB3's ``ent_coef="auto_0.1"``).
+
+    x must be a finite number, >= 0 (> 0 with ``positive``). Anything else, non-strings included, raises a ValueError
+    that names the argument and every form it accepts: ``others`` first (what it takes besides these strings, e.g.
+    "a positive number"), then the string forms, with the bound on x and ``x_is`` (what x means, e.g. "the initial
+    value").
+    """
+    if isinstance(value, str):
+        if "auto" in forms and value == "auto":
+            return Auto()
+        for form in forms:
+            if value.startswith(f"{form}_"):
+                x = _finite_float(value[len(form) + 1 :])
+                if x is not None and (x > 0 if positive else x >= 0):
+                    if form == "auto":
+                        return Auto(x)
+                    from stable_baselines3.common.utils import LinearSchedule
+
+                    return LinearSchedule(x, 0.0, 1.0)
+    accepted = [others] if others else []
+    accepted += [text for form in forms for text in _FORM_TEXT[form]]
+    listed = accepted[0] if len(accepted) == 1 else ", ".join(accepted[:-1]) + " or " + accepted[-1]
+    where = f"where x is a finite number {'>' if positive else '>='} 0" + (f" ({x_is})" if x_is else "")
+    raise ValueError(f"`{name}` must be {listed}, {where}; got {value!r}.")
+
+
+def _finite_float(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
 def coefficient_schedule(name: str, value: Any) -> Callable[[float], float]:
     """
     A non-negative coefficient given as a number, ``"lin_<x>"`` (decays linearly from x to 0 over training, the
     rl_zoo3 convention) or a schedule (a callable of the remaining progress, 1 -> 0), as a schedule.
     """
-    from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
+    from stable_baselines3.common.utils import ConstantSchedule
 
     if callable(value):
         return value
-    if isinstance(value, str) and value.startswith("lin_"):
-        try:
-            start = float(value[len("lin_") :])
-        except ValueError:
-            start = -1.0
-        if start >= 0:
-            return LinearSchedule(start, 0.0, 1.0)
-    elif not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0:
+    if not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0:
         return ConstantSchedule(float(value))
-    raise ValueError(
-        f"`{name}` must be a non-negative number, 'lin_<x>' (linear decay from x to 0) or a schedule, got {value!r}."
-    )
+    return parse_string_hyperparameter(name, value, ("lin",), others="a non-negative number, a schedule")
+
+
+def learning_rate_schedule(name: str, value: Any) -> float | Callable[[float], float]:
+    """A learning rate given as a positive number, a schedule or ``"lin_<x>"`` (x > 0, linear decay to 0)."""
+    if callable(value):
+        return value
+    if isinstance(value, str):
+        return parse_string_hyperparameter(name, value, ("lin",), positive=True, others="a positive number, a schedule")
+    check_positive(name, value)
+    return value
 
 
 def check_n_step_returns(n_steps: Any, observation_space: Any, replay_buffer_class: Any) -> None:
@@ -113,3 +195,80 @@ def check_n_step_returns(n_steps: Any, observation_space: Any, replay_buffer_cla
             " leave `replay_buffer_class=None`, or pass `n_steps=1` and configure the buffer's own n-step arguments "
             "in `replay_buffer_kwargs`."
         )
+
+
+def check_bool(name: str, value: Any) -> None:
+    """Booleans must be ``True`` or ``False`` (not 1, 0 or "yes": a typo should not silently pick a branch)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False, got {value!r}.")
+
+
+def check_int_at_least(name: str, value: Any, minimum: int, meaning: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        extra = f" ({meaning})" if meaning else ""
+        raise ValueError(f"`{name}` must be an integer >= {minimum}{extra}, got {value!r}.")
+
+
+def _check_train_freq(train_freq: Any) -> None:
+    frequency, unit = (train_freq, "step") if not isinstance(train_freq, (tuple, list)) else (*train_freq, "")[:2]
+    if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 1 or unit not in ("step", "episode"):
+        raise ValueError(f"`train_freq` must be an integer >= 1 or a tuple (n >= 1, 'step' | 'episode'), got {train_freq!r}.")
+
+
+def _check_max_grad_norm(value: Any) -> None:
+    if value is not None:
+        check_positive("max_grad_norm", value)
+
+
+# Arguments that several algorithms take (most are SB3's, forwarded to its base classes, which check few of them).
+_COMMON_CHECKS: dict[str, Callable[[Any], None]] = {
+    "learning_rate": lambda v: check_learning_rate("learning_rate", v),
+    "gamma": check_gamma,
+    "tau": check_tau,
+    "n_steps": lambda v: check_positive_int("n_steps", v),
+    "batch_size": lambda v: check_positive_int("batch_size", v),
+    "buffer_size": lambda v: check_positive_int("buffer_size", v),
+    "learning_starts": lambda v: check_int_at_least("learning_starts", v, 0),
+    "train_freq": _check_train_freq,
+    "gradient_steps": lambda v: check_int_at_least("gradient_steps", v, -1, "-1: as many as env steps collected"),
+    "target_update_interval": lambda v: check_positive_int("target_update_interval", v),
+    "sde_sample_freq": lambda v: check_int_at_least("sde_sample_freq", v, -1, "-1: only at the start of a rollout"),
+    "max_grad_norm": _check_max_grad_norm,
+    **{
+        name: functools.partial(check_bool, name)
+        for name in (
+            "use_sde",
+            "use_sde_at_warmup",
+            "optimize_memory_usage",
+            "normalize_advantage",
+            "gamma_weighting",
+            "backup_entropy",
+            "noise_inference",
+            "learn_reward",
+            "learn_termination",
+        )
+    },
+}
+
+
+def check_common_arguments(args: dict[str, Any]) -> None:
+    """
+    Check every argument of ``args`` (an algorithm's ``locals()`` in ``__init__``) that several algorithms share:
+    SB3's loop and optimisation settings and the package's booleans, each with a message that says what to change.
+    """
+    for name, check in _COMMON_CHECKS.items():
+        if name in args:
+            check(args[name])
+
+
+def check_sac_temperature(ent_coef: Any, target_entropy: Any) -> None:
+    """
+    SAC's temperature: a number >= 0, "auto" or "auto_<x>" (SB3 takes a negative one, which rewards low entropy), and
+    its target entropy: "auto" (-dim(A)) or a number.
+    """
+    if isinstance(ent_coef, str):
+        parse_string_hyperparameter("ent_coef", ent_coef, ("auto",), positive=True, others="a non-negative number")
+    else:
+        check_non_negative("ent_coef", ent_coef)
+    if target_entropy != "auto" and (isinstance(target_entropy, bool) or not isinstance(target_entropy, (int, float))):
+        raise ValueError(f"`target_entropy` must be 'auto' (-dim(A)) or a number, got {target_entropy!r}.")

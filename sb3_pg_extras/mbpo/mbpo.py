@@ -17,16 +17,18 @@ from sb3_pg_extras.common.dynamics import (
     DynamicsSettings,
     MixedReplayBuffer,
     ScheduledModelRefits,
+    check_env_id,
     resolve_transition_functions,
     sample_observations,
     vec_env_id,
 )
+from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.validation import (
     check_action_space,
-    check_gamma,
+    check_common_arguments,
     check_non_negative,
     check_positive_int,
-    check_tau,
+    check_sac_temperature,
 )
 from sb3_pg_extras.envs import TransitionFn
 
@@ -42,7 +44,7 @@ def linear_rollout_horizon(step: int, start: int, end: int, min_horizon: int, ma
     return int(min_horizon + fraction * (max_horizon - min_horizon))
 
 
-class MBPO(ScheduledModelRefits, SAC):
+class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
     """
     Model-Based Policy Optimization: SAC trained on a mixture of real transitions and short branched rollouts of a
     learned dynamics ensemble.
@@ -229,11 +231,11 @@ class MBPO(ScheduledModelRefits, SAC):
     @staticmethod
     def _check_hyperparameters(args: dict[str, Any]) -> None:
         """Refuse inconsistent MBPO settings (and SAC's numeric ones) at construction, saying what to change."""
-        check_gamma(args["gamma"])
-        check_tau(args["tau"])
+        check_common_arguments(args)
+        check_sac_temperature(args["ent_coef"], args["target_entropy"])
+        check_env_id(args["env_id"])
         for name in ("buffer_size", "batch_size", "model_train_freq", "rollouts_per_step", "model_retain_steps"):
             check_positive_int(name, args[name])
-        check_non_negative("learning_starts", args["learning_starts"])
         real_ratio = args["real_ratio"]
         if isinstance(real_ratio, bool) or not isinstance(real_ratio, (int, float)) or not 0.0 <= real_ratio <= 1.0:
             raise ValueError(f"`real_ratio` (fraction of real data in SAC minibatches) must be in [0, 1], got {real_ratio!r}")
@@ -247,6 +249,7 @@ class MBPO(ScheduledModelRefits, SAC):
             )
         start, end = args["horizon_schedule_start"], args["horizon_schedule_end"]
         check_non_negative("horizon_schedule_start", start)
+        check_non_negative("horizon_schedule_end", end)
         if end < start:
             raise ValueError(f"horizon_schedule_end={end} is before horizon_schedule_start={start}")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from typing import Any, TypeVar
 
+import gymnasium as gym
 import numpy as np
 import torch as th
 from gymnasium import spaces
@@ -17,22 +18,32 @@ from sb3_pg_extras.common.dynamics import (
     DynamicsSettings,
     KnownDynamics,
     ScheduledModelRefits,
+    check_env_id,
     open_loop_rollout,
     resolve_transition_functions,
     vec_env_id,
     with_scaled_actions,
 )
 from sb3_pg_extras.common.planning import MPPIPlanner, shift_plan
-from sb3_pg_extras.common.validation import check_action_space, check_choice, check_non_negative, check_positive_int
+from sb3_pg_extras.common.planning.simulator import SimulatorRollout
+from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
+from sb3_pg_extras.common.validation import (
+    check_action_space,
+    check_choice,
+    check_common_arguments,
+    check_non_negative,
+    check_positive_int,
+)
 from sb3_pg_extras.envs import DynamicsFn, TransitionFn, get_env_functions
+from sb3_pg_extras.envs.simulator import SIMULATOR_SPECS, get_simulator_spec
 from sb3_pg_extras.mppi.policies import MPPIPolicy
 
 SelfMPPI = TypeVar("SelfMPPI", bound="MPPI")
 
-DYNAMICS_MODES = ("auto", "known", "learned")
+DYNAMICS_MODES = ("auto", "known", "simulator", "learned")
 
 
-class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
+class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlgorithm):
     """
     Model Predictive Path Integral control: at every step, ``n_samples`` perturbed action sequences of ``horizon``
     steps around a nominal plan are rolled out through a model, weighted by ``softmax(-cost / temperature)``, and
@@ -49,7 +60,12 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
     - ``"learned"``: the shared dynamics ensemble (``dynamics_kwargs``), one random elite member per particle for the
       whole horizon (trajectory sampling); ``learn()`` takes ``learning_starts`` uniform random steps, then acts with
       the planner and refits the ensemble on all real data every ``model_train_freq`` env steps;
-    - ``"auto"`` (default): ``"known"`` when the env's dynamics are known, else ``"learned"``.
+    - ``"simulator"``: the env's true MuJoCo simulator, rolled out in batch with ``mujoco.rollout`` from the state behind
+      the observation (each control held for the env's frame skip), rewards and terminations computed from the
+      simulator states exactly as the env computes them (InvertedPendulum-v5, HalfCheetah-v5, Hopper-v5, Walker2d-v5:
+      ``sb3_pg_extras.envs.simulator``); nothing is learned;
+    - ``"auto"`` (default): ``"known"`` when the env's torch dynamics are known, else ``"simulator"`` when its simulator
+      state mapping is, else ``"learned"``.
 
     Costs are minus the (``gamma``-discounted) rewards of the imagined steps (a terminated sequence earns nothing
     after its termination) plus an optional control cost; rewards and terminations come from ``reward_fn`` /
@@ -62,7 +78,7 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
 
     :param policy: "MlpPolicy" (a parameter-free placeholder: MPPI learns no policy network)
     :param env: the environment (flat Box observations, bounded Box actions)
-    :param dynamics_mode: "auto", "known" or "learned" (see above)
+    :param dynamics_mode: "auto", "known", "simulator" or "learned" (see above)
     :param n_samples: K, sampled sequences per planning iteration (>= 2)
     :param horizon: H, steps of every sequence (>= 1)
     :param temperature: lambda > 0 of the weights ``softmax(-cost / lambda)``
@@ -124,16 +140,15 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        check_common_arguments(locals())
+        check_env_id(env_id)
         if env is not None:
             env = maybe_make_env(env, verbose)
             check_action_space("MPPI", env.action_space, (spaces.Box,))
         check_choice("dynamics_mode", dynamics_mode, DYNAMICS_MODES)
         # the planner refuses bad K, H, lambda, noise, iterations and smoothing with a message naming them
         MPPIPlanner(n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing)
-        if not 0.0 < gamma <= 1.0:
-            raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}")
         check_non_negative("control_cost", control_cost)
-        check_non_negative("learning_starts", learning_starts)
         for name, value in (("model_train_freq", model_train_freq), ("buffer_size", buffer_size)):
             check_positive_int(name, value)
         self.dynamics_mode = dynamics_mode
@@ -192,21 +207,55 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
 
     @property
     def resolved_dynamics(self) -> str:
-        """The dynamics actually used: ``"auto"`` becomes ``"known"`` where the env's dynamics are known."""
+        """The dynamics actually used: ``"auto"`` becomes ``"known"`` where the env's torch dynamics are known, else
+        ``"simulator"`` where its simulator state mapping is, else ``"learned"``."""
         if self.dynamics_mode != "auto":
             return self.dynamics_mode
         known = get_env_functions(self.env_id) if self.env_id is not None else None
-        return "known" if self.dynamics_fn is not None or (known is not None and known.dynamics is not None) else "learned"
+        if self.dynamics_fn is not None or (known is not None and known.dynamics is not None):
+            return "known"
+        return "simulator" if get_simulator_spec(self.env_id) is not None else "learned"
 
     def _setup_model(self) -> None:
         super()._setup_model()
+        assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)
+        self._simulator: SimulatorRollout | None = None
+        self.dynamics: DynamicsComponent | None = None
+        self._model: Any = None
+        self._reward: Any = None
+        self._termination: Any = None
+        if self.resolved_dynamics == "simulator":
+            self._setup_simulator()
+        else:
+            self._setup_model_and_functions()
+        self.planner = MPPIPlanner(
+            self.n_samples, self.horizon, self.temperature, self.noise_std, self.iterations, self.gamma,
+            self.control_cost, self.smoothing,
+        )  # fmt: skip
+        self._plans: np.ndarray | None = None  # learn()'s warm-start plans, one per env
+
+    def _setup_simulator(self) -> None:
+        """A private copy of the env (made from the training env's spec, or from ``env_id`` after a load without env),
+        whose MuJoCo model the planner rolls out; the training env's own simulator is never touched."""
+        spec = get_simulator_spec(self.env_id)
+        if spec is None or self.env_id is None:
+            raise ValueError(
+                f"MPPI(dynamics_mode='simulator') has no simulator state mapping for the env {self.env_id!r}: it "
+                f"supports {', '.join(SIMULATOR_SPECS)}; use dynamics_mode='learned' (or 'known' with `dynamics_fn=`)"
+            )
+        env_spec = self.env.get_attr("spec")[0] if self.env is not None else None
+        if env_spec is not None:
+            self.simulator_env_kwargs = dict(env_spec.kwargs)
+        self._planning_env = gym.make(self.env_id, **getattr(self, "simulator_env_kwargs", {}))
+        self._simulator = SimulatorRollout(self._planning_env.unwrapped, spec)
+
+    def _setup_model_and_functions(self) -> None:
         assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)
         learned = self.uses_learned_model
         functions = resolve_transition_functions(
             "MPPI", self.env_id, self.reward_fn, self.termination_fn, learned and self.learn_reward,
             learned and self.learn_termination,
         )  # fmt: skip
-        self.dynamics: DynamicsComponent | None = None
         if learned:
             self.dynamics = DynamicsComponent(
                 self.observation_space,
@@ -217,7 +266,7 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
                 learn_termination=self.learn_termination,
                 device=self.device,
             )
-            self._model: Any = self.dynamics.model
+            self._model = self.dynamics.model
             self._reward, self._termination = self.dynamics.reward_fn, self.dynamics.termination_fn
         else:
             known = get_env_functions(self.env_id) if self.env_id is not None else None
@@ -231,16 +280,18 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
             scale = lambda fn: with_scaled_actions(fn, self.action_space, self.device)  # noqa: E731
             assert functions.reward is not None and functions.termination is not None
             self._reward, self._termination = scale(functions.reward), scale(functions.termination)
-        self.planner = MPPIPlanner(
-            self.n_samples, self.horizon, self.temperature, self.noise_std, self.iterations, self.gamma,
-            self.control_cost, self.smoothing,
-        )  # fmt: skip
-        self._plans: np.ndarray | None = None  # learn()'s warm-start plans, one per env
 
     def _rollout(
         self, start: th.Tensor, candidates: th.Tensor, generator: th.Generator | None = None
     ) -> tuple[th.Tensor, th.Tensor]:
         """Rewards and alive flags (K, H) of the candidate sequences from one start state."""
+        if self._simulator is not None:
+            controls = self.policy.unscale_action(candidates.cpu().numpy())
+            rewards, terminated = self._simulator(start.cpu().numpy(), controls)
+            valid = np.ones_like(terminated)
+            valid[:, 1:] = ~np.logical_or.accumulate(terminated, axis=1)[:, :-1]  # alive until a termination
+            to_torch = lambda a: th.as_tensor(a, device=start.device)  # noqa: E731
+            return to_torch(rewards).float(), to_torch(valid)
         rollout = open_loop_rollout(self._model, start, candidates, self._reward, self._termination, generator=generator)
         return rollout.rewards.T, rollout.valid.T
 
@@ -321,7 +372,10 @@ class MPPI(ScheduledModelRefits, OffPolicyAlgorithm):
 
     def _excluded_save_params(self) -> list[str]:
         # the dynamics component is handled by ScheduledModelRefits
-        return [*super()._excluded_save_params(), "_model", "_reward", "_termination", "planner", "_plans"]
+        return [
+            *super()._excluded_save_params(), "_model", "_reward", "_termination", "planner", "_plans", "_simulator",
+            "_planning_env",
+        ]  # fmt: skip
 
 
 __all__ = ["MPPI"]

@@ -22,12 +22,12 @@ from sb3_pg_extras.common.natural_gradient import (
     natural_gradient_direction,
     trust_region_step_size,
 )
+from sb3_pg_extras.common.saving import CheckedFiles
 from sb3_pg_extras.common.utils import take_observations
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_choice,
-    check_gamma,
-    check_learning_rate,
+    check_common_arguments,
     check_non_negative,
     check_normalizable_batch,
     check_positive,
@@ -39,7 +39,7 @@ SelfNPG = TypeVar("SelfNPG", bound="NPG")
 STEP_RULES = ("trust_region", "fixed")
 
 
-class NPG(OnPolicyAlgorithm):
+class NPG(CheckedFiles, OnPolicyAlgorithm):
     """
     Natural Policy Gradient (NPG) with GAE advantages.
 
@@ -48,12 +48,15 @@ class NPG(OnPolicyAlgorithm):
     and takes one step along p, without line search (the line search is what TRPO adds).
 
     Paper: S. Kakade, "A Natural Policy Gradient", NeurIPS 2001, https://papers.nips.cc/paper/2073-a-natural-policy-gradient
-    Reference: ../shared/reference 004 §3.4.3-3.4.5, pseudocode "Natural Policy Gradient (with GAE advantages)".
+    Conjugate-gradient solve and trust-region step size as in J. Schulman, S. Levine, P. Moritz, M. I. Jordan,
+    P. Abbeel, "Trust Region Policy Optimization", ICML 2015, https://arxiv.org/abs/1502.05477 (Appendix C); GAE from
+    J. Schulman, P. Moritz, S. Levine, M. I. Jordan, P. Abbeel, "High-Dimensional Continuous Control Using Generalized
+    Advantage Estimation", ICLR 2016, https://arxiv.org/abs/1506.02438.
 
     Step rules:
 
     - ``"trust_region"`` (default): ``theta += alpha p`` with ``alpha = sqrt(2 target_kl / p^T (F + xi I) p)``, so that
-      the quadratic model of the mean KL of the step is ``target_kl`` (eq. 3.55);
+      the quadratic model of the mean KL of the step is ``target_kl`` (TRPO, Appendix C);
     - ``"fixed"``: ``theta += natural_learning_rate * p`` (monitor ``train/kl``).
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
@@ -123,9 +126,7 @@ class NPG(OnPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        check_positive_int("n_steps", n_steps)
-        check_positive_int("batch_size", batch_size)
-        check_gamma(gamma)
+        check_common_arguments(locals())
         if not isinstance(gae_lambda, (int, float)) or not 0.0 <= gae_lambda <= 1.0:
             raise ValueError(f"`gae_lambda` must be in [0, 1], got {gae_lambda!r}.")
         check_choice("step_rule", step_rule, STEP_RULES)
@@ -136,7 +137,6 @@ class NPG(OnPolicyAlgorithm):
         check_non_negative("cg_residual_tol", cg_residual_tol)
         check_positive_int("n_critic_updates", n_critic_updates)
         check_positive_int("sub_sampling_factor", sub_sampling_factor)
-        check_learning_rate("learning_rate", learning_rate)
         super().__init__(
             policy,
             env,
@@ -214,7 +214,7 @@ class NPG(OnPolicyAlgorithm):
         advantages = batch.advantages
         if self.normalize_advantage:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        # Surrogate L(theta) = mean(ratio * A); its gradient at theta_k is mean(A grad log pi) (eq. 3.53)
+        # Surrogate L(theta) = mean(ratio * A); its gradient at theta_k is mean(A grad log pi), the policy gradient
         log_prob = self.policy.get_distribution(batch.observations).log_prob(actions)
         objective = (advantages * th.exp(log_prob - batch.old_log_prob)).mean()
         gradient = flat_grad(objective, params)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -9,31 +8,29 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
-from stable_baselines3.common.utils import get_parameters_by_name, polyak_update
-from torch.nn import functional as F
 
 from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, BehaviourReplayBufferSamples, DictBehaviourReplayBuffer
 from sb3_pg_extras.common.critics import entropy, min_q, soft_state_value
 from sb3_pg_extras.common.off_policy import (
+    ActorCriticOffPolicyAlgorithm,
     BehaviourLogProbRecorder,
     check_behaviour_buffer_class,
     check_no_action_noise,
     clipped_importance_weights,
     expected_sarsa_target,
     off_policy_policy_gradient_loss,
+    optimizer_step,
 )
 from sb3_pg_extras.common.policies import stored_actions_log_prob
+from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.utils import repeat_observations
 from sb3_pg_extras.common.validation import (
     check_action_space,
-    check_gamma,
-    check_learning_rate,
+    check_common_arguments,
     check_n_critics,
     check_positive_int,
-    check_tau,
     coefficient_schedule,
 )
 from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, policy_for_action_space
@@ -41,13 +38,15 @@ from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 SelfOffPAC = TypeVar("SelfOffPAC", bound="OffPAC")
 
 
-class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
+class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorCriticOffPolicyAlgorithm):
     """
     Experience-replay off-policy actor-critic with clipped importance sampling (OffPAC).
 
     Paper: T. Degris, M. White, R. S. Sutton, "Off-Policy Actor-Critic", ICML 2012, https://arxiv.org/abs/1205.4839
-    (the replayed, truncated-importance-weight form follows ../shared/reference 004 §3.3.4, eqs. (3.42)-(3.45) and
-    the pseudocode "Experience-Replay Off-Policy Actor-Critic").
+    (the off-policy policy gradient), here in an experience-replay form: an expected-SARSA Q critic with target
+    networks instead of Off-PAC's online GTD(lambda) critic, and importance ratios truncated as in Z. Wang et al.,
+    "Sample Efficient Actor-Critic with Experience Replay" (ACER), ICLR 2017, https://arxiv.org/abs/1611.01224, §3.2
+    (without ACER's bias-correction term).
 
     The behaviour policy is the policy itself at collection time (uniform during warm-up); the replay buffer stores
     log b(a|s) of every stored action. Per gradient step, on a replayed batch:
@@ -131,14 +130,9 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        check_learning_rate("learning_rate", learning_rate)
-        check_positive_int("batch_size", batch_size)
-        check_positive_int("buffer_size", buffer_size)
+        check_common_arguments(locals())
         check_positive_int("n_action_samples", n_action_samples)
-        check_positive_int("target_update_interval", target_update_interval)
         coefficient_schedule("ent_coef", ent_coef)  # refuses a bad value now; the schedule is built in _setup_model
-        check_gamma(gamma)
-        check_tau(tau)
         if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or math.isnan(is_clip) or is_clip < 1.0:
             raise ValueError(
                 f"`is_clip` (the truncation c of the importance ratios) must be >= 1, got {is_clip!r}: "
@@ -192,33 +186,17 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
             dict_obs = isinstance(self.observation_space, spaces.Dict)
             self.replay_buffer_class = DictBehaviourReplayBuffer if dict_obs else BehaviourReplayBuffer
         super()._setup_model()
-        self.actor = self.policy.actor  # type: ignore[attr-defined]
-        self.critic = self.policy.critic  # type: ignore[attr-defined]
-        self.critic_target = self.policy.critic_target  # type: ignore[attr-defined]
-        self.batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
-        self.batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
         self._discrete = isinstance(self.action_space, spaces.Discrete)
         self.ent_coef_schedule = coefficient_schedule("ent_coef", self.ent_coef)
         self._current_ent_coef = self.ent_coef_schedule(self._current_progress_remaining)
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        self.policy.set_training_mode(True)
-        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
         self._current_ent_coef = float(self.ent_coef_schedule(self._current_progress_remaining))
         self.logger.record("train/ent_coef", self._current_ent_coef)
-        stats: dict[str, list[float]] = defaultdict(list)
-        for _ in range(gradient_steps):
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
-            stats["critic_loss"].append(self._update_critic(data))  # type: ignore[arg-type]
-            for key, value in self._update_actor(data).items():  # type: ignore[arg-type]
-                stats[key].append(value)
-            self._n_updates += 1
-            if self._n_updates % self.target_update_interval == 0:
-                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
-                polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        for key, values in stats.items():
-            self.logger.record(f"train/{key}", float(np.mean(values)))
+        super().train(gradient_steps, batch_size)
+
+    def _gradient_step(self, data: BehaviourReplayBufferSamples) -> dict[str, float]:
+        return {"critic_loss": self._update_critic(data), **self._update_actor(data)}
 
     def _q_taken(self, critic: th.nn.Module, obs: PyTorchObs, actions: th.Tensor) -> list[th.Tensor]:
         """Q_j(s, a) of the stored actions for every critic j, each (batch,)."""
@@ -230,7 +208,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
     @th.no_grad()
     def expected_q(self, obs: PyTorchObs, critic: th.nn.Module) -> th.Tensor:
         """
-        V(s) = E_{a~pi(.|s)} min_j Q_j(s, a) (eq. 3.45), (batch,): the exact sum over actions for Discrete spaces,
+        V(s) = E_{a~pi(.|s)} min_j Q_j(s, a), (batch,): the exact sum over actions for Discrete spaces,
         the mean over ``n_action_samples`` actions sampled from pi for Box spaces.
         """
         if self._discrete:
@@ -242,17 +220,13 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         return q_values.mean(dim=0)
 
     def _update_critic(self, data: BehaviourReplayBufferSamples) -> float:
-        """Regress every Q_j(s, a) on the expected-SARSA target with the target critics (eq. 3.44)."""
+        """Regress every Q_j(s, a) on the expected-SARSA target computed with the target critics."""
         next_values = self.expected_q(data.next_observations, self.critic_target)
         target = expected_sarsa_target(data.rewards.flatten(), data.dones.flatten(), next_values, self.gamma)
-        loss = 0.5 * sum(F.mse_loss(q, target) for q in self._q_taken(self.critic, data.observations, data.actions))
-        self.critic.optimizer.zero_grad()
-        loss.backward()  # type: ignore[union-attr]
-        self.critic.optimizer.step()
-        return loss.item()  # type: ignore[union-attr]
+        return self._critic_regression_step(self._q_taken(self.critic, data.observations, data.actions), target)
 
     def _update_actor(self, data: BehaviourReplayBufferSamples) -> dict[str, float]:
-        """One step along mean rho_bar grad log pi(a|s) A (+ entropy bonus), the actor step of §3.3.4."""
+        """One step along mean rho_bar grad log pi(a|s) A (+ entropy bonus), the off-policy actor step."""
         log_probs, q_values, values, policy_entropy = self._policy_terms(data.observations, data.actions)
         with th.no_grad():
             advantages = q_values - values
@@ -262,9 +236,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         loss = off_policy_policy_gradient_loss(log_probs, advantages, weights)
         if self._current_ent_coef > 0:
             loss = loss - self._current_ent_coef * policy_entropy.mean()
-        self.actor.optimizer.zero_grad()
-        loss.backward()
-        self.actor.optimizer.step()
+        optimizer_step(self.actor.optimizer, loss)
         return {
             "actor_loss": loss.item(),
             "is_ratio_mean": ratios.mean().item(),
@@ -318,10 +290,7 @@ class OffPAC(BehaviourLogProbRecorder, OffPolicyAlgorithm):
         )
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "actor", "critic", "critic_target", "ent_coef_schedule"]
-
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        return ["policy", "actor.optimizer", "critic.optimizer"], []
+        return [*super()._excluded_save_params(), "ent_coef_schedule"]
 
 
 def _check_bounded(action_space: spaces.Space | None) -> None:

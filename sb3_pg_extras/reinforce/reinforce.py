@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, BasePolicy, MultiInputActorCriticPolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
@@ -14,33 +16,63 @@ from torch.nn import functional as F
 from sb3_pg_extras.common.actor_critic import actor_parameters, value_only_parameters
 from sb3_pg_extras.common.buffers import DictMonteCarloRolloutBuffer, MonteCarloRolloutBuffer, _MonteCarloReturnsMixin
 from sb3_pg_extras.common.returns import policy_gradient_weights, relative_improvement
+from sb3_pg_extras.common.saving import CheckedFiles
 from sb3_pg_extras.common.utils import optimized_parameters, take_observations
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_choice,
-    check_gamma,
-    check_learning_rate,
+    check_common_arguments,
     check_non_negative,
     check_normalizable_batch,
     check_optional_positive_int,
     check_positive,
     check_positive_int,
+    learning_rate_schedule,
 )
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
+
+class _EpisodeStepCounter(BaseCallback):
+    """
+    Counts each env's steps since its episode began at every env step, including the step SB3 takes but does not
+    store when a callback stops training, and hands the count to the rollout buffer at each rollout start: the
+    ``gamma^t`` index of ``gamma_weighting`` then follows the env after a stop and resume.
+    """
+
+    def __init__(self, steps: np.ndarray) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def _on_rollout_start(self) -> None:
+        self.model.rollout_buffer._carried_step = self.steps.copy()  # type: ignore[attr-defined]
+
+    def _on_step(self) -> bool:
+        self.steps[:] = np.where(self.locals["dones"], 0, self.steps + 1)
+        return True
+
+
+class _InitialisedCallbackList(CallbackList):
+    """A callback list over callbacks that are already initialised (SB3's ``_setup_learn`` did the user's)."""
+
+    def _init_callback(self) -> None:
+        pass
+
+
 BASELINES = ("learned", None)
 
 
-class REINFORCE(OnPolicyAlgorithm):
+class REINFORCE(CheckedFiles, OnPolicyAlgorithm):
     """
     REINFORCE (Monte-Carlo policy gradient) with a learned state-value baseline.
 
     Each update collects ``n_steps * n_envs`` on-policy steps, computes discounted returns-to-go to the end
     of each episode, fits the baseline V_phi to them (to convergence on this batch), and takes a single policy
     step along ``mean_t w_t grad log pi(a_t|s_t)`` with ``w_t = g_t - V_phi(s_t)``.
-    Reference: ../shared/reference 004 §3.2.3 eq. (3.24) and §3.2.4.4 "Minibatch REINFORCE with a Learned Value
-    Baseline"; Williams (1992) http://www-anw.cs.umass.edu/~barto/courses/cs687/williams92simple.pdf
+    Paper: R. J. Williams, "Simple statistical gradient-following algorithms for connectionist reinforcement
+    learning", Machine Learning 8, 1992, http://www-anw.cs.umass.edu/~barto/courses/cs687/williams92simple.pdf.
+    Discounted returns-to-go and the state-value baseline as in R. S. Sutton, A. G. Barto, "Reinforcement Learning:
+    An Introduction", 2nd ed., 2018, §13.3 (REINFORCE) and §13.4 (REINFORCE with Baseline).
 
     Episodes cut by the end of a rollout, and episodes truncated by a time limit, are closed with the
     baseline's value of the next state (``gamma^k V_phi(s)``); with ``baseline=None`` that value is 0, so
@@ -53,14 +85,15 @@ class REINFORCE(OnPolicyAlgorithm):
     :param gamma: Discount factor, in (0, 1]
     :param baseline: ``"learned"`` (a state-value network fitted to the returns before every policy step) or
         ``None`` (vanilla REINFORCE: the return itself weights the score)
-    :param baseline_learning_rate: Learning rate of the baseline, constant or a schedule
+    :param baseline_learning_rate: Learning rate of the baseline, constant, a schedule or ``"lin_<x>"`` (linear decay
+        from x to 0 over training, rl_zoo3's convention: YAML files may use it for this key too)
     :param baseline_epochs: Maximum number of passes over the batch when fitting the baseline (K_max)
     :param baseline_batch_size: Minibatch size of the baseline fit; None uses the whole batch per gradient step
     :param baseline_tol: Relative improvement of the epoch loss under which an epoch counts as converged (epsilon)
     :param baseline_patience: Number of consecutive converged epochs that stop the fit (M)
     :param normalize_advantage: Standardise the advantages over the batch before the policy step
     :param gamma_weighting: Multiply each step's advantage by gamma^t (t = step index within the episode), which
-        makes the estimate the exact gradient of the discounted objective (eq. 3.24). Off by default, as in common
+        makes the estimate the exact gradient of the discounted objective (Sutton & Barto §13.3). Off by default, as in common
         practice: it shrinks the weight of late steps (0.99^400 ~ 0.02) and slows learning on long episodes.
     :param ent_coef: Entropy bonus coefficient of the policy loss
     :param max_grad_norm: Maximum norm of the policy (and baseline) gradient; None disables clipping
@@ -95,7 +128,7 @@ class REINFORCE(OnPolicyAlgorithm):
         n_steps: int = 512,
         gamma: float = 0.99,
         baseline: str | None = "learned",
-        baseline_learning_rate: float | Schedule = 3e-3,
+        baseline_learning_rate: float | Schedule | str = 3e-3,
         baseline_epochs: int = 20,
         baseline_batch_size: int | None = None,
         baseline_tol: float = 1e-3,
@@ -116,11 +149,9 @@ class REINFORCE(OnPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        check_positive_int("n_steps", n_steps)
-        check_gamma(gamma)
+        check_common_arguments(locals())
         check_choice("baseline", baseline, BASELINES)
-        check_learning_rate("learning_rate", learning_rate)
-        check_learning_rate("baseline_learning_rate", baseline_learning_rate)
+        learning_rate_schedule("baseline_learning_rate", baseline_learning_rate)  # refuses a bad value now
         check_positive_int("baseline_epochs", baseline_epochs)
         check_optional_positive_int("baseline_batch_size", baseline_batch_size)
         check_non_negative("baseline_tol", baseline_tol)
@@ -173,10 +204,11 @@ class REINFORCE(OnPolicyAlgorithm):
             dict_obs = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = DictMonteCarloRolloutBuffer if dict_obs else MonteCarloRolloutBuffer
         super()._setup_model()
-        self.baseline_lr_schedule = FloatSchedule(self.baseline_learning_rate)
+        baseline_learning_rate = learning_rate_schedule("baseline_learning_rate", self.baseline_learning_rate)
+        self.baseline_lr_schedule = FloatSchedule(baseline_learning_rate)
         baseline_params = value_only_parameters(self.policy)
         actor_params = actor_parameters(self.policy)
-        # The policy's own optimizer covers the actor only; the baseline gets its own (§3.2.4.4 steps 3 and 5).
+        # The policy's own optimizer covers the actor only; the baseline gets its own.
         self.policy.optimizer = self.policy.optimizer_class(  # type: ignore[call-arg]
             actor_params, lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
         )
@@ -218,7 +250,7 @@ class REINFORCE(OnPolicyAlgorithm):
     def _fit_baseline(self, observations: PyTorchObs, returns: th.Tensor) -> None:
         """
         Regress V_phi on the returns-to-go of this batch until the epoch loss stops improving by more than
-        ``baseline_tol`` (relative) for ``baseline_patience`` epochs, or ``baseline_epochs`` passes (§3.2.4.4 step 3).
+        ``baseline_tol`` (relative) for ``baseline_patience`` epochs, or ``baseline_epochs`` passes.
         """
         assert self.baseline_optimizer is not None
         lr = self.baseline_lr_schedule(self._current_progress_remaining)
@@ -257,7 +289,7 @@ class REINFORCE(OnPolicyAlgorithm):
 
     def policy_loss(self, observations: PyTorchObs, actions: th.Tensor, weights: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """
-        REINFORCE pseudo-loss ``-mean(w_t log pi(a_t|s_t))`` (its gradient is minus the estimate of eq. 3.24/3.30,
+        REINFORCE pseudo-loss ``-mean(w_t log pi(a_t|s_t))`` (its gradient is minus the policy-gradient estimate,
         averaged over samples instead of summed per trajectory) and the entropy loss ``-mean(H)``.
         """
         if isinstance(self.action_space, spaces.Discrete):
@@ -269,7 +301,7 @@ class REINFORCE(OnPolicyAlgorithm):
         return -(weights * log_prob).mean(), entropy_loss
 
     def _policy_step(self, observations: PyTorchObs, actions: th.Tensor, weights: th.Tensor) -> None:
-        """A single policy-gradient step (§3.2.4.4 step 5)."""
+        """A single policy-gradient step, taken after the baseline fit."""
         pg_loss, entropy_loss = self.policy_loss(observations, actions, weights)
         loss = pg_loss + self.ent_coef * entropy_loss
         self.policy.optimizer.zero_grad()
@@ -281,6 +313,18 @@ class REINFORCE(OnPolicyAlgorithm):
         self.logger.record("train/entropy_loss", entropy_loss.item())
         self.logger.record("train/grad_norm", grad_norm.item())
         self.logger.record("train/advantage_std", weights.std().item() if weights.numel() > 1 else 0.0)
+
+    def _setup_learn(self, total_timesteps: int, callback: MaybeCallback = None, *args: Any, **kwargs: Any) -> Any:
+        reset_num_timesteps = kwargs.get("reset_num_timesteps", args[0] if args else True)
+        env_resets = reset_num_timesteps or self._last_obs is None
+        total_timesteps, user_callback = super()._setup_learn(total_timesteps, callback, *args, **kwargs)
+        if env_resets or getattr(self, "_episode_step", None) is None:
+            self._episode_step = np.zeros(self.n_envs, dtype=np.int64)
+        counter = _EpisodeStepCounter(self._episode_step)
+        counter.init_callback(self)
+        callbacks = _InitialisedCallbackList([counter, user_callback])
+        callbacks.init_callback(self)
+        return total_timesteps, callbacks
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts = ["policy", "policy.optimizer"]

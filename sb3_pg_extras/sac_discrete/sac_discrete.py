@@ -7,11 +7,8 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
-from stable_baselines3.common.utils import get_parameters_by_name, polyak_update
-from torch.nn import functional as F
 
 from sb3_pg_extras.common.critics import (
     DiscreteCritic,
@@ -21,16 +18,17 @@ from sb3_pg_extras.common.critics import (
     soft_state_value,
     temperature_loss,
 )
+from sb3_pg_extras.common.off_policy import ActorCriticOffPolicyAlgorithm, optimizer_step
 from sb3_pg_extras.common.policies import DiscreteActor
+from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.validation import (
+    Auto,
     check_action_space,
-    check_choice,
-    check_gamma,
+    check_common_arguments,
     check_n_critics,
     check_n_step_returns,
     check_positive,
-    check_positive_int,
-    check_tau,
+    parse_string_hyperparameter,
 )
 from sb3_pg_extras.sac_discrete.policies import CnnPolicy, DiscreteSACPolicy, MlpPolicy, MultiInputPolicy
 
@@ -49,12 +47,10 @@ def resolve_target_entropy(target_entropy: float | str, n_actions: int) -> float
     """
     max_entropy = float(np.log(n_actions))
     if isinstance(target_entropy, str):
-        if target_entropy == "auto":
-            value = DEFAULT_TARGET_ENTROPY_RATIO * max_entropy
-        elif target_entropy.startswith("auto_"):
-            value = float(target_entropy[len("auto_") :]) * max_entropy
-        else:
-            raise ValueError(f"Unknown `target_entropy`={target_entropy!r}: use a float (nats), 'auto' or 'auto_<ratio>'.")
+        ratio = parse_string_hyperparameter(
+            "target_entropy", target_entropy, ("auto",), positive=True, others="a float (nats)", x_is="the fraction of log|A|"
+        ).value_or(DEFAULT_TARGET_ENTROPY_RATIO)
+        value = ratio * max_entropy
     else:
         value = float(target_entropy)
     if not 0.0 < value <= max_entropy + 1e-9:
@@ -65,13 +61,14 @@ def resolve_target_entropy(target_entropy: float | str, n_actions: int) -> float
     return value
 
 
-class DiscreteSAC(OffPolicyAlgorithm):
+class DiscreteSAC(CheckedFiles, CheckedReplayBuffer, ActorCriticOffPolicyAlgorithm):
     """
     Soft Actor-Critic for discrete actions, with exact expectations over actions (no action sampling in the losses).
 
     Paper: P. Christodoulou, "Soft Actor-Critic for Discrete Action Settings", 2019, https://arxiv.org/abs/1910.07207
-    Reference: ../shared/reference 004 §3.4.8.1, eqs. (3.59)-(3.66) and the pseudocode "Soft Actor-Critic (Discrete
-    Actions)"; 001 "Soft Actor-Critic".
+    (its derivation and Algorithm 1: the soft value, policy and temperature objectives as exact sums over actions), built
+    on T. Haarnoja, A. Zhou, P. Abbeel, S. Levine, "Soft Actor-Critic: Off-Policy Maximum Entropy Deep Reinforcement
+    Learning with a Stochastic Actor", ICML 2018, https://arxiv.org/abs/1801.01290.
 
     Per gradient step: critic target ``y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log
     pi(a'|s'))``, critic loss ``0.5 sum_j MSE(Q_j(s, a), y)``, actor loss ``mean_s sum_a pi(a|s) (alpha log pi(a|s) -
@@ -100,7 +97,7 @@ class DiscreteSAC(OffPolicyAlgorithm):
     :param target_entropy: target entropy when learning alpha: a float in (0, log|A|] (nats), ``"auto"``
         (0.5 log|A|) or ``"auto_<r>"`` (r log|A|)
     :param backup_entropy: whether the critic's target carries the entropy bonus ``- alpha log pi(a'|s')`` (True, the
-        soft Bellman backup of eq. 3.63). False backs up the expected value ``sum_a' pi(a'|s') min_j Q_targ_j(s', a')``
+        soft Bellman backup). False backs up the expected value ``sum_a' pi(a'|s') min_j Q_targ_j(s', a')``
         only, so the entropy term stays in the actor and temperature losses (a regulariser of the policy) but is no
         longer a reward: the critics learn the task's return. Try it where the entropy reward changes which behaviour
         is best, e.g. tasks with a per-step cost where prolonging the episode earns bonus (it helped on Acrobot-v1,
@@ -154,11 +151,7 @@ class DiscreteSAC(OffPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        check_positive_int("batch_size", batch_size)
-        check_positive_int("buffer_size", buffer_size)
-        check_positive_int("target_update_interval", target_update_interval)
-        check_tau(tau)
-        check_gamma(gamma)
+        check_common_arguments(locals())
         check_n_critics(policy_kwargs, default=2)
         _check_ent_coef(ent_coef)
         super().__init__(
@@ -192,7 +185,6 @@ class DiscreteSAC(OffPolicyAlgorithm):
         self.ent_coef = ent_coef
         self.target_update_interval = target_update_interval
         self.target_entropy = target_entropy
-        check_choice("backup_entropy", backup_entropy, (True, False))
         self.backup_entropy = bool(backup_entropy)
         if getattr(self, "action_space", None) is not None:
             resolve_target_entropy(target_entropy, int(self.action_space.n))  # type: ignore[attr-defined]
@@ -206,43 +198,30 @@ class DiscreteSAC(OffPolicyAlgorithm):
                 # would warn that n_steps is ignored, yet the buffer's kwargs carry the same n_steps
                 warnings.filterwarnings("ignore", message=".*n_steps=.* is ignored", category=UserWarning)
             super()._setup_model()
-        self.actor = self.policy.actor
-        self.critic = self.policy.critic
-        self.critic_target = self.policy.critic_target
-        self.batch_norm_stats = get_parameters_by_name(self.critic, ["running_"])
-        self.batch_norm_stats_target = get_parameters_by_name(self.critic_target, ["running_"])
         self.target_entropy_value = resolve_target_entropy(self.target_entropy, int(self.action_space.n))  # type: ignore[attr-defined]
         self.ent_coef_optimizer: th.optim.Optimizer | None = None
         if isinstance(self.ent_coef, str):  # learned: "auto" or "auto_<initial value>"
-            initial = float(self.ent_coef.split("_")[1]) if "_" in self.ent_coef else 1.0
+            initial = _learned_ent_coef(self.ent_coef).value_or(1.0)
             self.log_ent_coef = th.log(th.ones(1, device=self.device) * initial).requires_grad_(True)
             self.ent_coef_optimizer = th.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
         else:
             self.ent_coef_tensor = th.tensor(float(self.ent_coef), device=self.device)
 
-    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        self.policy.set_training_mode(True)
-        optimizers = [self.actor.optimizer, self.critic.optimizer]
+    def _optimizers(self) -> list[th.optim.Optimizer]:
+        optimizers = super()._optimizers()
         if self.ent_coef_optimizer is not None:
             optimizers.append(self.ent_coef_optimizer)
-        self._update_learning_rate(optimizers)
-        stats: dict[str, list[float]] = {"critic_loss": [], "actor_loss": [], "ent_coef": [], "entropy": []}
-        for _ in range(gradient_steps):
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
-            alpha = self._temperature()
-            stats["critic_loss"].append(self._update_critic(data, alpha))
-            actor_loss, policy_entropy = self._update_actor_and_temperature(data, alpha)
-            stats["actor_loss"].append(actor_loss)
-            stats["entropy"].append(policy_entropy)
-            stats["ent_coef"].append(float(alpha))
-            self._n_updates += 1
-            if self._n_updates % self.target_update_interval == 0:
-                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
-                polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        for key, values in stats.items():
-            self.logger.record(f"train/{key}", float(np.mean(values)))
+        return optimizers
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        super().train(gradient_steps, batch_size)
         self.logger.record("train/target_entropy", self.target_entropy_value)
+
+    def _gradient_step(self, data: ReplayBufferSamples) -> dict[str, float]:
+        alpha = self._temperature()
+        critic_loss = self._update_critic(data, alpha)
+        actor_loss, policy_entropy = self._update_actor_and_temperature(data, alpha)
+        return {"critic_loss": critic_loss, "actor_loss": actor_loss, "ent_coef": float(alpha), "entropy": policy_entropy}
 
     def _temperature(self) -> th.Tensor:
         """Current alpha, without gradient."""
@@ -252,7 +231,8 @@ class DiscreteSAC(OffPolicyAlgorithm):
 
     @th.no_grad()
     def soft_target(self, data: ReplayBufferSamples, alpha: th.Tensor | float) -> th.Tensor:
-        """y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log pi(a'|s')) (eq. 3.63), (batch,).
+        """y = r + gamma (1 - d) sum_a' pi(a'|s') (min_j Q_targ_j(s', a') - alpha log pi(a'|s')), (batch,): the soft Bellman
+        backup.
 
         With n-step samples r is the discounted n-step reward sum and gamma the buffer's per-sample discount gamma^n.
         With ``backup_entropy=False`` the ``- alpha log pi`` term is left out of the target.
@@ -264,31 +244,22 @@ class DiscreteSAC(OffPolicyAlgorithm):
         return data.rewards.flatten() + (1 - data.dones.flatten()) * discounts * next_value
 
     def _update_critic(self, data: ReplayBufferSamples, alpha: th.Tensor) -> float:
-        """Regress every Q_j(s, a) on the soft Bellman target (eqs. 3.63-3.64)."""
+        """Regress every Q_j(s, a) on the soft Bellman target (half squared error, summed over critics)."""
         target = self.soft_target(data, alpha)
         actions = data.actions.long().reshape(-1, 1)
-        q_taken = [q.gather(1, actions).flatten() for q in self.critic(data.observations)]
-        loss = 0.5 * sum(F.mse_loss(q, target) for q in q_taken)
-        self.critic.optimizer.zero_grad()
-        loss.backward()  # type: ignore[union-attr]
-        self.critic.optimizer.step()
-        return loss.item()  # type: ignore[union-attr]
+        return self._critic_regression_step([q.gather(1, actions).flatten() for q in self.critic(data.observations)], target)
 
     def _update_actor_and_temperature(self, data: ReplayBufferSamples, alpha: th.Tensor) -> tuple[float, float]:
-        """Actor step on eq. (3.65) with the exact sum over actions, then the temperature step."""
+        """Actor step on the policy objective with the exact sum over actions, then the temperature step."""
         probs, log_probs = self.actor.action_log_probs(data.observations)
         with th.no_grad():
             q_values = min_q(self.critic(data.observations))
         loss = discrete_sac_actor_loss(probs, log_probs, q_values, alpha)
-        self.actor.optimizer.zero_grad()
-        loss.backward()
-        self.actor.optimizer.step()
+        optimizer_step(self.actor.optimizer, loss)
         policy_entropy = entropy(probs.detach(), log_probs.detach())
         if self.ent_coef_optimizer is not None:
             ent_loss = temperature_loss(self.log_ent_coef, policy_entropy, self.target_entropy_value)
-            self.ent_coef_optimizer.zero_grad()
-            ent_loss.backward()
-            self.ent_coef_optimizer.step()
+            optimizer_step(self.ent_coef_optimizer, ent_loss)
         return loss.item(), policy_entropy.mean().item()
 
     def learn(
@@ -310,29 +281,25 @@ class DiscreteSAC(OffPolicyAlgorithm):
             progress_bar=progress_bar,
         )
 
-    def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "actor", "critic", "critic_target"]
-
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        state_dicts = ["policy", "actor.optimizer", "critic.optimizer"]
+        state_dicts, _ = super()._get_torch_save_params()
         if self.ent_coef_optimizer is not None:
             return [*state_dicts, "ent_coef_optimizer"], ["log_ent_coef"]
         return state_dicts, ["ent_coef_tensor"]
 
 
+def _learned_ent_coef(ent_coef: str) -> Auto:
+    """``"auto"`` (learned from 1) or ``"auto_<x>"`` (learned from x > 0); other strings are refused."""
+    return parse_string_hyperparameter(
+        "ent_coef", ent_coef, ("auto",), positive=True, others="a positive float", x_is="the initial value"
+    )
+
+
 def _check_ent_coef(ent_coef: Any) -> None:
     if isinstance(ent_coef, str):
-        if ent_coef == "auto":
-            return
-        if ent_coef.startswith("auto_"):
-            try:
-                initial = float(ent_coef[len("auto_") :])
-            except ValueError:
-                initial = -1.0
-            if initial > 0:
-                return
-        raise ValueError(f"`ent_coef` must be a positive float, 'auto' or 'auto_<positive initial value>', got {ent_coef!r}.")
-    check_positive("ent_coef", ent_coef)
+        _learned_ent_coef(ent_coef)
+    else:
+        check_positive("ent_coef", ent_coef)
 
 
 __all__ = ["DiscreteSAC"]

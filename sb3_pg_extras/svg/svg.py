@@ -23,17 +23,18 @@ from sb3_pg_extras.common.dynamics import (
     DynamicsSettings,
     ScheduledModelRefits,
     Transitions,
+    check_env_id,
     resolve_transition_functions,
     vec_env_id,
 )
 from sb3_pg_extras.common.off_policy import BehaviourLogProbRecorder, check_no_action_noise, clipped_importance_weights
 from sb3_pg_extras.common.policies import stored_actions_log_prob
+from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.validation import (
     check_action_space,
-    check_gamma,
-    check_non_negative,
+    check_common_arguments,
     check_positive_int,
-    check_tau,
+    check_sac_temperature,
 )
 from sb3_pg_extras.common.value_gradients import (
     infer_squashed_gaussian_noise,
@@ -73,7 +74,7 @@ def parse_horizon(horizon: Any) -> int | float:
     return horizon
 
 
-class SVG(ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
+class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
     """
     Stochastic Value Gradients: SVG(0), SVG(1), SVG(n) and SVG(inf) in one class, selected by ``horizon``.
 
@@ -248,14 +249,12 @@ class SVG(ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
     @staticmethod
     def _check_hyperparameters(args: dict[str, Any]) -> None:
         """Refuse bad settings at construction, saying what to change."""
+        check_common_arguments(args)
+        check_sac_temperature(args["ent_coef"], args["target_entropy"])
+        check_env_id(args["env_id"])
         horizon = parse_horizon(args["horizon"])
-        check_gamma(args["gamma"])
-        check_tau(args["tau"])
         for name in ("buffer_size", "batch_size", "inf_unroll_length", "model_train_freq"):
             check_positive_int(name, args[name])
-        check_non_negative("learning_starts", args["learning_starts"])
-        if not isinstance(args["noise_inference"], bool):
-            raise ValueError(f"`noise_inference` must be True or False, got {args['noise_inference']!r}")
         is_clip = args["is_clip"]
         if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or not is_clip > 0:
             raise ValueError(f"`is_clip` (truncation of the importance weights) must be > 0, got {is_clip!r}")

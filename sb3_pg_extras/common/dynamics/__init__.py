@@ -19,6 +19,7 @@ from sb3_pg_extras.common.dynamics.ensemble import (
 from sb3_pg_extras.common.dynamics.functions import (
     KnownDynamics,
     TransitionFunctions,
+    check_env_id,
     resolve_transition_functions,
     unscale_actions,
     vec_env_id,
@@ -45,6 +46,7 @@ __all__ = [
     "ScheduledModelRefits",
     "TransitionFunctions",
     "Transitions",
+    "check_env_id",
     "default_weight_decay",
     "fit_dynamics",
     "forward_assigned",

@@ -48,6 +48,12 @@ class TransitionFunctions:
     termination: TransitionFn | None
 
 
+def check_env_id(env_id: str | None) -> None:
+    """An ``env_id`` given explicitly must name known env functions: a typo must not fall back to learned heads."""
+    if env_id is not None:
+        require_env_functions(env_id, "env functions (`env_id` was given explicitly)")
+
+
 def resolve_transition_functions(
     algo: str,
     env_id: str | None,

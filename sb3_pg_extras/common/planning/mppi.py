@@ -134,6 +134,10 @@ class MPPIPlanner:
             raise ValueError(f"MPPI needs at least 2 sampled sequences (n_samples >= 2), got {self.n_samples!r}")
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
             raise ValueError(f"The MPPI horizon must be an integer >= 1, got {self.horizon!r}")
+        for name in ("temperature", "noise_std", "gamma", "control_cost", "smoothing"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"MPPI's `{name}` must be a number, got {value!r}")
         if not self.temperature > 0:
             raise ValueError(f"The MPPI temperature lambda must be > 0, got {self.temperature!r}")
         if not self.noise_std > 0:

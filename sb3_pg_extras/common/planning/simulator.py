@@ -1,0 +1,67 @@
+"""Batched open-loop rollouts of the true MuJoCo simulator of an env, scored as the env scores its steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sb3_pg_extras.envs.simulator import SimulatorSpec
+
+
+class SimulatorRollout:
+    """
+    Rolls K control sequences of H env steps out of one observation in the env's own MuJoCo model, natively in batch
+    with ``mujoco.rollout`` (each control held for the env's ``frame_skip`` physics steps, as ``env.step()`` does),
+    and scores every step with the env's reward and termination computed from the rolled-out simulator states.
+
+    :param env: the unwrapped MuJoCo env (its ``model``, ``frame_skip``, ``dt`` and reward settings are used; its own
+        ``data`` is never touched)
+    :param spec: the env's observation-to-state mapping, reward and termination
+    :param nthread: threads of ``mujoco.rollout``'s pool (0: the calling thread only)
+    """
+
+    def __init__(self, env: Any, spec: SimulatorSpec, nthread: int = 0) -> None:
+        import mujoco
+        from mujoco import rollout
+
+        self.env, self.spec = env, spec
+        self.model = env.model
+        self.frame_skip = int(env.frame_skip)
+        self.nq, self.nv = self.model.nq, self.model.nv
+        self._mujoco = mujoco
+        self._state_spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+        self._data = [mujoco.MjData(self.model) for _ in range(max(nthread, 1))]
+        self._rollout = rollout.Rollout(nthread=nthread)
+        # where qpos and qvel sit in a full-physics state vector (time comes first)
+        self._qpos = slice(1, 1 + self.nq)
+        self._qvel = slice(1 + self.nq, 1 + self.nq + self.nv)
+
+    def initial_state(self, observation: np.ndarray) -> np.ndarray:
+        """The full-physics state (1, nstate) of the simulator behind one observation."""
+        qpos, qvel = self.spec.obs_to_state(self.env, np.asarray(observation, dtype=np.float64)[None])
+        mujoco, data = self._mujoco, self._data[0]
+        mujoco.mj_resetData(self.model, data)
+        data.qpos[:], data.qvel[:] = qpos[0], qvel[0]
+        mujoco.mj_forward(self.model, data)
+        state = np.empty(mujoco.mj_stateSize(self.model, self._state_spec))
+        mujoco.mj_getState(self.model, data, state, self._state_spec)
+        return state[None]
+
+    def __call__(self, observation: np.ndarray, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """
+        Rewards and terminations (K, H) of K control sequences (K, H, nu), in env units, from one observation.
+        Steps after a termination are rolled out too (fixed shapes); the caller masks them.
+        """
+        start = self.initial_state(observation)
+        physics_controls = np.repeat(np.ascontiguousarray(controls, dtype=np.float64), self.frame_skip, axis=1)
+        states, _ = self._rollout.rollout(self.model, self._data, start, physics_controls)
+        after = states[:, self.frame_skip - 1 :: self.frame_skip]  # (K, H, nstate): the state after each env step
+        qpos_after, qvel_after = after[..., self._qpos], after[..., self._qvel]
+        first = np.broadcast_to(start[:, None, self._qpos], (len(controls), 1, self.nq))
+        qpos_before = np.concatenate([first, qpos_after[:, :-1]], axis=1)
+        rewards = self.spec.reward(self.env, qpos_before, qpos_after, qvel_after, controls)
+        return rewards, self.spec.termination(self.env, qpos_after, qvel_after)
+
+    def close(self) -> None:
+        self._rollout.close()

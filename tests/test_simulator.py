@@ -1,0 +1,79 @@
+"""Planning in the true MuJoCo simulator: the observation-to-state mappings and the state-based rewards and
+terminations equal what the env's own step() computes, from the env's real state (x position included)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from sb3_pg_extras.common.planning.simulator import SimulatorRollout
+from sb3_pg_extras.envs.simulator import SIMULATOR_SPECS
+
+pytestmark = pytest.mark.mujoco
+ENV_IDS = sorted(SIMULATOR_SPECS)
+
+
+def env_after_random_steps(env_id: str, steps: int, seed: int = 0) -> tuple[gym.Env, np.ndarray]:
+    """An env a few random steps into an episode (x position away from 0), and its observation."""
+    env = gym.make(env_id)
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    for _ in range(steps):
+        obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return env, obs
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_the_state_behind_an_observation_gives_the_observation_back(env_id: str) -> None:
+    env, obs = env_after_random_steps(env_id, 7)
+    qpos, qvel = SIMULATOR_SPECS[env_id].obs_to_state(env.unwrapped, obs[None])
+    assert qpos.shape == (1, env.unwrapped.model.nq) and qvel.shape == (1, env.unwrapped.model.nv)
+    env.unwrapped.set_state(qpos[0], qvel[0])
+    np.testing.assert_allclose(env.unwrapped._get_obs(), obs, atol=1e-12)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_rollouts_score_steps_exactly_as_the_env_from_its_real_state(env_id: str) -> None:
+    # velocities clipped in the observation (Hopper, Walker2d): exact while they lie inside the clip, as at a reset
+    env, obs = env_after_random_steps(env_id, 0 if SIMULATOR_SPECS[env_id].note else 5)
+    real = env.unwrapped
+    if env_id != "InvertedPendulum-v5":  # move the walker away from x = 0: the observation does not show it
+        real.set_state(real.data.qpos + np.eye(real.model.nq)[0] * 3.7, real.data.qvel)
+        obs = real._get_obs()
+        assert real.data.qpos[0] > 3.6
+    sim = SimulatorRollout(real, SIMULATOR_SPECS[env_id])
+    rng = np.random.default_rng(1)
+    horizon = 12
+    controls = rng.uniform(env.action_space.low, env.action_space.high, size=(4, horizon, env.action_space.shape[0]))
+    rewards, terminated = sim(obs, controls)
+    assert rewards.shape == terminated.shape == (4, horizon)
+    qpos, qvel = real.data.qpos.copy(), real.data.qvel.copy()
+    for k in (0, 3):  # every sequence of the batch is its own rollout
+        copy = gym.make(env_id)
+        copy.reset(seed=0)
+        copy.unwrapped.set_state(qpos, qvel)  # the env's real state, x position included
+        for h in range(horizon):
+            _, reward, term, _, _ = copy.step(controls[k, h])
+            assert reward == pytest.approx(rewards[k, h], abs=1e-9)
+            assert term == terminated[k, h]
+            if term:
+                break
+    np.testing.assert_array_equal(real.data.qpos, qpos)  # the env's own simulator was not touched
+
+
+def test_hopper_terminations_and_healthy_reward_follow_the_env() -> None:
+    env, obs = env_after_random_steps("Hopper-v5", 3)
+    sim = SimulatorRollout(env.unwrapped, SIMULATOR_SPECS["Hopper-v5"])
+    # full torque on every joint for 60 steps: the hopper falls, and the rollouts must see it
+    controls = np.ones((2, 60, 3))
+    controls[1] *= -1
+    rewards, terminated = sim(obs, controls)
+    assert terminated.any(axis=1).all()
+    first = terminated.argmax(axis=1)
+    for k, h in enumerate(first):
+        assert (~terminated[k, :h]).all()
+        forward_and_control = rewards[k, h] - 0.0  # no healthy reward at the terminating step
+        assert forward_and_control < rewards[k, :h].max() + 1.0
