@@ -319,3 +319,23 @@ def test_particle_mode_keeps_one_member_per_particle_and_random_mode_redraws():
                         lambda o, a, s: o[:, 0] > 1e6, member_mode=mode)  # fmt: skip
     assert all(th.equal(m, seen["particle"][0]) for m in seen["particle"])
     assert not th.equal(seen["random"][0], seen["random"][1])
+
+
+def test_scoring_only_rollouts_and_the_never_terminates_shortcut_give_the_same_scores():
+    from sb3_pg_extras.common.dynamics import KnownDynamics
+    from sb3_pg_extras.envs import get_env_functions
+    from sb3_pg_extras.envs.base import never_terminates
+
+    functions = get_env_functions("Pendulum-v1")
+    assert functions is not None and functions.dynamics is not None and functions.termination is never_terminates
+    model = KnownDynamics(functions.dynamics, None)
+    start, sequences = th.tensor([0.3, 0.95, 1.0]), th.rand(50, 7, 1, generator=th.Generator().manual_seed(0)) * 4 - 2
+    reference = open_loop_rollout(model, start, sequences, functions.reward, lambda o, a, n: th.zeros(len(o)) > 0)
+    lean = open_loop_rollout(model, start, sequences, functions.reward, never_terminates, keep_transitions=False)
+    assert th.equal(lean.rewards, reference.rewards) and th.equal(lean.valid, reference.valid)
+    assert th.equal(lean.terminated, reference.terminated) and lean.observations.shape == (7, 50, 0)
+    # a branch that terminates still masks what follows when the shortcut is not used
+    ends = open_loop_rollout(model, start, sequences, functions.reward, lambda o, a, n: n[:, 2] > 0, keep_transitions=False)
+    assert th.equal(
+        ends.valid, reference.valid & th.cat([th.ones(1, 50, dtype=th.bool), ~ends.terminated[:-1].cumsum(0).bool()])
+    )

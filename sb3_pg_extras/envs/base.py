@@ -18,6 +18,19 @@ TerminationFn = TransitionFn
 """``termination(obs, action, next_obs) -> terminated``: a :data:`TransitionFn` returning a bool tensor (...)."""
 
 
+def never_terminates(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
+    """
+    Termination function of envs that only end by time-limit truncation (rollouts recognise it and skip the
+    termination mask).
+
+    :param obs: observations, shape (..., obs_dim)
+    :param action: actions, shape (..., act_dim)
+    :param next_obs: next observations, shape (..., obs_dim)
+    :return: all-False bool tensor, shape (...)
+    """
+    return th.zeros(next_obs.shape[:-1], dtype=th.bool, device=next_obs.device)
+
+
 DynamicsFn = Callable[[th.Tensor, th.Tensor], th.Tensor]
 """``dynamics(obs, action) -> next_obs``: the env's transition as a batched torch function, shapes (..., obs_dim),
 (..., act_dim) -> (..., obs_dim), actions in env units (for envs whose observation is their whole state)."""

@@ -9,20 +9,7 @@ from __future__ import annotations
 
 import torch as th
 
-from sb3_pg_extras.envs.base import EnvFunctions
-
-
-def never_terminates(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
-    """
-    Termination function of envs that only end by time-limit truncation.
-
-    :param obs: observations, shape (..., obs_dim)
-    :param action: actions, shape (..., act_dim)
-    :param next_obs: next observations, shape (..., obs_dim)
-    :return: all-False bool tensor, shape (...)
-    """
-    return th.zeros(next_obs.shape[:-1], dtype=th.bool, device=next_obs.device)
-
+from sb3_pg_extras.envs.base import EnvFunctions, never_terminates
 
 # Pendulum-v1 defaults: g=10, m=l=1, max_torque=2, max_speed=8, dt=0.05
 PENDULUM_MAX_TORQUE = 2.0

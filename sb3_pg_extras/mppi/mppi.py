@@ -21,8 +21,8 @@ from sb3_pg_extras.common.dynamics import (
     check_env_id,
     open_loop_rollout,
     resolve_transition_functions,
+    unscale_actions,
     vec_env_id,
-    with_scaled_actions,
 )
 from sb3_pg_extras.common.planning import MPPIPlanner, shift_plan
 from sb3_pg_extras.common.planning.simulator import SimulatorRollout
@@ -276,10 +276,14 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
                     f"MPPI(dynamics_mode='known') has no dynamics for the env {self.env_id!r}: pass `dynamics_fn=` (a "
                     "batched torch function of (obs, action) in env units) or use dynamics_mode='learned'"
                 )
-            self._model = KnownDynamics(dynamics_fn, self.action_space, self.device)
-            scale = lambda fn: with_scaled_actions(fn, self.action_space, self.device)  # noqa: E731
+            # env units throughout: _rollout unscales the whole batch of candidate sequences once
+            self._model = KnownDynamics(dynamics_fn, None, self.device)
+            self._env_bounds = tuple(
+                th.as_tensor(bound, device=self.device, dtype=th.float32)
+                for bound in (self.action_space.low, self.action_space.high)
+            )
             assert functions.reward is not None and functions.termination is not None
-            self._reward, self._termination = scale(functions.reward), scale(functions.termination)
+            self._reward, self._termination = functions.reward, functions.termination
 
     def _rollout(
         self, start: th.Tensor, candidates: th.Tensor, generator: th.Generator | None = None
@@ -292,10 +296,14 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
             valid[:, 1:] = ~np.logical_or.accumulate(terminated, axis=1)[:, :-1]  # alive until a termination
             to_torch = lambda a: th.as_tensor(a, device=start.device)  # noqa: E731
             return to_torch(rewards).float(), to_torch(valid)
-        rollout = open_loop_rollout(self._model, start, candidates, self._reward, self._termination, generator=generator)
+        if self.dynamics is None:  # known dynamics and functions take env units
+            candidates = unscale_actions(candidates, *self._env_bounds)
+        rollout = open_loop_rollout(
+            self._model, start, candidates, self._reward, self._termination, generator=generator, keep_transitions=False
+        )
         return rollout.rewards.T, rollout.valid.T
 
-    @th.no_grad()
+    @th.inference_mode()  # lighter than no_grad for the many small ops of a plan (no version counters)
     def plan(self, observations: th.Tensor, plans: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
         """Optimised plans (n, H, action_dim), in SB3's [-1, 1] action scale, for n observations and nominal plans
         (one planning problem per env: a loop over envs, never over samples)."""
@@ -320,9 +328,13 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         seed at every call, so that an observation and a state always give the same action (the sampled sequences
         still differ from step to step, around the shifted plan); ``False`` draws them from torch's global generator."""
         assert isinstance(self.action_space, spaces.Box)
-        tensor, vectorized = self.policy.obs_to_tensor(observation)
-        assert isinstance(tensor, th.Tensor)  # flat Box observations (checked at construction)
-        obs = tensor.float()
+        if not isinstance(observation, np.ndarray):
+            raise ValueError(f"MPPI plans from flat Box observations (numpy arrays), got {type(observation).__name__}")
+        # flat Box observations (checked at construction): one observation is 1-D, a batch 2-D; SB3's generic check
+        # costs a few milliseconds per call, as much as a tenth of a plan
+        vectorized = observation.ndim == 2
+        obs_dim = int(np.prod(observation.shape[1:] if vectorized else observation.shape))
+        obs = th.as_tensor(observation, device=self.device, dtype=th.float32).reshape(-1, obs_dim)
         n_envs, shape = obs.shape[0], (self.horizon, *self.action_space.shape)
         nominal = np.zeros((n_envs, *shape), dtype=np.float32) if state is None else np.array(state, dtype=np.float32)
         if nominal.shape != (n_envs, *shape):
@@ -374,7 +386,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         # the dynamics component is handled by ScheduledModelRefits
         return [
             *super()._excluded_save_params(), "_model", "_reward", "_termination", "planner", "_plans", "_simulator",
-            "_planning_env",
+            "_planning_env", "_env_bounds",
         ]  # fmt: skip
 
 

@@ -103,10 +103,11 @@ class KnownDynamics:
     :mod:`sb3_pg_extras.envs`, or a user's), with the interface of :class:`DynamicsModel` that the rollouts use, so
     that :func:`~sb3_pg_extras.common.dynamics.imagine_rollout` and
     :func:`~sb3_pg_extras.common.dynamics.open_loop_rollout` run it like a one-member ensemble. It takes SB3's
-    [-1, 1] scaled actions and unscales them for ``f``.
+    [-1, 1] scaled actions and unscales them for ``f``, or, without an action space, actions already in env units
+    (a planner that unscales its whole batch of sequences once instead of at every step).
 
     :param dynamics_fn: ``(obs, action) -> next_obs`` on batched tensors, actions in env units
-    :param action_space: the env's Box action space
+    :param action_space: the env's Box action space (scaled actions), or None (actions in env units)
     :param device: torch device
     """
 
@@ -114,10 +115,12 @@ class KnownDynamics:
     learn_termination = False
     n_elites = 1
 
-    def __init__(self, dynamics_fn: DynamicsFn, action_space: spaces.Box, device: th.device | str = "cpu") -> None:
+    def __init__(self, dynamics_fn: DynamicsFn, action_space: spaces.Box | None, device: th.device | str = "cpu") -> None:
         self.dynamics_fn = dynamics_fn
-        self.low = th.as_tensor(np.asarray(action_space.low), device=device, dtype=th.float32)
-        self.high = th.as_tensor(np.asarray(action_space.high), device=device, dtype=th.float32)
+        self.bounds = None
+        if action_space is not None:
+            low = th.as_tensor(np.asarray(action_space.low), device=device, dtype=th.float32)
+            self.bounds = (low, th.as_tensor(np.asarray(action_space.high), device=device, dtype=th.float32))
         self.device = device
 
     def sample_members(self, batch: int, mode: str = "random", generator: th.Generator | None = None) -> th.Tensor:
@@ -132,7 +135,8 @@ class KnownDynamics:
         generator: th.Generator | None = None,
         noise: th.Tensor | None = None,
     ) -> tuple[th.Tensor, None, None]:
-        return self.dynamics_fn(obs, unscale_actions(actions, self.low, self.high)), None, None
+        env_actions = actions if self.bounds is None else unscale_actions(actions, *self.bounds)
+        return self.dynamics_fn(obs, env_actions), None, None
 
     def eval(self) -> KnownDynamics:
         return self

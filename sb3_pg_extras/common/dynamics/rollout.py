@@ -13,6 +13,7 @@ import torch as th
 
 from sb3_pg_extras.common.dynamics.transitions import Transitions
 from sb3_pg_extras.envs import TransitionFn
+from sb3_pg_extras.envs.base import never_terminates
 
 
 class TransitionModel(Protocol):
@@ -91,6 +92,7 @@ def imagine_rollout(
     generator: th.Generator | None = None,
     members: th.Tensor | None = None,
     model_noise: list[th.Tensor | None] | None = None,
+    keep_transitions: bool = True,
 ) -> ImaginedRollout:
     """Roll ``act_fn`` out for ``horizon`` steps inside ``model`` from every start state at once.
 
@@ -113,6 +115,8 @@ def imagine_rollout(
         members under which noise was inferred
     :param model_noise: per step, the model noise ``xi`` to use instead of a fresh draw (None entries draw), e.g.
         noise inferred from a real transition for the first step (SVG)
+    :param keep_transitions: False leaves ``observations``, ``actions`` and ``next_observations`` empty (shape
+        (H, batch, 0)): a planner that only scores sequences skips stacking them (a quarter of a Pendulum rollout)
     """
     if horizon < 1:
         raise ValueError(f"The rollout horizon must be >= 1, got {horizon}")
@@ -127,7 +131,10 @@ def imagine_rollout(
     if members is None:
         members = model.sample_members(batch, member_mode, generator)
     alive = th.ones(batch, dtype=th.bool, device=start_obs.device)
+    no_termination = th.zeros(batch, dtype=th.bool, device=start_obs.device)
     steps: list[tuple[th.Tensor, ...]] = []
+    rewards_per_step: list[th.Tensor] = []
+    masks: list[tuple[th.Tensor, th.Tensor]] = []
     log_probs: list[th.Tensor] = []
     obs = start_obs
     for h in range(horizon):
@@ -140,16 +147,30 @@ def imagine_rollout(
         noise = model_noise[h] if model_noise is not None and h < len(model_noise) else None
         next_obs, learned_reward, done_prob = model.predict(obs, actions, members, deterministic, generator, noise)
         reward = reward_fn(obs, actions, next_obs) if reward_fn is not None else learned_reward
-        if termination_fn is not None:
-            terminated = termination_fn(obs, actions, next_obs).bool()
+        if termination_fn is never_terminates:  # known to be all False: no per-step mask to compute
+            terminated = no_termination
+        elif termination_fn is not None:
+            terminated = termination_fn(obs, actions, next_obs)
+            terminated = terminated if terminated.dtype == th.bool else terminated.bool()
         else:
             assert done_prob is not None
             terminated = done_prob > 0.5
         assert reward is not None
-        steps.append((obs, actions, reward, next_obs, terminated, alive))
-        alive = alive & ~terminated
+        steps.append((obs, actions, next_obs) if keep_transitions else ())
+        rewards_per_step.append(reward)
+        if terminated is not no_termination:
+            masks.append((terminated, alive))
+            alive = alive & ~terminated
         obs = next_obs
-    observations, actions, rewards, next_observations, terminated, valid = (th.stack(column) for column in zip(*steps))
+    rewards = th.stack(rewards_per_step)
+    if masks:
+        terminated, valid = (th.stack(column) for column in zip(*masks))
+    else:  # never_terminates: nothing to stack
+        terminated, valid = th.zeros_like(rewards, dtype=th.bool), th.ones_like(rewards, dtype=th.bool)
+    if keep_transitions:
+        observations, actions, next_observations = (th.stack(column) for column in zip(*steps))
+    else:
+        observations = actions = next_observations = rewards.new_empty((horizon, batch, 0))
     return ImaginedRollout(
         observations,
         actions,
@@ -170,6 +191,7 @@ def open_loop_rollout(
     member_mode: str = "particle",
     deterministic: bool = False,
     generator: th.Generator | None = None,
+    keep_transitions: bool = True,
 ) -> ImaginedRollout:
     """Play ``N`` action sequences open loop through the model, all at once: particle ``i`` starts from
     ``start_obs[i]`` (or the one shared start state) and applies ``action_sequences[i, h]`` at step ``h``. By default
@@ -184,6 +206,7 @@ def open_loop_rollout(
     :param member_mode: as in :func:`imagine_rollout` (default ``"particle"``)
     :param deterministic: use the members' means instead of sampling
     :param generator: random generator for member choice and model noise
+    :param keep_transitions: as in :func:`imagine_rollout` (False: only rewards, terminations and validity)
     :return: the rollout, tensors with leading shape (H, N)
     """
     if action_sequences.dim() != 3:
@@ -195,5 +218,14 @@ def open_loop_rollout(
         raise ValueError(f"{start_obs.shape[0]} start states for {n_particles} action sequences: give one or N")
     steps = iter(action_sequences.unbind(1))  # the h-th call of the act function returns the actions of step h
     return imagine_rollout(
-        model, lambda obs: next(steps), start_obs, horizon, reward_fn, termination_fn, member_mode, deterministic, generator
+        model,
+        lambda obs: next(steps),
+        start_obs,
+        horizon,
+        reward_fn,
+        termination_fn,
+        member_mode,
+        deterministic,
+        generator,
+        keep_transitions=keep_transitions,
     )
