@@ -121,6 +121,13 @@ def test_train_then_enjoy_and_plot(tmp_path: Path) -> None:
     assert (tmp_path / "logs/ppo/CartPole-v1_1/CartPole-v1.zip").is_file()
 
 
+def test_mppi_trains_and_enjoys_through_the_zoo(tmp_path: Path) -> None:
+    tiny = ["-params", "n_samples:16", "horizon:3"]
+    run_zoo("train", "--algo", "mppi", "--env", "Pendulum-v1", "-n", "20", "-f", "logs", "--seed", "1", *tiny, cwd=tmp_path)
+    out = run_zoo("enjoy", "--algo", "mppi", "--env", "Pendulum-v1", "-f", "logs", "--no-render", "-n", "200", cwd=tmp_path)
+    assert "Episode Reward:" in out.stdout and "Episode Length 200" in out.stdout  # a whole episode planned
+
+
 OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sampler", "random", "--pruner", "none"]
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
 
