@@ -80,3 +80,16 @@ def test_mujoco_is_an_extra_not_a_dependency() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert not [dep for dep in project["dependencies"] if dep.lower().startswith("mujoco")]
     assert any(dep.startswith("mujoco") for dep in project["optional-dependencies"]["mujoco"])
+
+
+def test_docs_and_docstrings_cite_papers_not_paths_users_do_not_have() -> None:
+    # the textbook chapters the maths was written from are not shipped: users must be able to follow every citation
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}"
+        for folder in ("sb3_pg_extras", "docs")
+        for path in (REPO / folder).rglob("*")
+        if path.suffix in (".py", ".md", ".yml")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "shared/reference" in line
+    ]
+    assert not offenders, offenders
