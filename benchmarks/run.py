@@ -104,9 +104,12 @@ def make_env(entry: ZooEntry, env_id: str, n_envs: int, seed: int, eval_env: boo
 
 def build(algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = None) -> tuple[Any, int, Any]:
     """Model, step budget from the YAML, and a matching eval env, from the zoo hyperparameters (preprocessed as the
-    zoo does it: sb3_pg_extras.zoo.preprocess_hyperparams)."""
+    zoo does it: sb3_pg_extras.zoo.preprocess_hyperparams). ``algo`` is a zoo key, or ``<zoo key>/<label>`` for a
+    variant of it that ``--set <zoo key>/<label>.key=value`` configures (e.g. ``svg/h3`` with
+    ``--set svg/h3.horizon=3``): it is reported under its full name."""
     from rl_zoo3.utils import ALGOS
 
+    algo = algo.split("/", 1)[0]
     entry = preprocess_hyperparams(algo, env_id, {**zoo_hyperparams(algo, env_id), **(overrides or {})})
     if entry.callbacks:
         # they would run inside the timed training loop (and some, e.g. ParallelTrainCallback, change the loop itself)
@@ -158,7 +161,7 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
         target, value = item.split("=", 1)
         algo, key = target.split(".", 1)
         parsed = yaml.safe_load(value)
-        if isinstance(parsed, str):
+        if isinstance(parsed, str) and any(c.isdigit() for c in parsed):  # "5e-4" -> 5e-4; "inf" stays a string
             try:
                 parsed = float(parsed)
             except ValueError:
@@ -314,7 +317,10 @@ def _init_worker(threads: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--algos", nargs="+", required=True, help="zoo keys: ours (reinforce, ...) and built-ins (ppo, ...)")
+    parser.add_argument(
+        "--algos", nargs="+", required=True,
+        help="zoo keys: ours (reinforce, ...) and built-ins (ppo, ...); <key>/<label> for a variant set by --set",
+    )  # fmt: skip
     parser.add_argument("--envs", nargs="+", required=True)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--n-timesteps", type=int, default=0, help="step budget (0: each zoo file's n_timesteps)")

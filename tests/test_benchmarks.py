@@ -48,3 +48,12 @@ def test_resume_of_a_subset_keeps_the_other_runs(tmp_path: Path) -> None:
         (algo, seed, steps) for seed in (0, 1) for algo in ("reinforce", "ppo") for steps in (0, 1000)
     ]
     assert not partial.exists()
+
+
+def test_a_variant_of_an_algorithm_is_built_from_its_zoo_entry_with_its_overrides() -> None:
+    run = _load_run_module()
+    overrides = run.parse_overrides(["svg/h3.horizon=3", "svg/inf.horizon=inf"])
+    assert overrides == {"svg/h3": {"horizon": 3}, "svg/inf": {"horizon": "inf"}}
+    model, n_timesteps, _ = run.build("svg/h3", "Pendulum-v1", 0, overrides["svg/h3"])
+    assert type(model).__name__ == "SVG" and model.horizon == 3 and n_timesteps > 0
+    assert run.build("svg", "Pendulum-v1", 0)[0].horizon == 1  # the zoo entry's own horizon
