@@ -1,0 +1,549 @@
+"""
+Mutation testing of the maths modules with cosmic-ray (https://github.com/sixty-north/cosmic-ray): each module is
+mutated one single-token edit at a time (operator and comparison swaps, +-1 on constants, removed ``not``, loops
+that run zero times, ...) and its OWN test files are run against every mutant. A mutant the tests do not notice
+"survives": a wrong line there would still pass. Score = killed / (killed + survived).
+
+For every module: a cosmic-ray session (``cosmic-ray init``) in a copy of the repository (``--workdir``/sandbox,
+so the working tree and any process importing the package from it never see a mutant), operator kinds in
+``EXCLUDED_OPERATORS`` dropped (each with its reason), mutants on lines marked ``# pragma: no mutate`` excluded as
+equivalent (the reason is the text after the pragma), and those inside annotations of a module with
+``from __future__ import annotations`` (never evaluated), optionally a random sample of ``--sample N`` of the rest
+(seed ``--seed``), one unmutated run of the tests (they must pass; it sets the per-mutant timeout), then
+``cosmic-ray exec`` (a mutant whose tests run past the timeout counts as killed; the report gives the count).
+
+Equivalent mutants (no input can tell them apart from the original) are marked in the module itself::
+
+    x = max(a, 1e-8)  # pragma: no mutate: the floor is never reached when ...
+    y = a + b  # pragma: no mutate[NumberReplacer, ReplaceBinaryOperator_Add_Sub]: why these cannot change y
+
+``# pragma: no mutate`` is cosmic-ray's own marker (``cr-filter-pragma``: every mutant ending on that line); the
+optional ``[...]`` (fnmatch patterns of operator names without ``core/``) narrows it to those operators.
+
+The sessions are kept under ``--workdir`` (``cr-report build/mutation/<module>.sqlite`` lists every mutant). The
+report (``benchmarks/results/<name>.md``, table per module, the surviving mutants with file:line and the edit, the
+excluded ones with their reasons) and ``<name>.csv`` are rewritten by each run.
+
+Examples::
+
+    python benchmarks/mutation.py                                   # every module, every mutant (make mutation)
+    python benchmarks/mutation.py --modules common/returns.py       # one module
+    python benchmarks/mutation.py --modules common/returns.py --sample 25   # a bounded run
+    python benchmarks/mutation.py --list                            # mutant counts only, nothing run
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import datetime
+import fnmatch
+import importlib.metadata
+import os
+import platform
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+PACKAGE = "sb3_pg_extras"
+
+# module (relative to sb3_pg_extras/) -> its own tests (pytest arguments, relative to the repository root): the test
+# files that import the module's functions. Narrow an entry with "-k" when a file also trains agents.
+MODULES: dict[str, list[str]] = {
+    "common/returns.py": ["tests/test_returns.py"],
+    "common/natural_gradient.py": ["tests/test_npg.py"],
+    "common/off_policy.py": ["tests/test_offpac.py"],
+    "common/critics.py": ["tests/test_sac_discrete.py", "tests/test_offpac.py"],
+    "common/dynamics/ensemble.py": ["tests/test_dynamics.py"],
+    "common/dynamics/rollout.py": ["tests/test_dynamics.py"],
+    "envs/classic.py": ["tests/test_envs.py"],
+    "common/planning/mppi.py": ["tests/test_planning.py", "tests/test_mppi.py"],
+    "common/value_gradients.py": ["tests/test_svg.py"],
+}
+
+_ARITH = "(Add|Sub|Mul|Div|FloorDiv|Mod|Pow)"
+_BITWISE = "(LShift|RShift|BitOr|BitAnd|BitXor)"
+_ORDER = "(Eq|NotEq|Lt|LtE|Gt|GtE)"
+# Operator kinds left out of every session (regular expressions over cosmic-ray's operator names), with the reason.
+# What remains: arithmetic <-> arithmetic and bitwise <-> bitwise swaps, every ordering/equality swap, is <-> is not,
+# +-1 on every number constant, unary - / not / ~ removed or swapped within their kind, True <-> False, and <-> or,
+# added "not", break <-> continue, removed decorators, loops that run zero times.
+EXCLUDED_OPERATORS: dict[str, str] = {
+    rf"core/ReplaceBinaryOperator_{_ARITH}_{_BITWISE}$": "arithmetic -> bitwise/shift: a TypeError on float arrays and "
+    "tensors, so killed by any test that runs the line (coverage, not precision; the arithmetic swaps of the same "
+    "operator cover the line)",
+    rf"core/ReplaceBinaryOperator_{_BITWISE}_{_ARITH}$": "bitwise -> arithmetic: on boolean masks + and * are | and & "
+    "(equivalent), otherwise a duplicate of the bitwise swaps",
+    rf"core/ReplaceComparisonOperator_{_ORDER}_(Is|IsNot)$": "== / < ... -> is: identity of numbers depends on "
+    "CPython's small-int cache, not a plausible slip",
+    rf"core/ReplaceComparisonOperator_(Is|IsNot)_{_ORDER}$": "is None -> == None is equivalent, is None -> < None a "
+    "TypeError (is <-> is not is kept)",
+    r"core/ReplaceUnaryOperator_(UAdd|USub)_(Invert|Not)$": "-x -> ~x / not x: a TypeError on floats and float tensors "
+    "(-x -> +x and removing - are kept)",
+    r"core/ReplaceUnaryOperator_(Invert|Not)_(UAdd|USub)$": "~mask -> -mask: a TypeError on boolean tensors (removing ~ "
+    "and ~ -> not are kept)",
+}
+
+PRAGMA = re.compile(r"#.*pragma:.*no mutate(?:\[(?P<ops>[^\]]*)\])?(?:\s*[:\-]\s*(?P<reason>.*))?")
+
+
+def slug(module: str) -> str:
+    return module.removesuffix(".py").replace("/", ".")
+
+
+@dataclass
+class Mutant:
+    job_id: str
+    operator: str  # without "core/"
+    occurrence: int
+    line: int
+    column: int
+    definition: str | None
+    outcome: str = "pending"  # killed / timeout / survived / incompetent / equivalent / excluded / not-sampled
+    reason: str = ""
+    diff: str = ""
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    tests: list[str]
+    mutants: list[Mutant] = field(default_factory=list)
+    baseline_s: float = 0.0
+    timeout_s: float = 0.0
+    exec_s: float = 0.0
+    error: str = ""
+
+    def count(self, *outcomes: str) -> int:
+        return sum(m.outcome in outcomes for m in self.mutants)
+
+    @property
+    def generated(self) -> int:  # mutants of the kept operator kinds
+        return len(self.mutants) - self.count("excluded")
+
+    @property
+    def tried(self) -> int:
+        return self.count("killed", "timeout", "survived", "incompetent")
+
+    @property
+    def killed(self) -> int:
+        return self.count("killed", "timeout")
+
+    @property
+    def survived(self) -> int:
+        return self.count("survived")
+
+    @property
+    def score(self) -> float | None:
+        judged = self.killed + self.survived
+        return self.killed / judged if judged else None
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def make_sandbox(sandbox: Path) -> None:
+    """A copy of the repository's files (tracked and untracked-not-ignored): cosmic-ray mutates files in place."""
+    if sandbox.exists():
+        shutil.rmtree(sandbox)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (sandbox / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, sandbox / name)
+    # compiled once here (the tests run with PYTHONDONTWRITEBYTECODE, as cosmic-ray sets it); a mutated module's
+    # bytecode is removed before its session, so a mutant is always compiled from its source
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(sandbox / PACKAGE)], check=True)
+
+
+def test_env(sandbox: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PYTHONPATH=str(sandbox), PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
+
+
+def pragma_exclusion(lines: list[str], mutant: Mutant, end_line: int, end_col: int) -> str | None:
+    """The reason when a ``# pragma: no mutate`` on the mutant's line (cosmic-ray's rule: its last line) covers it."""
+    number = end_line - 1 if end_col > 0 else end_line - 2
+    match = PRAGMA.search(lines[number]) if 0 <= number < len(lines) else None
+    if match is None:
+        return None
+    if match["ops"] is not None:
+        patterns = [p.strip() for p in match["ops"].split(",") if p.strip()]
+        if not any(fnmatch.fnmatchcase(mutant.operator, p) for p in patterns):
+            return None
+    return (match["reason"] or "").strip() or "(no reason given)"
+
+
+ANNOTATION_REASON = "inside a type annotation, which `from __future__ import annotations` leaves unevaluated"
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) (line 1-based, column in characters) of every annotation, when the module never evaluates them."""
+    tree = ast.parse(source)
+    postponed = any(
+        isinstance(node, ast.ImportFrom) and node.module == "__future__" and any(a.name == "annotations" for a in node.names)
+        for node in tree.body
+    )
+    if not postponed:
+        return []
+    lines = source.splitlines()
+
+    def position(line: int, byte_col: int) -> tuple[int, int]:  # ast columns count UTF-8 bytes, parso's characters
+        return line, len(lines[line - 1].encode()[:byte_col].decode(errors="ignore"))
+
+    annotations: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            annotations.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            annotations.append(node.returns)
+    return [(position(a.lineno, a.col_offset), position(a.end_lineno or a.lineno, a.end_col_offset or 0)) for a in annotations]
+
+
+def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args: argparse.Namespace) -> ModuleResult:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    result = ModuleResult(module, tests)
+    module_path = f"{PACKAGE}/{module}"
+    env = test_env(sandbox)
+    for cached in (sandbox / module_path).parent.glob(f"__pycache__/{Path(module).stem}.*.pyc"):
+        cached.unlink()
+
+    test_command = shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests])
+    session = workdir / f"{slug(module)}.sqlite"
+    config = workdir / f"{slug(module)}.toml"
+
+    def write_config(timeout: float) -> None:
+        config.write_text(
+            "[cosmic-ray]\n"
+            f"module-path = {module_path!r}\n"
+            f"timeout = {timeout:.1f}\n"
+            "excluded-modules = []\n"
+            f"test-command = {test_command!r}\n"
+            "\n[cosmic-ray.distributor]\nname = 'local'\n"
+        )
+
+    write_config(args.timeout or 600.0)
+    if session.exists():
+        session.unlink()
+    run([sys.executable, "-m", "cosmic_ray.cli", "init", str(config), str(session)], sandbox, env)
+
+    source = (sandbox / module_path).read_text()
+    lines = source.splitlines()
+    annotations = annotation_spans(source)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        items = sorted(
+            db.work_items, key=lambda w: (w.mutations[0].start_pos, w.mutations[0].operator_name, w.mutations[0].occurrence)
+        )
+        for item in items:
+            spec = item.mutations[0]
+            mutant = Mutant(
+                item.job_id,
+                spec.operator_name.removeprefix("core/"),
+                spec.occurrence,
+                spec.start_pos[0],
+                spec.start_pos[1],
+                spec.definition_name,
+            )
+            excluded = next((p for p in EXCLUDED_OPERATORS if re.match(p, spec.operator_name)), None)
+            if excluded is not None:
+                mutant.outcome, mutant.reason = "excluded", excluded
+            elif any(start <= tuple(spec.start_pos) and tuple(spec.end_pos) <= end for start, end in annotations):
+                mutant.outcome, mutant.reason = "equivalent", ANNOTATION_REASON
+            else:
+                reason = pragma_exclusion(lines, mutant, *spec.end_pos)
+                if reason is not None:
+                    mutant.outcome, mutant.reason = "equivalent", reason
+            result.mutants.append(mutant)
+        if args.list:
+            kinds = Counter(m.operator.split("_")[0] for m in result.mutants if m.outcome == "pending")
+            print(
+                f"{module}: {result.count('pending')} to run ({result.count('excluded')} of excluded operator kinds, "
+                f"{result.count('equivalent')} marked equivalent) {dict(kinds)}"
+            )
+            return result
+        candidates = [m for m in result.mutants if m.outcome == "pending"]
+        if args.sample is not None and args.sample < len(candidates):
+            chosen = {m.job_id for m in random.Random(args.seed).sample(candidates, args.sample)}
+            for m in candidates:
+                if m.job_id not in chosen:
+                    m.outcome = "not-sampled"
+        for m in result.mutants:
+            if m.outcome != "pending":
+                db.set_result(m.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=f"{m.outcome}: {m.reason}"))
+
+    pending = result.count("pending")
+    print(
+        f"{module}: {len(result.mutants)} mutants, {result.count('excluded')} of excluded operator kinds, "
+        f"{result.count('equivalent')} marked equivalent, {result.count('not-sampled')} not sampled, {pending} to run "
+        f"against {' '.join(tests)}",
+        flush=True,
+    )
+    if pending == 0:
+        return result
+
+    # the unmutated module must pass its tests; their duration sets the per-mutant timeout
+    start = time.perf_counter()
+    baseline = run(shlex.split(test_command), sandbox, env, check=False)
+    result.baseline_s = time.perf_counter() - start
+    if baseline.returncode != 0:
+        result.error = f"the tests fail on the unmutated module:\n{baseline.stdout[-3000:]}"
+        print(result.error, file=sys.stderr)
+        return result
+    result.timeout_s = args.timeout or max(60.0, 5.0 * result.baseline_s)
+    write_config(result.timeout_s)
+    print(f"  unmutated tests pass in {result.baseline_s:.1f} s; timeout per mutant {result.timeout_s:.0f} s", flush=True)
+
+    start = time.perf_counter()
+    run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], sandbox, env)
+    result.exec_s = time.perf_counter() - start
+
+    by_id = {m.job_id: m for m in result.mutants}
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, work_result in db.completed_work_items:
+            mutant = by_id[item.job_id]
+            if mutant.outcome != "pending":
+                continue
+            mutant.diff = work_result.diff or ""
+            if work_result.worker_outcome != WorkerOutcome.NORMAL:
+                mutant.outcome = "incompetent"
+                mutant.reason = f"{work_result.worker_outcome}: {(work_result.output or '')[-300:]}"
+            elif work_result.test_outcome == "survived":
+                mutant.outcome = "survived"
+            elif work_result.test_outcome == "killed":
+                mutant.outcome = "timeout" if work_result.output == "timeout" else "killed"
+            else:
+                mutant.outcome = "incompetent"
+    score = result.score
+    print(
+        f"  {module}: tried {result.tried}, killed {result.killed} ({result.count('timeout')} by timeout), survived "
+        f"{result.survived}, score {'-' if score is None else f'{100 * score:.1f}%'}, {result.exec_s:.0f} s "
+        f"({result.exec_s / max(1, result.tried):.1f} s per mutant)",
+        flush=True,
+    )
+    return result
+
+
+def edit_of(mutant: Mutant) -> tuple[str, str]:
+    """The changed line before and after, from cosmic-ray's diff."""
+    removed = [line[1:].strip() for line in mutant.diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in mutant.diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return " / ".join(removed), " / ".join(added)
+
+
+def code(text: str) -> str:
+    text = text.replace("|", "\\|")
+    return f"`{text}`" if text else ""
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def git_state() -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return f"{head}{' + uncommitted changes' if dirty else ''}"
+
+
+def write_report(results: list[ModuleResult], args: argparse.Namespace, command: str, seconds: float) -> None:
+    version = importlib.metadata.version("cosmic-ray")
+    total = ModuleResult("all", [], [m for r in results for m in r.mutants])
+    total.exec_s = sum(r.exec_s for r in results)
+    partial = []
+    if len(results) < len(MODULES):
+        partial.append(f"{len(results)} of the {len(MODULES)} modules")
+    if args.sample is not None:
+        partial.append(f"a random sample of at most {args.sample} mutants per module (seed {args.seed})")
+
+    out: list[str] = [
+        f"# Mutation testing of the maths modules{' (PARTIAL RUN)' if partial else ''}",
+        "",
+        f"Generated by `benchmarks/mutation.py` with cosmic-ray {version}; do not edit by hand.",
+        "",
+        f"Command: `{command}`",
+        "",
+    ]
+    if partial:
+        out += [f"**Partial run**: {'; '.join(partial)}. `make mutation` runs every module and every mutant.", ""]
+    out += [
+        f"Source: {git_state()}, {datetime.date.today().isoformat()}, {os.cpu_count()} CPUs ({platform.machine()}), "
+        f"{seconds / 60:.1f} min in all.",
+        "",
+        "Each module is mutated one edit at a time and only its own tests run against each mutant. Score = killed / "
+        "(killed + survived); a mutant whose tests ran past the timeout counts as killed (column `timeout`); "
+        "`equivalent` mutants (marked `# pragma: no mutate` in the module, or inside an annotation that is never "
+        "evaluated; reasons below) and `incompetent` ones (the mutation could not be applied or run) are not scored. "
+        "`mutants` counts those of the kept operator kinds.",
+        "",
+        "| module | tests | mutants | tried | killed | timeout | survived | incompetent | equivalent | score | s per mutant |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in [*results, total]:
+        name = "**all**" if r is total else f"`{r.module}`"
+        tests = " ".join(Path(t).name for t in r.tests)
+        per = f"{r.exec_s / r.tried:.1f}" if r.tried else "-"
+        score = percent(r.score) + (" (tests fail unmutated)" if r.error else "")
+        out.append(
+            f"| {name} | {tests} | {r.generated} | {r.tried} | {r.killed} | {r.count('timeout')} | {r.survived} "
+            f"| {r.count('incompetent')} | {r.count('equivalent')} | {score} | {per} |"
+        )
+    out += ["", "## Surviving mutants", ""]
+    survivors = [(r, m) for r in results for m in r.mutants if m.outcome == "survived"]
+    if not survivors:
+        out += ["None.", ""]
+    else:
+        out += [
+            "Each is a line a test should pin: make the tests fail on it (or mark it equivalent, with the reason).",
+            "",
+            "| file:line | function | operator | original | mutant |",
+            "|---|---|---|---|---|",
+        ]
+        for r, m in survivors:
+            before, after = edit_of(m)
+            out.append(
+                f"| `{PACKAGE}/{r.module}:{m.line}` | {m.definition or ''} | {m.operator} #{m.occurrence} "
+                f"| {code(before)} | {code(after)} |"
+            )
+        out.append("")
+    out += ["## Equivalent mutants (excluded from the score)", ""]
+    equivalent = Counter((r.module, m.line, m.reason) for r in results for m in r.mutants if m.outcome == "equivalent")
+    if not equivalent:
+        out += ["None marked.", ""]
+    else:
+        out += ["| file:line | mutants | reason |", "|---|---|---|"]
+        out += [f"| `{PACKAGE}/{mod}:{line}` | {n} | {reason} |" for (mod, line, reason), n in sorted(equivalent.items())]
+        out.append("")
+    incompetent = [(r, m) for r in results for m in r.mutants if m.outcome == "incompetent"]
+    if incompetent:
+        out += ["## Incompetent mutants (not scored)", "", "| file:line | operator | why |", "|---|---|---|"]
+        out += [f"| `{PACKAGE}/{r.module}:{m.line}` | {m.operator} | {code(m.reason[:150])} |" for r, m in incompetent]
+        out.append("")
+    out += ["## Operator kinds left out of every session", "", "| cosmic-ray operators | why |", "|---|---|"]
+    out += [f"| {code(pattern)} | {reason} |" for pattern, reason in EXCLUDED_OPERATORS.items()]
+    out.append("")
+    errors = [r for r in results if r.error]
+    for r in errors:
+        out += [f"## `{r.module}`: not run", "", "```", r.error.strip(), "```", ""]
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.md").write_text("\n".join(out))
+    with open(RESULTS / f"{args.name}.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "module",
+                "tests",
+                "mutants",
+                "tried",
+                "killed",
+                "timeout",
+                "survived",
+                "incompetent",
+                "equivalent",
+                "not_sampled",
+                "score",
+                "seconds",
+                "seconds_per_mutant",
+            ]
+        )
+        for r in [*results, total]:
+            writer.writerow(
+                [
+                    r.module,
+                    " ".join(r.tests),
+                    r.generated,
+                    r.tried,
+                    r.killed,
+                    r.count("timeout"),
+                    r.survived,
+                    r.count("incompetent"),
+                    r.count("equivalent"),
+                    r.count("not-sampled"),
+                    "" if r.score is None else f"{r.score:.4f}",
+                    f"{r.exec_s:.1f}",
+                    f"{r.exec_s / r.tried:.2f}" if r.tried else "",
+                ]
+            )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--modules",
+        nargs="+",
+        default=list(MODULES),
+        metavar="MODULE",
+        help=f"modules relative to {PACKAGE}/ (default: all of {', '.join(MODULES)})",
+    )
+    parser.add_argument(
+        "--sample", type=int, default=None, metavar="N", help="run a random sample of N mutants per module (default: all)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds per mutant (default: max(60, 5 x the unmutated tests' duration))"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=ROOT / "build" / "mutation",
+        help="sandbox copy of the repository and the cosmic-ray sessions",
+    )
+    parser.add_argument("--name", default="mutation", help="report name in benchmarks/results/")
+    parser.add_argument("--list", action="store_true", help="count the mutants of each module, run nothing")
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}; known: {', '.join(MODULES)}")
+    if args.sample is not None and args.sample < 1:
+        parser.error("--sample must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    command = shlex.join(["python", "benchmarks/mutation.py", *(sys.argv[1:] if argv is None else argv)])
+    started = time.perf_counter()
+    workdir = args.workdir.resolve()
+    sandbox = workdir / "sandbox"
+    workdir.mkdir(parents=True, exist_ok=True)
+    make_sandbox(sandbox)
+    env = test_env(sandbox)
+    imported = run([sys.executable, "-c", f"import {PACKAGE}; print({PACKAGE}.__file__)"], sandbox, env).stdout.strip()
+    if not Path(imported).resolve().is_relative_to(sandbox):
+        raise RuntimeError(f"the tests would import {PACKAGE} from {imported}, not from the sandbox {sandbox}")
+
+    results = [run_module(module, MODULES[module], sandbox, workdir, args) for module in args.modules]
+    if args.list:
+        return
+    write_report(results, args, command, time.perf_counter() - started)
+    total = sum(r.killed for r in results), sum(r.survived for r in results)
+    print(
+        f"all: killed {total[0]}, survived {total[1]}, score {percent(total[0] / sum(total) if sum(total) else None)}; "
+        f"report in {RESULTS / (args.name + '.md')}"
+    )
+    if any(r.error for r in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

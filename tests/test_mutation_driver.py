@@ -1,0 +1,58 @@
+"""benchmarks/mutation.py's exclusion rules (no mutant is run): which mutants count as equivalent, and why."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_driver():
+    spec = importlib.util.spec_from_file_location("benchmarks_mutation", ROOT / "benchmarks" / "mutation.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pragma_marks_a_line_or_only_the_named_operators() -> None:
+    driver = _load_driver()
+    lines = [
+        "x = a + 1  # pragma: no mutate: the floor is never reached",
+        "y = a + 1  # pragma: no mutate[NumberReplacer, ReplaceBinaryOperator_Add_*]: a reason",
+        "z = a + 1",
+        "w = a + 1  # pragma: no mutate",
+    ]
+
+    def reason(line: int, operator: str) -> str | None:
+        mutant = driver.Mutant("id", operator, 0, line, 4, None)
+        return driver.pragma_exclusion(lines, mutant, line, 9)
+
+    assert reason(1, "ReplaceBinaryOperator_Add_Sub") == "the floor is never reached"
+    assert reason(2, "NumberReplacer") == "a reason"
+    assert reason(2, "ReplaceBinaryOperator_Add_Mul") == "a reason"
+    assert reason(2, "AddNot") is None  # not among the named operators
+    assert reason(3, "NumberReplacer") is None
+    assert reason(4, "NumberReplacer") == "(no reason given)"
+    # cosmic-ray's rule: a mutant ending at column 0 belongs to the line before
+    assert driver.pragma_exclusion(lines, driver.Mutant("id", "AddNot", 0, 1, 0, None), 2, 0) is not None
+
+
+def test_annotations_are_equivalent_only_when_postponed() -> None:
+    driver = _load_driver()
+    body = "def f(a: int | None, b: float = 1.0) -> tuple[int, int] | None:\n    c: int | str = 1\n    return a | b\n"
+    spans = driver.annotation_spans("from __future__ import annotations\n\n" + body)
+
+    def covered(start: tuple[int, int], end: tuple[int, int]) -> bool:
+        return any(s <= start and end <= e for s, e in spans)
+
+    assert covered((3, 13), (3, 14))  # the | of "int | None"
+    assert covered((3, 56), (3, 57))  # the | of the return annotation
+    assert covered((4, 11), (4, 12))  # the | of "c: int | str"
+    assert not covered((3, 32), (3, 35))  # the default value 1.0
+    assert not covered((5, 13), (5, 14))  # the | of "a | b"
+    # evaluated annotations can raise when mutated: not equivalent
+    assert driver.annotation_spans(body) == []
