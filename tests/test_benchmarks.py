@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("matplotlib")
+from tests.scripts import load_benchmark_script
 
-ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("matplotlib")
 
 
 def _load_run_module():
-    spec = importlib.util.spec_from_file_location("benchmarks_run", ROOT / "benchmarks" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("run")
 
 
 def test_resume_of_a_subset_keeps_the_other_runs(tmp_path: Path) -> None:
