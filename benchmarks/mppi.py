@@ -182,10 +182,14 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--h", type=int, default=30)
     parser.add_argument("--episodes", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument(
+        "--steps", type=int, default=None, help="episode length (halfcheetah, 1000) or env steps (learned, 3000)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--grid", nargs="+", help="(K, H) pairs as KxH, e.g. 100x20 200x30 (halfcheetah)")
     args = parser.parse_args()
+    if args.steps is None:
+        args.steps = 3000 if args.part == "learned" else 1000
     {"pendulum": pendulum, "halfcheetah": halfcheetah, "learned": learned}[args.part](args)
 
 
