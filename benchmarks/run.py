@@ -58,6 +58,10 @@ class EvalRow:
     train_time_s: float
     # time inside SAC's own gradient steps, for algorithms that report it (MBPO's ``sac_train_time``)
     sac_gradient_time_s: float = float("nan")
+    # diagnostics at the evaluation: mean length of the last 100 training episodes, and the entropy temperature of
+    # the SAC family (its current value, learned or fixed)
+    train_episode_length: float = float("nan")
+    temperature: float = float("nan")
 
 
 def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
@@ -121,6 +125,17 @@ def build(algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = 
     return model, entry.n_timesteps, eval_env
 
 
+def diagnostics(model: Any) -> dict[str, float]:
+    """What a learning curve alone does not show: training episode length, and the SAC family's temperature."""
+    lengths = [info["l"] for info in (model.ep_info_buffer or [])]
+    temperature = float("nan")
+    if getattr(model, "log_ent_coef", None) is not None:
+        temperature = float(th.exp(model.log_ent_coef.detach()).item())
+    elif isinstance(getattr(model, "ent_coef_tensor", None), th.Tensor):
+        temperature = float(model.ent_coef_tensor.item())
+    return {"train_episode_length": float(np.mean(lengths)) if lengths else float("nan"), "temperature": temperature}
+
+
 class PeriodicEval(BaseCallback):
     """Evaluates every ``eval_freq`` env steps (and at the end); training time excludes evaluation."""
 
@@ -148,7 +163,7 @@ class PeriodicEval(BaseCallback):
             eval_normalize.obs_rms = self.model.get_vec_normalize_env().obs_rms  # type: ignore[union-attr]
         mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True)
         self.eval_time += time.perf_counter() - t0
-        self.record(self.num_timesteps, float(mean), float(std), self.train_time())
+        self.record(self.num_timesteps, float(mean), float(std), self.train_time(), **diagnostics(self.model))
 
     def train_time(self) -> float:
         return time.perf_counter() - self.start - self.eval_time
@@ -176,9 +191,10 @@ def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list
     n_timesteps = args.n_timesteps or n_timesteps
     rows: list[EvalRow] = []
 
-    def record(steps: int, mean: float, std: float, train_time: float) -> None:
-        rows.append(EvalRow(algo, env_id, seed, steps, mean, std, train_time))
-        print(f"  {algo:>10} {env_id} seed={seed} steps={steps:>8} return={mean:8.1f} +/- {std:6.1f} train={train_time:7.1f}s")
+    def record(steps: int, mean: float, std: float, train_time: float, **extra: float) -> None:
+        rows.append(EvalRow(algo, env_id, seed, steps, mean, std, train_time, **extra))
+        print(f"  {algo:>10} {env_id} seed={seed} steps={steps:>8} return={mean:8.1f} +/- {std:6.1f} "
+              f"train={train_time:7.1f}s " + " ".join(f"{k}={v:.3g}" for k, v in extra.items()))  # fmt: skip
 
     callback = PeriodicEval(eval_env, args.eval_freq, args.eval_episodes, record)
     model.learn(n_timesteps, callback=callback)

@@ -50,3 +50,25 @@ def test_a_variant_of_an_algorithm_is_built_from_its_zoo_entry_with_its_override
     model, n_timesteps, _ = run.build("svg/h3", "Pendulum-v1", 0, overrides["svg/h3"])
     assert type(model).__name__ == "SVG" and model.horizon == 3 and n_timesteps > 0
     assert run.build("svg", "Pendulum-v1", 0)[0].horizon == 1  # the zoo entry's own horizon
+
+
+def test_evaluation_rows_carry_the_temperature_and_training_episode_length(tmp_path: Path) -> None:
+    from sb3_pg_extras import DiscreteSAC
+
+    run = _load_run_module()
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", ent_coef="auto_0.25", learning_starts=10**6, seed=0)
+    model.learn(120)
+    lengths = [info["l"] for info in model.ep_info_buffer]
+    extra = run.diagnostics(model)
+    assert extra["temperature"] == pytest.approx(0.25) and extra["train_episode_length"] == pytest.approx(
+        sum(lengths) / len(lengths)
+    )
+    assert run.diagnostics(DiscreteSAC("MlpPolicy", "CartPole-v1", ent_coef=0.5))["temperature"] == pytest.approx(0.5)
+
+    # rows written before these columns existed still read back
+    row = run.EvalRow("sac_discrete", "CartPole-v1", 0, 120, 9.0, 1.0, 1.0, 0.5, train_episode_length=20.0, temperature=0.25)
+    run.write_rows(tmp_path / "new.csv", [row])
+    assert run.read_rows(tmp_path / "new.csv") == [row]
+    old = tmp_path / "old.csv"
+    old.write_text("algo,env,seed,timesteps,mean_return,std_return,train_time_s\nppo,CartPole-v1,0,10,9.0,1.0,2.0\n")
+    assert run.read_rows(old)[0].timesteps == 10
