@@ -106,15 +106,23 @@ def make_env(entry: ZooEntry, env_id: str, n_envs: int, seed: int, eval_env: boo
     return env
 
 
-def build(algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = None) -> tuple[Any, int, Any]:
+# ``--defaults``: the constructor's defaults, as ``Algo("MlpPolicy", env)`` (the budget comes from --n-timesteps)
+DEFAULTS = {"policy": "MlpPolicy", "n_timesteps": 1}
+
+
+def build(
+    algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = None, defaults: bool = False
+) -> tuple[Any, int, Any]:
     """Model, step budget from the YAML, and a matching eval env, from the zoo hyperparameters (preprocessed as the
-    zoo does it: sb3_pg_extras.zoo.preprocess_hyperparams). ``algo`` is a zoo key, or ``<zoo key>/<label>`` for a
-    variant of it that ``--set <zoo key>/<label>.key=value`` configures (e.g. ``svg/h3`` with
+    zoo does it: sb3_pg_extras.zoo.preprocess_hyperparams), or from the constructor's defaults (``defaults``: one
+    env, no wrapper, as a user who passes no hyperparameter gets). ``algo`` is a zoo key, or ``<zoo key>/<label>``
+    for a variant of it that ``--set <zoo key>/<label>.key=value`` configures (e.g. ``svg/h3`` with
     ``--set svg/h3.horizon=3``): it is reported under its full name."""
     from rl_zoo3.utils import ALGOS
 
     algo = algo.split("/", 1)[0]
-    entry = preprocess_hyperparams(algo, env_id, {**zoo_hyperparams(algo, env_id), **(overrides or {})})
+    hyperparams = dict(DEFAULTS) if defaults else zoo_hyperparams(algo, env_id)
+    entry = preprocess_hyperparams(algo, env_id, {**hyperparams, **(overrides or {})})
     if entry.callbacks:
         # they would run inside the timed training loop (and some, e.g. ParallelTrainCallback, change the loop itself)
         raise ValueError("benchmarks/run.py does not run YAML `callback` entries: train that entry through the zoo.")
@@ -187,7 +195,7 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
 
 def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list[EvalRow]:
     th.manual_seed(seed)
-    model, n_timesteps, eval_env = build(algo, env_id, seed, parse_overrides(args.set).get(algo))
+    model, n_timesteps, eval_env = build(algo, env_id, seed, parse_overrides(args.set).get(algo), args.defaults)
     n_timesteps = args.n_timesteps or n_timesteps
     rows: list[EvalRow] = []
 
@@ -220,7 +228,9 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
         "",
         f"Command: `{command}`",
         "",
-        f"Seeds {args.seeds}, budget {args.n_timesteps or 'from the zoo file'} env steps, deterministic evaluation "
+        f"Seeds {args.seeds}, budget {args.n_timesteps or 'from the zoo file'} env steps, "
+        + ("every algorithm with its constructor's defaults (no zoo entry), " if getattr(args, "defaults", False) else "")
+        + f"deterministic evaluation "
         f"on {args.eval_episodes} episodes every {args.eval_freq} steps. Train time excludes evaluation. "
         f"Machine: {th.get_num_threads()} torch thread(s) per training, {args.jobs} training(s) at once; ratios against "
         f"`{args.reference}` come from this same run.",
@@ -350,6 +360,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once (worker processes)")
     parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides: algo.key=value (YAML value)")
     parser.add_argument(
+        "--defaults", action="store_true",
+        help="every algorithm with its constructor's defaults instead of its zoo entry (needs --n-timesteps)",
+    )  # fmt: skip
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="keep the runs already in <name>.partial.csv (written as each run finishes) and run only the others",
@@ -357,6 +371,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
+    if args.defaults and not args.n_timesteps:
+        parser.error("--defaults needs a step budget: --n-timesteps N")
     # SIGTERM exits through the Pool's context manager, which terminates the worker processes with us
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     _init_worker(args.threads)

@@ -72,3 +72,27 @@ def test_evaluation_rows_carry_the_temperature_and_training_episode_length(tmp_p
     old = tmp_path / "old.csv"
     old.write_text("algo,env,seed,timesteps,mean_return,std_return,train_time_s\nppo,CartPole-v1,0,10,9.0,1.0,2.0\n")
     assert run.read_rows(old)[0].timesteps == 10
+
+
+def test_defaults_report_judges_each_of_ours_against_its_builtins(tmp_path: Path) -> None:
+    defaults = load_benchmark_script("defaults")
+    run = defaults.run
+    group = next(g for g in defaults.SUITE if g.key == "CartPole-v1/value")
+    finals = {"sac_discrete": (400.0, 420.0, 440.0), "dqn": (500.0, 450.0, 490.0)}  # ours: 420; DQN: 480 +/- 21.6
+    rows = [
+        run.EvalRow(algo, group.task, seed, steps, ret if steps else 20.0, 1.0, steps / (500 if algo == "dqn" else 250))
+        for algo, rets in finals.items()
+        for seed, ret in zip(defaults.SEEDS, rets)
+        for steps in (0, group.budget)
+    ]
+    run.write_rows(tmp_path / f"{group.bench_name}.csv", rows)
+    text = defaults.report(tmp_path)
+    line = next(x for x in text.splitlines() if x.startswith("| CartPole-v1 | 100k | sac_discrete | dqn |"))
+    cells = [c.strip() for c in line.split("|")[1:-1]]
+    assert cells[4:] == ["420.0 +/- 16.3", "480.0 +/- 21.6", "**no**", "0/3", "2/3 (100k)", "2.00"]
+    assert "CartPole-v1/onpolicy: `python benchmarks/run.py --defaults" in text.split("## Not run yet")[1]
+
+    # 460 on every seed: within one standard deviation of DQN's mean
+    rows = [r if r.algo == "dqn" or not r.timesteps else run.EvalRow(**{**r.__dict__, "mean_return": 460.0}) for r in rows]
+    run.write_rows(tmp_path / f"{group.bench_name}.csv", rows)
+    assert "| yes |" in defaults.report(tmp_path)

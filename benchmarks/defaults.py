@@ -1,0 +1,175 @@
+"""
+Defaults that learn (issue 22): every algorithm of the package built as ``Algo("MlpPolicy", env)``, with no
+hyperparameter, against the SB3 / sb3-contrib built-in a user would otherwise pick, also with its defaults: same
+seeds, same budget, same evaluation, through ``benchmarks/run.py --defaults``.
+
+Each (task, group) below is one ``run.py`` benchmark named ``defaults_<task>_<group>`` (its CSV, Markdown table and
+curves land in ``benchmarks/results/``); ``report`` then writes ``defaults.md`` from every group that has been run,
+with each of our algorithms against each of its built-ins: final return, steps to the threshold and wall time per env
+step, and whether ours is within one standard deviation (over seeds) of the built-in or better.
+
+    python benchmarks/defaults.py --list                       # the suite: tasks, groups, budgets
+    python benchmarks/defaults.py run CartPole-v1/onpolicy      # one group (3 seeds; --resume after a stop)
+    python benchmarks/defaults.py run all                       # everything (many hours on 2 cores)
+    python benchmarks/defaults.py report                        # benchmarks/results/defaults.md
+
+Budgets are ones at which the built-ins' defaults learn the task (or come close), so that "ours does not learn with
+its defaults" shows; a task where an algorithm's action space does not fit is left out of its group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run  # benchmarks/run.py: the harness
+
+SEEDS = [0, 1, 2]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Our algorithms against the built-ins they are compared with, on one task at one budget."""
+
+    task: str
+    name: str
+    ours: tuple[str, ...]
+    builtins: tuple[str, ...]
+    budget: int
+    threshold: float
+    eval_freq: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}/{self.name}"
+
+    @property
+    def bench_name(self) -> str:
+        return f"defaults_{self.task.split('-v')[0].lower()}_{self.name}"
+
+    def argv(self) -> list[str]:
+        return [
+            "--defaults", "--algos", *self.ours, *self.builtins, "--envs", self.task,
+            "--seeds", *map(str, SEEDS), "--n-timesteps", str(self.budget), "--eval-freq", str(self.eval_freq),
+            "--eval-episodes", "10", "--threshold", str(self.threshold), "--reference", self.builtins[0],
+            "--name", self.bench_name,
+        ]  # fmt: skip
+
+
+# Who is compared with whom (issue 22): REINFORCE and NPG with A2C, PPO and TRPO; OffPAC with SAC (Box) and A2C
+# (Discrete); DiscreteSAC with DQN; MBPO, SVG and MPPI (its default mode: known dynamics, else the simulator, else a
+# learned model) with SAC.
+ON_POLICY = ("reinforce", "npg")
+ON_POLICY_BUILTINS = ("a2c", "ppo", "trpo")
+SUITE = [
+    Group("CartPole-v1", "onpolicy", (*ON_POLICY, "offpac"), ON_POLICY_BUILTINS, 100_000, 475, 10_000),
+    Group("CartPole-v1", "value", ("sac_discrete",), ("dqn",), 100_000, 475, 10_000),
+    Group("Pendulum-v1", "offpolicy", ("offpac", "mbpo", "svg", "mppi"), ("sac",), 20_000, -200, 2_000),
+    Group("Pendulum-v1", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 200_000, -200, 20_000),
+    Group("InvertedPendulum-v5", "offpolicy", ("offpac", "mbpo", "svg", "mppi"), ("sac",), 15_000, 950, 1_500),
+    Group("InvertedPendulum-v5", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 100_000, 950, 10_000),
+    Group("HalfCheetah-v5", "offpolicy", ("offpac", "mbpo", "svg", "mppi"), ("sac",), 50_000, 3000, 5_000),
+    Group("HalfCheetah-v5", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 200_000, 1000, 20_000),
+    Group("LunarLander-v3", "onpolicy", (*ON_POLICY, "offpac"), ON_POLICY_BUILTINS, 200_000, 200, 20_000),
+    Group("LunarLander-v3", "value", ("sac_discrete",), ("dqn",), 200_000, 200, 20_000),
+]
+# whom each of ours is judged against (OffPAC: A2C on discrete tasks, SAC on Box ones, whichever the group has)
+RIVALS = {"reinforce": ON_POLICY_BUILTINS, "npg": ON_POLICY_BUILTINS, "offpac": ("sac", "a2c"),
+          "sac_discrete": ("dqn",), "mbpo": ("sac",), "svg": ("sac",), "mppi": ("sac",)}  # fmt: skip
+
+
+def command(group: Group) -> str:
+    return "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in group.argv())
+
+
+def finals(rows: list[run.EvalRow], algo: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each seed's last evaluation return, and its wall time per env step."""
+    last = [max((r for r in rows if r.algo == algo and r.seed == s), key=lambda r: r.timesteps) for s in SEEDS]
+    return np.array([r.mean_return for r in last]), np.array([r.train_time_s / r.timesteps for r in last])
+
+
+def compare(group: Group, rows: list[run.EvalRow]) -> list[str]:
+    lines = []
+    for ours in group.ours:
+        mine, my_time = finals(rows, ours)
+        for builtin in (b for b in RIVALS[ours] if b in group.builtins):
+            theirs, their_time = finals(rows, builtin)
+            holds = mine.mean() >= theirs.mean() - theirs.std()
+            reached = [run.steps_to_threshold([r for r in rows if r.algo == a and r.seed == s], group.threshold)
+                       for a in (ours, builtin) for s in SEEDS]  # fmt: skip
+            to_threshold = [
+                f"{sum(x is not None for x in part)}/{len(SEEDS)}"
+                + (f" ({np.mean([x for x in part if x is not None]) / 1000:.0f}k)" if any(part) else "")
+                for part in (reached[: len(SEEDS)], reached[len(SEEDS) :])
+            ]
+            lines.append(
+                f"| {group.task} | {group.budget // 1000}k | {ours} | {builtin} | {mine.mean():.1f} +/- {mine.std():.1f} "
+                f"| {theirs.mean():.1f} +/- {theirs.std():.1f} | {'yes' if holds else '**no**'} "
+                f"| {to_threshold[0]} | {to_threshold[1]} | {my_time.mean() / their_time.mean():.2f} |"
+            )
+    return lines
+
+
+def report(out: Path) -> str:
+    lines = [
+        "# Defaults that learn",
+        "",
+        "Generated by `python benchmarks/defaults.py report` (do not edit by hand) from the groups below, each made by "
+        'the command listed with it. Every algorithm is built with its constructor\'s defaults (`Algo("MlpPolicy", '
+        f'env)`, one env), seeds {SEEDS}, deterministic evaluation on 10 episodes. "Holds": our mean final return '
+        ">= the built-in's mean minus one standard deviation over seeds. Time ratio: our wall time per env step over "
+        "the built-in's (same script, one torch thread each; evaluation excluded).",
+        "",
+        "| task | budget | ours | built-in | ours: final return | built-in: final return | holds "
+        "| ours: seeds >= threshold (mean steps) | built-in: seeds >= threshold | time ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    missing, commands = [], []
+    for group in SUITE:
+        path = out / f"{group.bench_name}.csv"
+        if not path.exists():
+            missing.append(group)
+            continue
+        lines += compare(group, run.read_rows(path))
+        commands.append(f"- {group.key} (threshold {group.threshold:g}): `{command(group)}` -> "
+                        f"[{group.bench_name}.md]({group.bench_name}.md)")  # fmt: skip
+    lines += ["", "## Commands", "", *commands]
+    if missing:
+        lines += ["", "## Not run yet", "", *(f"- {g.key}: `{command(g)}`" for g in missing)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", nargs="?", choices=("run", "report"), default="report")
+    parser.add_argument("groups", nargs="*", help="<task>/<group> keys, or all")
+    parser.add_argument("--list", action="store_true", help="print the suite and exit")
+    parser.add_argument("--out", type=Path, default=run.RESULTS)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.list:
+        for group in SUITE:
+            print(f"{group.key:32} {group.budget:>8} steps  {' '.join(group.ours)} vs {' '.join(group.builtins)}")
+        return
+    if args.action == "run":
+        keys = {g.key for g in SUITE}
+        unknown = [k for k in args.groups if k != "all" and k not in keys]
+        if unknown or not args.groups:
+            parser.error(f"name groups to run (or all); unknown: {unknown}; known: {sorted(keys)}")
+        for group in SUITE:
+            if "all" in args.groups or group.key in args.groups:
+                extra = ["--out", str(args.out), "--jobs", str(args.jobs)] + (["--resume"] if args.resume else [])
+                run.main(group.argv() + extra)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "defaults.md").write_text(report(args.out))
+
+
+if __name__ == "__main__":
+    main()
