@@ -7,6 +7,7 @@ deterministic evaluation return (10 episodes). Writes ``benchmarks/results/<name
 
     python benchmarks/sac_discrete_hovering.py --seed 0 --name sac_discrete_hovering_entry
     python benchmarks/sac_discrete_hovering.py --seed 0 --set ent_coef=auto_0.1 --name sac_discrete_hovering_a01
+    python benchmarks/sac_discrete_hovering.py --seed 0 --algo dqn --name sac_discrete_hovering_dqn
 
 About 15 minutes per 100k-step run on one core of an idle 2-core machine.
 """
@@ -57,10 +58,12 @@ class EpisodeEndings(BaseCallback):
 
     def write_row(self) -> None:
         model = self.model
-        with th.no_grad():
-            states = th.as_tensor(np.concatenate(self.states), dtype=th.float32)
-            probs, log_probs = model.actor.action_log_probs(states)  # type: ignore[attr-defined]
-            entropy = float(-(probs * log_probs).sum(dim=1).mean())
+        entropy, temperature = float("nan"), float(getattr(model, "exploration_rate", float("nan")))  # DQN: epsilon
+        if hasattr(model, "actor"):
+            with th.no_grad():
+                states = th.as_tensor(np.concatenate(self.states), dtype=th.float32)
+                probs, log_probs = model.actor.action_log_probs(states)
+                entropy, temperature = float(-(probs * log_probs).sum(dim=1).mean()), float(model._temperature())
         n = max(len(self.ends), 1)
         mean, _ = evaluate_policy(model, self.eval_env, n_eval_episodes=10, deterministic=True)
         self.rows.append({
@@ -68,7 +71,7 @@ class EpisodeEndings(BaseCallback):
             "episodes": len(self.ends),
             **{f"{how}_share": sum(e == how for e, _ in self.ends) / n for how in ("landed", "crashed", "timeout")},
             "episode_length": float(np.mean([length for _, length in self.ends])) if self.ends else float("nan"),
-            "temperature": float(model._temperature()),  # type: ignore[attr-defined]
+            "temperature": temperature,
             "entropy": entropy,
             "eval_return": float(mean),
         })  # fmt: skip
@@ -79,6 +82,7 @@ class EpisodeEndings(BaseCallback):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--algo", default="sac_discrete", help="sac_discrete, or dqn for the same measurements of DQN")
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--every", type=int, default=5_000)
     parser.add_argument("--set", nargs="*", default=[], help="overrides of the zoo entry: key=value (YAML value)")
@@ -87,8 +91,8 @@ def main() -> None:
     args = parser.parse_args()
     th.set_num_threads(1)
     th.manual_seed(args.seed)
-    overrides = run.parse_overrides([f"sac_discrete.{item}" for item in args.set]).get("sac_discrete", {})
-    model, _, eval_env = run.build("sac_discrete", "LunarLander-v3", args.seed, overrides)
+    overrides = run.parse_overrides([f"{args.algo}.{item}" for item in args.set]).get(args.algo, {})
+    model, _, eval_env = run.build(args.algo, "LunarLander-v3", args.seed, overrides)
     rows: list[dict[str, float]] = []
     began = time.perf_counter()
     model.learn(args.steps, callback=EpisodeEndings(args.every, eval_env, rows))
@@ -107,13 +111,14 @@ def main() -> None:
         "",
         f"    {command}",
         "",
-        f"Zoo entry of `zoo_hyperparams/sac_discrete.yml`{' with ' + ', '.join(args.set) if args.set else ''}, "
+        f"`{args.algo}`'s zoo entry{' with ' + ', '.join(args.set) if args.set else ''}, "
         f"seed {args.seed}. Each row: the training episodes that ended in the {args.every}-step window before it "
         "(landed = came to rest, +100; crashed = -100; timeout = cut at 1000 steps), their mean length, the "
-        "temperature at the row, the policy's mean entropy over the window's states (log 4 = 1.39 is uniform), and "
+        "temperature at the row (DQN: its exploration epsilon), the policy's mean entropy over the window's states "
+        "(log 4 = 1.39 is uniform), and "
         "the deterministic evaluation return (10 episodes, eval env seeded seed + 10000).",
         "",
-        "| steps | episodes | landed | crashed | timeout | mean length | alpha | entropy | eval return |",
+        "| steps | episodes | landed | crashed | timeout | mean length | alpha (DQN: epsilon) | entropy | eval return |",
         "|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {r['steps']} | {r['episodes']} | {r['landed_share']:.0%} | {r['crashed_share']:.0%} "
