@@ -415,17 +415,19 @@ def prepare_shared_storage(url: str, attempts: int = 10) -> None:
     Create the tables of an Optuna SQL storage, tolerating a concurrent worker that does the same.
 
     Two ``-optimize`` workers started together on a fresh SQL URL otherwise race on the schema creation and
-    one of them dies with an IntegrityError; once the tables exist, ``create_study(load_if_exists=True)``
-    in rl_zoo3 is safe to run concurrently. Journal files (``*.log``) need nothing.
+    one of them dies: with an IntegrityError (SQLite; PostgreSQL's duplicate ``pg_type`` row) or a
+    ProgrammingError (PostgreSQL: ``type "studydirection" already exists``). Once the tables exist,
+    ``create_study(load_if_exists=True)`` in rl_zoo3 is safe to run concurrently. Journal files (``*.log``)
+    need nothing.
     """
     import optuna
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     for attempt in range(attempts):
         try:
             optuna.storages.RDBStorage(url)
             return
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError, ProgrammingError):
             if attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
