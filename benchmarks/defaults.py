@@ -9,7 +9,8 @@ with each of our algorithms against each of its built-ins: final return, steps t
 step, and whether ours is within one standard deviation (over seeds) of the built-in or better.
 
     python benchmarks/defaults.py --list                       # the suite: tasks, groups, budgets
-    python benchmarks/defaults.py run CartPole-v1/onpolicy      # one group (3 seeds; --resume after a stop)
+    python benchmarks/defaults.py run CartPole-v1/onpolicy      # one group (3 seeds; --resume after a stop, or
+                                                                # to complete a group run in part with run.py)
     python benchmarks/defaults.py run all                       # everything (many hours on 2 cores)
     python benchmarks/defaults.py report                        # benchmarks/results/defaults.md
 
@@ -94,11 +95,16 @@ def finals(rows: list[run.EvalRow], algo: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([r.mean_return for r in last]), np.array([r.train_time_s / r.timesteps for r in last])
 
 
-def compare(group: Group, rows: list[run.EvalRow]) -> list[str]:
-    lines = []
+def compare(group: Group, rows: list[run.EvalRow]) -> tuple[list[str], list[str]]:
+    """Table lines, and the pairs not run yet (a group is run in parts with run.py --resume)."""
+    lines, missing = [], []
+    done = {r.algo for r in rows if {(r.algo, s) for s in SEEDS} <= {(x.algo, x.seed) for x in rows}}
     for ours in group.ours:
-        mine, my_time = finals(rows, ours)
         for builtin in (b for b in RIVALS[ours] if b in group.builtins):
+            if not {ours, builtin} <= done:
+                missing.append(f"{ours} vs {builtin}")
+                continue
+            mine, my_time = finals(rows, ours)
             theirs, their_time = finals(rows, builtin)
             holds = mine.mean() >= theirs.mean() - theirs.std()
             reached = [run.steps_to_threshold([r for r in rows if r.algo == a and r.seed == s], group.threshold)
@@ -113,7 +119,7 @@ def compare(group: Group, rows: list[run.EvalRow]) -> list[str]:
                 f"| {theirs.mean():.1f} +/- {theirs.std():.1f} | {'yes' if holds else '**no**'} "
                 f"| {to_threshold[0]} | {to_threshold[1]} | {my_time.mean() / their_time.mean():.2f} |"
             )
-    return lines
+    return lines, missing
 
 
 def report(out: Path) -> str:
@@ -136,12 +142,16 @@ def report(out: Path) -> str:
         if not path.exists():
             missing.append(group)
             continue
-        lines += compare(group, run.read_rows(path))
+        table, not_yet = compare(group, run.read_rows(path))
+        lines += table
+        if not_yet:
+            missing.append(group)
         commands.append(f"- {group.key} (threshold {group.threshold:g}): `{command(group)}` -> "
                         f"[{group.bench_name}.md]({group.bench_name}.md)")  # fmt: skip
     lines += ["", "## Commands", "", *commands]
     if missing:
-        lines += ["", "## Not run yet", "", *(f"- {g.key}: `{command(g)}`" for g in missing)]
+        lines += ["", "## Not run yet (or only in part: the command with --resume runs the rest)", "",
+                  *(f"- {g.key}: `{command(g)}`" for g in missing)]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -166,6 +176,10 @@ def main(argv: list[str] | None = None) -> None:
         for group in SUITE:
             if "all" in args.groups or group.key in args.groups:
                 extra = ["--out", str(args.out), "--jobs", str(args.jobs)] + (["--resume"] if args.resume else [])
+                done, partial = args.out / f"{group.bench_name}.csv", args.out / f"{group.bench_name}.partial.csv"
+                if args.resume and done.exists() and not partial.exists():
+                    # a group run in part earlier (run.py with fewer --algos): keep those runs, run the rest
+                    run.write_rows(partial, run.read_rows(done))
                 run.main(group.argv() + extra)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "defaults.md").write_text(report(args.out))
