@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"name groups to run (or all); unknown: {unknown}; known: {sorted(keys)}")
         for group in SUITE:
             if "all" in args.groups or group.key in args.groups:
-                extra = ["--out", str(args.out), "--jobs", str(args.jobs)] + (["--resume"] if args.resume else [])
+                extra = ["--jobs", str(args.jobs)] + (["--out", str(args.out)] if args.out != run.RESULTS else [])
+                extra += ["--resume"] if args.resume else []
                 done, partial = args.out / f"{group.bench_name}.csv", args.out / f"{group.bench_name}.partial.csv"
                 if args.resume and done.exists() and not partial.exists():
                     # a group run in part earlier (run.py with fewer --algos): keep those runs, run the rest
