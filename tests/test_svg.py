@@ -350,3 +350,21 @@ def test_unsupported_envs_are_refused_with_what_to_change():
     SVG("MlpPolicy", NoSpecEnv(), horizon=0)
     SVG("MlpPolicy", NoSpecEnv(), horizon=1, learn_reward=True, learn_termination=True)
     assert math.isinf(SVG("MlpPolicy", "Pendulum-v1", horizon=float("inf")).horizon)
+
+
+@pytest.mark.parametrize("horizon", [1, 3, "inf"])
+@pytest.mark.parametrize("noise_inference", [True, False])
+def test_float64_observations_train_the_learned_model_path(horizon, noise_inference):
+    # MuJoCo envs (InvertedPendulum-v5, HalfCheetah-v5) observe float64, and SB3's buffer keeps that dtype: the
+    # replayed batch must reach the float32 ensemble as float32 (it raised "Input dtypes must be the same")
+    model = SVG(
+        "MlpPolicy", LQEnv(), horizon=horizon, noise_inference=noise_inference, reward_fn=lq_reward,
+        termination_fn=lq_termination, learning_starts=32, batch_size=8, model_train_freq=32, inf_unroll_length=3,
+        dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=8, max_epochs=1),
+        policy_kwargs=dict(net_arch=[8]), seed=0,
+    )  # fmt: skip
+    assert model.observation_space.dtype == np.float64
+    before = [p.detach().clone() for p in model.actor.parameters()]
+    model.learn(64)
+    assert model.last_model_update >= 32
+    assert any(not th.equal(p, q) for p, q in zip(before, model.actor.parameters()))

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple, TypeVar
+
 import torch as th
 from stable_baselines3.common.type_aliases import PyTorchObs
+
+
+SamplesT = TypeVar("SamplesT", bound=NamedTuple)
+
+
+def float32_samples(data: SamplesT) -> SamplesT:
+    """A replay batch (SB3's samples named tuple) with every float64 tensor as float32. SB3's buffers keep the
+    observation space's dtype (float64 for MuJoCo envs); its policies cast on the way in, but code that feeds the
+    samples to float32 networks of its own (a dynamics model, a reward function) needs them cast once."""
+    fields = (x.float() if isinstance(x, th.Tensor) and x.dtype == th.float64 else x for x in data)
+    return type(data)(*fields)
 
 
 def take_observations(observations: PyTorchObs, index: th.Tensor | slice | None) -> PyTorchObs:

@@ -30,6 +30,7 @@ from sb3_pg_extras.common.dynamics import (
 from sb3_pg_extras.common.off_policy import BehaviourLogProbRecorder, check_no_action_noise, clipped_importance_weights
 from sb3_pg_extras.common.policies import stored_actions_log_prob
 from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
+from sb3_pg_extras.common.utils import float32_samples
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_common_arguments,
@@ -306,7 +307,8 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         self._update_learning_rate(optimizers)
         stats: dict[str, list[float]] = defaultdict(list)
         for gradient_step in range(gradient_steps):
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            # float32 for the model and reward functions: MuJoCo observations are stored as float64
+            data = float32_samples(self.replay_buffer.sample(batch_size, env=self._vec_normalize_env))  # type: ignore[union-attr]
             ent_coef = self._update_temperature(data.observations, stats)
             if self.uses_critic:
                 self._update_critic(data, ent_coef, stats)
