@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 import torch as th
 from stable_baselines3.common.type_aliases import PyTorchObs
 
-
-SamplesT = TypeVar("SamplesT", bound=NamedTuple)
+SamplesT = TypeVar("SamplesT", bound=tuple)
 
 
 def float32_samples(data: SamplesT) -> SamplesT:
@@ -16,7 +15,7 @@ def float32_samples(data: SamplesT) -> SamplesT:
     observation space's dtype (float64 for MuJoCo envs); its policies cast on the way in, but code that feeds the
     samples to float32 networks of its own (a dynamics model, a reward function) needs them cast once."""
     fields = (x.float() if isinstance(x, th.Tensor) and x.dtype == th.float64 else x for x in data)
-    return type(data)(*fields)
+    return type(data)(*fields)  # type: ignore[call-arg]
 
 
 def take_observations(observations: PyTorchObs, index: th.Tensor | slice | None) -> PyTorchObs:
