@@ -20,8 +20,6 @@ its defaults" shows; a task where an algorithm's action space does not fit is le
 
 from __future__ import annotations
 
-import argparse
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run  # benchmarks/run.py: the harness
-
-SEEDS = [0, 1, 2]
+import suite  # benchmarks/suite.py: what the suites built on run.py share
+from suite import SEEDS, command, finals, run
 
 
 @dataclass(frozen=True)
@@ -52,14 +49,13 @@ class Group:
 
     @property
     def bench_name(self) -> str:
-        return f"defaults_{self.task.split('-v')[0].lower()}_{self.name}"
+        return suite.bench_name("defaults", self.task, self.name)
 
     def argv(self) -> list[str]:
         return [
-            "--defaults", "--algos", *self.ours, *self.builtins, "--envs", self.task,
-            "--seeds", *map(str, SEEDS), "--n-timesteps", str(self.budget), "--eval-freq", str(self.eval_freq),
-            "--eval-episodes", "10", "--threshold", str(self.threshold), "--reference", self.builtins[0],
-            "--name", self.bench_name,
+            "--defaults",
+            *suite.run_argv((*self.ours, *self.builtins), self.task, SEEDS, self.budget, self.eval_freq, self.threshold,
+                            self.builtins[0], self.bench_name),
         ]  # fmt: skip
 
 
@@ -85,20 +81,10 @@ RIVALS = {"reinforce": ON_POLICY_BUILTINS, "npg": ON_POLICY_BUILTINS, "offpac": 
           "sac_discrete": ("dqn",), "mbpo": ("sac",), "svg": ("sac",), "mppi": ("sac",)}  # fmt: skip
 
 
-def command(group: Group) -> str:
-    return "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in group.argv())
-
-
-def finals(rows: list[run.EvalRow], algo: str) -> tuple[np.ndarray, np.ndarray]:
-    """Each seed's last evaluation return, and its wall time per env step."""
-    last = [max((r for r in rows if r.algo == algo and r.seed == s), key=lambda r: r.timesteps) for s in SEEDS]
-    return np.array([r.mean_return for r in last]), np.array([r.train_time_s / r.timesteps for r in last])
-
-
 def compare(group: Group, rows: list[run.EvalRow]) -> tuple[list[str], list[str]]:
     """Table lines, and the pairs not run yet (a group is run in parts with run.py --resume)."""
     lines, missing = [], []
-    done = {r.algo for r in rows if {(r.algo, s) for s in SEEDS} <= {(x.algo, x.seed) for x in rows}}
+    done = suite.complete(rows, SEEDS)
     for ours in group.ours:
         for builtin in (b for b in RIVALS[ours] if b in group.builtins):
             if not {ours, builtin} <= done:
@@ -138,50 +124,29 @@ def report(out: Path) -> str:
     ]
     missing, commands = [], []
     for group in SUITE:
-        path = out / f"{group.bench_name}.csv"
-        if not path.exists():
+        rows = suite.load(group, out)
+        if rows is None:
             missing.append(group)
             continue
-        table, not_yet = compare(group, run.read_rows(path))
+        table, not_yet = compare(group, rows)
         lines += table
         if not_yet:
             missing.append(group)
         commands.append(f"- {group.key} (threshold {group.threshold:g}): `{command(group)}` -> "
                         f"[{group.bench_name}.md]({group.bench_name}.md)")  # fmt: skip
-    lines += ["", "## Commands", "", *commands]
-    if missing:
-        lines += ["", "## Not run yet (or only in part: the command with --resume runs the rest)", "",
-                  *(f"- {g.key}: `{command(g)}`" for g in missing)]  # fmt: skip
+    lines += ["", "## Commands", "", *commands, *suite.not_run_section(missing)]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", nargs="?", choices=("run", "report"), default="report")
-    parser.add_argument("groups", nargs="*", help="<task>/<group> keys, or all")
-    parser.add_argument("--list", action="store_true", help="print the suite and exit")
-    parser.add_argument("--out", type=Path, default=run.RESULTS)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--jobs", type=int, default=1)
+    parser = suite.parser(__doc__, "groups", "<task>/<group>")
     args = parser.parse_args(argv)
     if args.list:
         for group in SUITE:
             print(f"{group.key:32} {group.budget:>8} steps  {' '.join(group.ours)} vs {' '.join(group.builtins)}")
         return
     if args.action == "run":
-        keys = {g.key for g in SUITE}
-        unknown = [k for k in args.groups if k != "all" and k not in keys]
-        if unknown or not args.groups:
-            parser.error(f"name groups to run (or all); unknown: {unknown}; known: {sorted(keys)}")
-        for group in SUITE:
-            if "all" in args.groups or group.key in args.groups:
-                extra = ["--jobs", str(args.jobs)] + (["--out", str(args.out)] if args.out != run.RESULTS else [])
-                extra += ["--resume"] if args.resume else []
-                done, partial = args.out / f"{group.bench_name}.csv", args.out / f"{group.bench_name}.partial.csv"
-                if args.resume and done.exists() and not partial.exists():
-                    # a group run in part earlier (run.py with fewer --algos): keep those runs, run the rest
-                    run.write_rows(partial, run.read_rows(done))
-                run.main(group.argv() + extra)
+        suite.run_benchmarks(suite.select(parser, SUITE, args.groups, "groups"), args.out, args.jobs, args.resume)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "defaults.md").write_text(report(args.out))
 

@@ -16,6 +16,10 @@ Example::
     python benchmarks/run.py --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
         --n-timesteps 100000 --eval-freq 10000 --threshold 475 --reference ppo --name reinforce_cartpole
 
+``--set <algo>.n_timesteps=N`` gives one algorithm its own budget (it beats ``--n-timesteps``: e.g. MBPO, whose
+env steps cost ~10x SAC's); ``--defaults-for <algo> ...`` builds those algorithms with their constructor's defaults
+(as ``--defaults`` does for all), for a task their zoo file has no entry for.
+
 Training time excludes evaluation time. Runs are interleaved (seed-major), so machine noise hits every algorithm
 alike; quote ratios, not absolute times. ``--jobs N`` runs N trainings at once in worker processes (one torch thread
 each); keep N at most the number of free cores, or the throughput columns measure contention.
@@ -193,10 +197,16 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
     return overrides
 
 
+def budgets(args: argparse.Namespace) -> dict[str, int]:
+    """Per-algorithm step budgets (``--set <algo>.n_timesteps=N``): they take precedence over ``--n-timesteps``."""
+    return {algo: int(values["n_timesteps"]) for algo, values in parse_overrides(args.set).items() if "n_timesteps" in values}
+
+
 def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list[EvalRow]:
     th.manual_seed(seed)
-    model, n_timesteps, eval_env = build(algo, env_id, seed, parse_overrides(args.set).get(algo), args.defaults)
-    n_timesteps = args.n_timesteps or n_timesteps
+    defaults = args.defaults or algo in args.defaults_for
+    model, n_timesteps, eval_env = build(algo, env_id, seed, parse_overrides(args.set).get(algo), defaults)
+    n_timesteps = budgets(args).get(algo) or args.n_timesteps or n_timesteps
     rows: list[EvalRow] = []
 
     def record(steps: int, mean: float, std: float, train_time: float, **extra: float) -> None:
@@ -223,18 +233,40 @@ def steps_to_threshold(rows: list[EvalRow], threshold: float) -> int | None:
 
 
 def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> str:
+    own = budgets(args)
     lines = [
         f"# Benchmark `{args.name}`",
         "",
         f"Command: `{command}`",
         "",
         f"Seeds {args.seeds}, budget {args.n_timesteps or 'from the zoo file'} env steps, "
+        + (f"except {', '.join(f'{a} {n}' for a, n in own.items())} (`--set`), " if own else "")
         + ("every algorithm with its constructor's defaults (no zoo entry), " if getattr(args, "defaults", False) else "")
+        + (
+            f"{', '.join(args.defaults_for)} with the constructor's defaults (no zoo entry), "
+            if getattr(args, "defaults_for", None)
+            else ""
+        )
         + f"deterministic evaluation "
         f"on {args.eval_episodes} episodes every {args.eval_freq} steps. Train time excludes evaluation. "
         f"Machine: {th.get_num_threads()} torch thread(s) per training, {args.jobs} training(s) at once; ratios against "
         f"`{args.reference}` come from this same run.",
         "",
+        *summary_table(rows, args),
+    ]
+    if args.threshold is not None:
+        lines += ["", f"Threshold: mean evaluation return >= {args.threshold}."]
+    lines += [
+        "",
+        "Time outside SAC gradient steps: share of the train time not spent in SAC's own `train()` (model-based "
+        "methods: model fitting, imagined rollouts, env steps), for algorithms that report it.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def summary_table(rows: list[EvalRow], args: argparse.Namespace) -> list[str]:
+    """The Markdown table of :func:`summarise`: one line per (env, algo) with rows, after a header."""
+    lines = [
         "| env | algo | final return (mean +/- std over seeds) | seeds >= threshold | steps to threshold (mean) "
         "| train time s | env steps/s | steps/s ratio vs reference | time outside SAC gradient steps |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -265,14 +297,7 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
                 f"| {env_id} | {algo} | {finals.mean():.1f} +/- {finals.std():.1f} | {threshold} | {to_threshold} "
                 f"| {times.mean():.1f} | {speeds[algo]:.0f} | {ratio} | {outside} |"
             )
-    if args.threshold is not None:
-        lines += ["", f"Threshold: mean evaluation return >= {args.threshold}."]
-    lines += [
-        "",
-        "Time outside SAC gradient steps: share of the train time not spent in SAC's own `train()` (model-based "
-        "methods: model fitting, imagined rollouts, env steps), for algorithms that report it.",
-    ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def plot(rows: list[EvalRow], args: argparse.Namespace, out: Path) -> list[Path]:
@@ -341,7 +366,7 @@ def _init_worker(threads: int) -> None:
     register()
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--algos", nargs="+", required=True,
@@ -358,21 +383,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once (worker processes)")
-    parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides: algo.key=value (YAML value)")
+    parser.add_argument(
+        "--set", nargs="*", default=[],
+        help="hyperparameter overrides: algo.key=value (YAML value); algo.n_timesteps=N: that algorithm's own budget",
+    )  # fmt: skip
     parser.add_argument(
         "--defaults", action="store_true",
         help="every algorithm with its constructor's defaults instead of its zoo entry (needs --n-timesteps)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--defaults-for", nargs="+", default=[], metavar="ALGO",
+        help="these algorithms (e.g. ours on a task their zoo file has no entry for) with their constructor's defaults",
     )  # fmt: skip
     parser.add_argument(
         "--resume",
         action="store_true",
         help="keep the runs already in <name>.partial.csv (written as each run finishes) and run only the others",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
     if args.defaults and not args.n_timesteps:
         parser.error("--defaults needs a step budget: --n-timesteps N")
+    if args.n_timesteps == 0 and any(algo not in budgets(args) for algo in args.defaults_for):
+        parser.error("--defaults-for needs a step budget: --n-timesteps N, or --set <algo>.n_timesteps=N")
     # SIGTERM exits through the Pool's context manager, which terminates the worker processes with us
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     _init_worker(args.threads)

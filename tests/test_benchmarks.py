@@ -96,3 +96,114 @@ def test_defaults_report_judges_each_of_ours_against_its_builtins(tmp_path: Path
     rows = [r if r.algo == "dqn" or not r.timesteps else run.EvalRow(**{**r.__dict__, "mean_return": 460.0}) for r in rows]
     run.write_rows(tmp_path / f"{group.bench_name}.csv", rows)
     assert "| yes |" in defaults.report(tmp_path)
+
+
+def test_an_algorithm_without_a_zoo_entry_runs_with_its_defaults_at_its_own_budget(tmp_path: Path) -> None:
+    run = _load_run_module()
+    common = ["--envs", "Acrobot-v1", "--seeds", "0", "--eval-freq", "10000", "--eval-episodes", "1", "--out", str(tmp_path)]
+    with pytest.raises(KeyError, match="no entry for Acrobot-v1"):  # zoo_hyperparams/npg.yml has no Acrobot-v1 entry
+        run.main(["--algos", "npg", "--n-timesteps", "64", "--reference", "npg", "--name", "zoo", *common])
+    with pytest.raises(SystemExit):  # the constructor's defaults carry no budget
+        run.main(["--algos", "npg", "--defaults-for", "npg", "--reference", "npg", "--name", "nobudget", *common])
+
+    # NPG with its defaults at its own budget (--set beats --n-timesteps), next to PPO from its zoo entry
+    run.main(["--algos", "npg", "ppo", "--n-timesteps", "4096", "--set", "npg.n_timesteps=64", "--defaults-for", "npg",
+              "--reference", "ppo", "--name", "bench", *common])  # fmt: skip
+    rows = run.read_rows(tmp_path / "bench.csv")
+    assert {r.algo: r.timesteps for r in rows if r.timesteps} == {"npg": 2048, "ppo": 4096}  # NPG's n_steps: 2048
+    text = (tmp_path / "bench.md").read_text()
+    assert "except npg 64 (`--set`), npg with the constructor's defaults (no zoo entry)" in text
+
+
+def _compare_task(compare, task: str, algos=("reinforce", "ppo"), seeds=(0, 1, 2)):
+    """A discrete task of the comparison at a tiny budget (the report needs no training)."""
+    spec = next(t for t in compare.TASKS if t.task == task)
+    return compare.Task(task, "discrete", algos, 1000, 500, spec.threshold, spec.random_score, seeds=seeds)
+
+
+def test_compare_aggregate_normalises_final_returns_and_lists_tasks_not_run(tmp_path: Path) -> None:
+    compare = load_benchmark_script("compare")
+    run = compare.run
+    tasks = [_compare_task(compare, t) for t in ("CartPole-v1", "Acrobot-v1", "LunarLander-v3")]
+    # normalised final scores: reinforce 1 (the threshold) everywhere; PPO 0, 0.25, 0.5 and 0.75, 0.75, 2
+    wanted = {("CartPole-v1", "reinforce"): (1, 1, 1), ("CartPole-v1", "ppo"): (0, 0.25, 0.5),
+              ("Acrobot-v1", "reinforce"): (1, 1, 1), ("Acrobot-v1", "ppo"): (0.75, 0.75, 2)}  # fmt: skip
+    for task in tasks[:2]:
+        rows = [
+            run.EvalRow(algo, task.task, seed, steps, task.random_score + score * (task.threshold - task.random_score)
+                        * steps / 1000, 1.0, steps / 100)
+            for seed in task.seeds for algo in task.algos
+            for score, steps in ((wanted[task.task, algo][seed], s) for s in (0, 500, 1000))
+        ]  # fmt: skip
+        run.write_rows(tmp_path / f"{task.bench_name}.csv", rows)
+    text = compare.report(tasks, tmp_path, reps=2000)
+
+    def cells(algo: str) -> list[str]:
+        line = next(x for x in text.splitlines() if x.startswith(f"| discrete | {algo} |"))
+        return [c.strip() for c in line.split("|")[1:-1]]
+
+    assert cells("reinforce")[2:] == ["CartPole-v1, Acrobot-v1", "6", *["1.00 [1.00, 1.00]"] * 2]
+    iqm = cells("ppo")[4]  # IQM of 0, .25, .5, .75, .75, 2: the mean of the middle four, 0.5625
+    point, low, high = (float(x) for x in iqm.replace("[", "").replace(",", "").replace("]", "").split())
+    assert point == 0.56 and 0.0 <= low < 0.56 < high <= 2.0
+    assert cells("ppo")[5].startswith("0.71 [")  # the mean, 0.708
+    assert "| CartPole-v1 | ppo | 136.5 +/- 92.1 | 0/3 | - |" in text  # run.py's own table
+    assert "Not run yet (or only in part): LunarLander-v3." in text
+    assert "- LunarLander-v3: `python benchmarks/run.py --algos reinforce ppo --envs LunarLander-v3" in text
+    assert (tmp_path / "compare_profiles.png").exists()
+    assert compare.report(tasks, tmp_path, reps=2000) == text  # the bootstrap is seeded: the report is reproducible
+
+
+def test_compare_suite_fits_16_core_hours_and_8_hours_on_2_cores() -> None:
+    compare = load_benchmark_script("compare")
+    core_hours, wall_hours = compare.cost()
+    assert core_hours <= 16 and wall_hours <= 8
+    assert all(len(task.seeds) == 3 for task in compare.TASKS)
+
+
+def test_compare_pairs_every_algorithm_of_the_issue_with_every_task_it_fits() -> None:
+    compare = load_benchmark_script("compare")
+    assert [t.task for t in compare.TASKS if t.domain == "discrete"] == ["CartPole-v1", "Acrobot-v1", "LunarLander-v3"]
+    assert [t.task for t in compare.TASKS if t.domain == "continuous"] == [
+        "Pendulum-v1", "InvertedPendulum-v5", "HalfCheetah-v5", "Hopper-v5"
+    ]  # fmt: skip
+    line_up = {algo for domain in compare.OURS for algo in (*compare.OURS[domain], *compare.BUILTINS[domain])}
+    for task in compare.TASKS:
+        assert all(task.domain in compare.FITS[algo] for algo in task.algos), task.task
+        for algo in line_up:
+            if task.domain in compare.FITS[algo]:
+                left_out = (algo, task.task) in compare.EXCLUDED or (algo, task.domain) in compare.EXCLUDED
+                assert (algo in task.algos) != left_out, (algo, task.task)
+    # ours without a zoo entry run with their constructor's defaults
+    acrobot = next(t for t in compare.TASKS if t.task == "Acrobot-v1").argv()
+    assert acrobot[acrobot.index("--defaults-for") + 1 :] == ["npg", "offpac"]
+
+
+def test_compare_quick_runs_reports_and_writes_the_readme_section(tmp_path: Path) -> None:
+    compare = load_benchmark_script("compare")
+    with pytest.raises(SystemExit):  # --quick never writes into benchmarks/results/
+        compare.main(["run", "all", "--quick"])
+    compare.main(["run", "all", "--quick", "--out", str(tmp_path)])
+    text = (tmp_path / "compare.md").read_text()
+    for name in ("quick_cartpole_CartPole-v1.png", "quick_pendulum_Pendulum-v1.png", "compare_profiles.png"):
+        assert (tmp_path / name).exists()
+    assert "| Pendulum-v1 | 1100 | svg, sac (400) |" in text
+    assert max(r.timesteps for r in compare.run.read_rows(tmp_path / "quick_pendulum.csv") if r.algo == "sac") == 400
+    for algo in ("reinforce", "ppo", "svg", "sac"):
+        assert f"| {algo} | all | 2 |" in text
+    assert "Not run yet" not in text
+    compare.main(["report", "--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "compare.md").read_text() == text  # `report` writes what `run` wrote
+
+    readme = tmp_path / "README.md"
+    original = (compare.ROOT / "README.md").read_text()
+    readme.write_text(original)
+    with pytest.raises(SystemExit):  # --quick never writes the repository's README
+        compare.main(["readme", "--quick", "--out", str(tmp_path)])
+    compare.main(["readme", "--quick", "--out", str(tmp_path), "--readme", str(readme)])
+    written = readme.read_text()
+    start, end = compare.README_MARKERS
+    assert written.split(start)[0] == original.split(start)[0] and written.split(end)[1] == original.split(end)[1]
+    section = written.split(start)[1].split(end)[0]
+    assert "[compare.md](compare.md)" in section and "| continuous | sac | all | 2 |" in section
+    assert compare.FULL_COMMAND in section

@@ -1,0 +1,469 @@
+"""
+Our algorithms against SB3's built-ins on a fixed task suite, each with its rl_zoo3 hyperparameters (ours from
+zoo_hyperparams/, the built-ins from rl_zoo3's own files), through ``benchmarks/run.py``:
+
+  discrete    CartPole-v1, Acrobot-v1, LunarLander-v3: REINFORCE, NPG, OffPAC, DiscreteSAC against PPO, A2C, DQN
+  continuous  Pendulum-v1, InvertedPendulum-v5, HalfCheetah-v5, Hopper-v5: NPG, OffPAC, SVG, MBPO, MPPI against
+              PPO, SAC, TD3, DDPG (the pairs left out and why: EXCLUDED below, also printed by --list)
+
+Each task is one run.py benchmark named ``compare_<task>`` with all of its algorithms (so the env steps/s ratios
+compare within one run), seeds 0-2; its CSV, Markdown table and learning curves land in ``benchmarks/results/``.
+
+    python benchmarks/compare.py --list                   # the suite, and the estimated cost of every run
+    python benchmarks/compare.py run CartPole-v1 --jobs 2 # one task (--resume after a stop)
+    python benchmarks/compare.py run all --jobs 2         # the whole suite: about 8 hours on 2 cores (--list)
+    python benchmarks/compare.py report                   # benchmarks/results/compare.md + compare_profiles.png
+    python benchmarks/compare.py readme                   # README.md's Results section, from compare.md
+    python benchmarks/compare.py random                   # re-measures the random-policy scores stated in TASKS
+
+``--quick`` (with run / report / readme) runs a two-task subset at tiny budgets (CartPole-v1: REINFORCE and PPO;
+Pendulum-v1: SVG and SAC; 2 seeds, 2 evaluation episodes) in a minute or two on one core, into the ``--out``
+folder it needs (never benchmarks/results/; ``readme --quick`` needs ``--readme`` other than README.md).
+
+Budgets: one env-step budget per task, the same for every algorithm of the task (a sample-efficiency comparison),
+except the model-based methods whose env steps cost 10-20x SAC's: they get their zoo entry's budget (or less) through
+``--set <algo>.n_timesteps=N``, their final return is at that budget, and compare.md says so. The budgets are
+chosen from the env steps/s measured in the reports in benchmarks/results/ (SPEED) so that the whole suite with 3
+seeds fits 16 core-hours; ``--list`` prints the estimate of every run. They are far below the zoo's budgets for the
+on-policy methods on MuJoCo (which use 1M steps): at these budgets those do not learn the MuJoCo tasks.
+
+Zoo entries: a built-in without an rl_zoo3 entry for a task uses the file's ``default`` entry (run.py's rule: the
+constructor's defaults); one of ours without an entry in zoo_hyperparams/ is built with its constructor's defaults
+(run.py ``--defaults-for``), so both are untuned there, and compare.md marks those pairs.
+
+Aggregate (``report``, with the ``rliable`` package): each run's final return normalised as (return - random) /
+(threshold - random), with the task's random-policy score and threshold stated in TASKS (0: uniformly random
+actions, 1: the threshold); per domain, the interquartile mean (IQM) and the mean over all runs of all tasks
+with 95% stratified-bootstrap confidence intervals, and performance profiles. An algorithm that runs on a subset of
+a domain's tasks is aggregated over the tasks it ran (the table says which), so compare its row with care.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import suite  # benchmarks/suite.py: what the suites built on run.py share
+from suite import SEEDS, run
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+REPORT = "compare.md"
+PROFILES = "compare_profiles.png"
+README_MARKERS = ("<!-- compare:start -->", "<!-- compare:end -->")
+SUMMARY_MARKERS = ("<!-- summary:start -->", "<!-- summary:end -->")
+FULL_COMMAND = (
+    "python benchmarks/compare.py run all --jobs 2 && python benchmarks/compare.py report "
+    "&& python benchmarks/compare.py readme"
+)
+REPS = 5000  # bootstrap resamples of the confidence intervals
+
+# The issue's line-up: ours against the built-ins, per domain (the action space of its tasks)
+OURS = {"discrete": ("reinforce", "npg", "offpac", "sac_discrete"), "continuous": ("npg", "offpac", "svg", "mbpo", "mppi")}
+BUILTINS = {"discrete": ("ppo", "a2c", "dqn"), "continuous": ("ppo", "sac", "td3", "ddpg")}
+# the domains whose action space each algorithm accepts (Discrete / Box)
+FITS = {
+    **dict.fromkeys(("reinforce", "npg", "offpac", "ppo", "a2c"), ("discrete", "continuous")),
+    **dict.fromkeys(("sac_discrete", "dqn"), ("discrete",)),
+    **dict.fromkeys(("svg", "mbpo", "mppi", "sac", "td3", "ddpg"), ("continuous",)),
+}
+REFERENCE = {"discrete": "ppo", "continuous": "sac"}  # whose env steps/s the ratios divide by
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of the suite: all its algorithms in one run.py benchmark."""
+
+    task: str
+    domain: str  # "discrete" or "continuous" (the action space)
+    algos: tuple[str, ...]  # ours first, then the built-ins
+    budget: int  # env steps of every algorithm ...
+    eval_freq: int
+    threshold: float
+    random_score: float  # mean return of uniformly random actions (``compare.py random`` measures it)
+    own_budgets: tuple[tuple[str, int], ...] = ()  # ... except these (run.py --set <algo>.n_timesteps=N)
+    seeds: tuple[int, ...] = tuple(SEEDS)
+    eval_episodes: int = 10
+    prefix: str = "compare"
+
+    @property
+    def key(self) -> str:
+        return self.task
+
+    @property
+    def bench_name(self) -> str:
+        return suite.bench_name(self.prefix, self.task)
+
+    @property
+    def reference(self) -> str:
+        return REFERENCE[self.domain]
+
+    def steps(self, algo: str) -> int:
+        return dict(self.own_budgets).get(algo, self.budget)
+
+    def untuned(self) -> list[str]:
+        """Ours without a zoo entry for the task: run with their constructor's defaults."""
+        return [algo for algo in self.algos if not has_zoo_entry(algo, self.task)]
+
+    def argv(self) -> list[str]:
+        argv = suite.run_argv(
+            self.algos, self.task, self.seeds, self.budget, self.eval_freq, self.threshold, self.reference,
+            self.bench_name, self.eval_episodes,
+        )  # fmt: skip
+        if self.own_budgets:
+            argv += ["--set", *(f"{algo}.n_timesteps={steps}" for algo, steps in self.own_budgets)]
+        untuned = self.untuned()
+        return argv + (["--defaults-for", *untuned] if untuned else [])
+
+
+def has_zoo_entry(algo: str, task: str) -> bool:
+    """Whether run.py finds a zoo entry for ``algo`` on ``task`` (always, for a built-in: rl_zoo3's ``default``)."""
+    from sb3_pg_extras.zoo import ALGOS
+
+    if algo not in ALGOS:
+        return True
+    try:
+        run.zoo_hyperparams(algo, task)
+    except KeyError:
+        return False
+    return True
+
+
+# Thresholds: levels the better algorithms reach within these budgets (CartPole, Acrobot, LunarLander: the usual
+# "solved" levels; HalfCheetah and Hopper: below them, as 30k steps are an early stage of learning there).
+# Random scores: `python benchmarks/compare.py random` (100 episodes of uniformly random actions, env seeds 0-99).
+# Model-based budgets: MBPO and MPPI at their zoo entries' n_timesteps (MPPI learns nothing in its known-dynamics
+# and simulator modes: its budget only sets how long it runs), SVG at its entry's 10k, MBPO on Hopper at 10k of its
+# entry's 30k (it runs at ~6 env steps/s: 30k would cost ~4 core-hours over 3 seeds).
+TASKS = [
+    Task("CartPole-v1", "discrete", (*OURS["discrete"], *BUILTINS["discrete"]), 100_000, 10_000, 475, 23.7),
+    Task("Acrobot-v1", "discrete", (*OURS["discrete"], *BUILTINS["discrete"]), 50_000, 10_000, -100, -497.1),
+    Task("LunarLander-v3", "discrete", (*OURS["discrete"], *BUILTINS["discrete"]), 100_000, 20_000, 200, -192.0),
+    Task("Pendulum-v1", "continuous", ("npg", "offpac", "svg", "mbpo", "mppi", *BUILTINS["continuous"]), 20_000, 2_000,
+         -200, -1207.6, own_budgets=(("svg", 10_000), ("mbpo", 5_000), ("mppi", 2_000))),
+    Task("InvertedPendulum-v5", "continuous", ("npg", "offpac", "mbpo", "mppi", *BUILTINS["continuous"]), 10_000, 2_000,
+         950, 5.2, own_budgets=(("mbpo", 5_000), ("mppi", 1_000))),
+    Task("HalfCheetah-v5", "continuous", ("npg", *BUILTINS["continuous"]), 30_000, 10_000, 1500, -282.5),
+    Task("Hopper-v5", "continuous", ("npg", "mbpo", *BUILTINS["continuous"]), 30_000, 10_000, 1000, 16.7,
+         own_budgets=(("mbpo", 10_000),)),
+]  # fmt: skip
+
+# Every pair of the issue's line-up that TASKS leaves out (or a domain's algorithm its action space fits), and why.
+EXCLUDED = {
+    ("reinforce", "continuous"): "the issue compares REINFORCE on the discrete tasks only",
+    ("a2c", "continuous"): "the issue's continuous built-ins are PPO, SAC, TD3 and DDPG",
+    ("svg", "InvertedPendulum-v5"): "no zoo entry yet (the SVG issue tunes one)",
+    ("svg", "HalfCheetah-v5"): "no zoo entry yet, and ~32 env steps/s (a 30k-step run: ~16 min)",
+    ("svg", "Hopper-v5"): "no zoo entry, and ~32 env steps/s",
+    ("offpac", "HalfCheetah-v5"): "no zoo entry; with its constructor's defaults it runs at ~26 env steps/s here "
+    "(a 30k-step run: ~20 min, ~60 core-minutes over 3 seeds for an untuned run)",
+    ("offpac", "Hopper-v5"): "as on HalfCheetah-v5: no zoo entry, ~26 env steps/s with its defaults",
+    ("mbpo", "HalfCheetah-v5"): "no zoo entry, and ~6 env steps/s on MuJoCo (a 10k-step run: ~30 min)",
+    ("mppi", "HalfCheetah-v5"): "plans in the simulator at 0.2-0.45 s per action: one 10-episode evaluation takes "
+    "~1 hour (its one-episode result, 5374, is in mppi_halfcheetah.md)",
+    ("mppi", "Hopper-v5"): "no zoo entry: in the simulator the robot falls after ~120 steps (mppi_simulator.md)",
+}
+
+# --quick: two tasks at tiny budgets, 2 seeds (the bootstrap needs two runs per task), 2 evaluation episodes; SVG
+# trains 100 steps after its 1000 random ones, SAC has its own budget (as the model-based methods of TASKS)
+QUICK = [
+    Task("CartPole-v1", "discrete", ("reinforce", "ppo"), 2048, 1024, 475, 23.7, seeds=(0, 1), eval_episodes=2,
+         prefix="quick"),
+    Task("Pendulum-v1", "continuous", ("svg", "sac"), 1100, 550, -200, -1207.6, own_budgets=(("sac", 400),),
+         seeds=(0, 1), eval_episodes=2, prefix="quick"),
+]  # fmt: skip
+
+# Cost model of --list: env steps per second of one training on one core while another training runs on the other
+# core (the suite's --jobs 2), from the env steps/s column of a report in benchmarks/results/ (named), else measured
+# ("m": run.build + learn() for 20k steps, or 600-800 steps after learning_starts for the off-policy ones, on this
+# 2-core machine with two other trainings running, so on the slow side).
+SPEED = {
+    "CartPole-v1": {"reinforce": 13920, "npg": 4940, "offpac": 134, "sac_discrete": 357, "ppo": 4191, "a2c": 7894,
+                    "dqn": 879},  # reinforce_cartpole, npg_cartpole, offpac_cartpole, sac_discrete_vs_dqn; a2c m
+    "Acrobot-v1": {"reinforce": 7203, "npg": 1986, "offpac": 80, "sac_discrete": 82, "ppo": 4465, "a2c": 9020,
+                   "dqn": 344},  # sac_discrete and dqn: sac_discrete_vs_dqn; the others m (npg, offpac: defaults)
+    "LunarLander-v3": {"reinforce": 3742, "npg": 1427, "offpac": 82, "sac_discrete": 101, "ppo": 1966, "a2c": 1719,
+                       "dqn": 209},  # as on Acrobot-v1
+    "Pendulum-v1": {"npg": 2712, "offpac": 150, "svg": 32, "mbpo": 5, "mppi": 390, "ppo": 1968, "sac": 85,
+                    "td3": 85, "ddpg": 85},  # offpac_pendulum, svg_pendulum_defaults, mbpo_pendulum, docs/mppi.md;
+    # npg, ppo m; TD3 and DDPG as SAC (their zoo entries start learning after 10k of the 20k steps: faster than that)
+    "InvertedPendulum-v5": {"npg": 1000, "offpac": 80, "mbpo": 16, "mppi": 33, "ppo": 1000, "sac": 51, "td3": 51,
+                            "ddpg": 51},  # mbpo_inverted_pendulum; mppi (0.03 s per action), sac m; npg, ppo:
+    # guessed below their Pendulum speed, offpac as its defaults on Acrobot-v1, TD3 and DDPG as SAC
+    "HalfCheetah-v5": {"npg": 2105, "ppo": 625, "sac": 55, "td3": 49, "ddpg": 49},  # npg_halfcheetah, mbpo_hopper
+    "Hopper-v5": {"npg": 2611, "mbpo": 6, "ppo": 625, "sac": 55, "td3": 49, "ddpg": 49},  # npg_hopper, mbpo_hopper
+}  # fmt: skip
+EVAL_SPEED = 2000  # env steps/s of an evaluation by a policy network (measured 2400-4800 on the busy machine)
+PLANNERS = ("mppi",)  # evaluate by planning, at their training speed
+EPISODE = {"CartPole-v1": 500, "Acrobot-v1": 500, "LunarLander-v3": 1000, "Pendulum-v1": 200,
+           "InvertedPendulum-v5": 1000, "HalfCheetah-v5": 1000, "Hopper-v5": 1000}  # longest episode  # fmt: skip
+OVERHEAD = 15  # seconds per run: worker start, imports, env creation
+JOBS = 2
+
+
+def run_cost(task: Task, algo: str) -> float:
+    """Estimated wall seconds of one run (one seed): training, every evaluation (at 0, every eval_freq, the end)."""
+    steps = task.steps(algo)
+    evals = steps // task.eval_freq + 1 + (steps % task.eval_freq > 0)
+    eval_speed = SPEED[task.task][algo] if algo in PLANNERS else EVAL_SPEED
+    return OVERHEAD + steps / SPEED[task.task][algo] + evals * task.eval_episodes * EPISODE[task.task] / eval_speed
+
+
+def cost(tasks: list[Task] = TASKS) -> tuple[float, float]:
+    """Estimated core-hours of the suite, and its wall hours with --jobs 2 (each task's runs share the 2 cores; the
+    last run of a task may leave one core idle, counted as half the task's longest run)."""
+    core = sum(run_cost(t, a) * len(t.seeds) for t in tasks for a in t.algos)
+    wall = sum(sum(run_cost(t, a) * len(t.seeds) for a in t.algos) / JOBS + max(run_cost(t, a) for a in t.algos) / 2
+               for t in tasks)  # fmt: skip
+    return core / 3600, wall / 3600
+
+
+def listing(tasks: list[Task]) -> str:
+    """--list: the suite, every run's budget and estimated cost, the totals, and the pairs left out."""
+    lines = [f"{'task':20} {'algo':13} {'env steps':>9} {'steps/s':>8} {'min/run':>8} {'core-min':>9}  notes"]
+    for task in tasks:
+        untuned = task.untuned()
+        for algo in task.algos:
+            minutes = run_cost(task, algo) / 60
+            notes = ("own budget " if algo in dict(task.own_budgets) else "") + ("defaults" if algo in untuned else "")
+            lines.append(f"{task.task:20} {algo:13} {task.steps(algo):>9} {SPEED[task.task][algo]:>8.0f} "
+                         f"{minutes:>8.1f} {minutes * len(task.seeds):>9.1f}  {notes}")  # fmt: skip
+        total = sum(run_cost(task, a) for a in task.algos) * len(task.seeds) / 60
+        lines.append(f"{task.task:20} {'(all)':13} {'':>9} {'':>8} {'':>8} {total:>9.1f}  threshold {task.threshold:g}, "
+                     f"random {task.random_score:g}, eval every {task.eval_freq}, seeds {list(task.seeds)}")  # fmt: skip
+    core, wall = cost(tasks)
+    lines += [f"total: {core:.1f} core-hours; with --jobs {JOBS}: about {wall:.1f} hours", "", "left out:"]
+    lines += [f"  {algo} on {where}: {why}" for (algo, where), why in EXCLUDED.items()]
+    return "\n".join(lines)
+
+
+def normalised(task: Task, rows: list[run.EvalRow]) -> dict[str, np.ndarray]:
+    """Each complete algorithm's final returns (one per seed), normalised: 0 random actions, 1 the threshold."""
+    done = suite.complete(rows, task.seeds)
+    return {
+        algo: (suite.finals(rows, algo, task.seeds)[0] - task.random_score) / (task.threshold - task.random_score)
+        for algo in task.algos
+        if algo in done
+    }
+
+
+def aggregate(
+    scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Task], out: Path, reps: int = REPS
+) -> list[str]:
+    """The IQM table (domain -> algo -> task -> normalised score per seed) with rliable, and its performance
+    profiles plotted into ``out/compare_profiles.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rliable import library as rly
+    from rliable import metrics, plot_utils
+
+    def statistics(x: np.ndarray) -> np.ndarray:
+        return np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)])
+
+    lines = [
+        "| domain | algorithm | tasks | runs | IQM [95% CI] | mean [95% CI] |",
+        "|---|---|---|---|---|---|",
+    ]
+    domains = [d for d in OURS if scores.get(d)]
+    fig, axes = plt.subplots(1, max(len(domains), 1), figsize=(6 * max(len(domains), 1), 4), squeeze=False)
+    palette = dict(zip(sorted({*FITS, *(a for d in scores.values() for a in d)}), plt.get_cmap("tab20").colors * 2))
+    for domain, ax in zip(domains, axes[0]):
+        names = [t.task for t in tasks if t.domain == domain]
+        order = [a for a in (*OURS[domain], *BUILTINS[domain]) if a in scores[domain]]
+        order += sorted(set(scores[domain]) - set(order))
+        matrices = {a: np.stack([scores[domain][a][t] for t in scores[domain][a]], axis=1) for a in order}
+        with warnings.catch_warnings():  # arch's notice that random_state will give way to a Generator
+            warnings.simplefilter("ignore", FutureWarning)
+            points, intervals = rly.get_interval_estimates(
+                matrices, statistics, reps=reps, random_state=np.random.RandomState(0)
+            )
+        for algo in order:
+            ran = list(scores[domain][algo])
+            where = "all" if set(names) <= set(ran) else ", ".join(ran)
+            cells = [f"{p:.2f} [{lo:.2f}, {hi:.2f}]" for p, lo, hi in zip(points[algo], *intervals[algo])]
+            lines.append(f"| {domain} | {algo} | {where} | {matrices[algo].size} | " + " | ".join(cells) + " |")
+        top = max(float(m.max()) for m in matrices.values())
+        taus = np.linspace(0.0, max(1.25, min(3.0, top)), 101)
+        profiles, profile_cis = rly.create_performance_profile(matrices, taus, reps=min(reps, 2000))
+        plot_utils.plot_performance_profiles(
+            profiles, taus, performance_profile_cis=profile_cis, colors={a: palette[a] for a in order}, ax=ax,
+            xlabel=r"normalised score $\tau$", ylabel=r"fraction of runs with score > $\tau$",
+        )  # fmt: skip
+        ax.set_title(f"{domain} ({len({t for a in order for t in scores[domain][a]})} of {len(names)} tasks run)")
+        ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / PROFILES, dpi=100)
+    plt.close(fig)
+    return lines
+
+
+def kilo(steps: int) -> str:
+    return f"{steps // 1000}k" if steps % 1000 == 0 else str(steps)
+
+
+def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "python benchmarks/compare.py report") -> str:
+    """compare.md: the suite, every task's table and curves, the aggregate, and the tasks not run yet."""
+    results = {t.task: rows for t in tasks if (rows := suite.load(t, out)) is not None}
+    core_hours, wall_hours = cost(tasks)
+    missing = [t for t in tasks if t.task not in results or suite.complete(results[t.task], t.seeds) != set(t.algos)]
+    lines = [
+        "# Our algorithms against SB3's built-ins",
+        "",
+        f"Generated by `{command}` (do not edit by hand) from the runs of "
+        "`python benchmarks/compare.py run all --jobs 2`, one `benchmarks/run.py` benchmark per task (its command is "
+        "listed below). Every algorithm with its rl_zoo3 hyperparameters (ours: `zoo_hyperparams/`, built-ins: "
+        "rl_zoo3's files), deterministic evaluation; train time excludes evaluation; env steps/s ratios are against "
+        "PPO (discrete) or SAC (continuous) within the same run. The suite, its budgets and estimated cost: "
+        "`python benchmarks/compare.py --list`; how budgets and scores are chosen: the docstring of "
+        "`benchmarks/compare.py`.",
+        "",
+        "## Suite",
+        "",
+        "| task | budget (env steps) | algorithms | evaluation | threshold | random score | estimated core-minutes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task in tasks:
+        untuned = task.untuned()
+        names = [a + (f" ({kilo(task.steps(a))})" if a in dict(task.own_budgets) else "")
+                 + (" (defaults)" if a in untuned else "") for a in task.algos]  # fmt: skip
+        lines.append(f"| {task.task} | {kilo(task.budget)} | {', '.join(names)} | {task.eval_episodes} episodes "
+                     f"every {kilo(task.eval_freq)} | {task.threshold:g} | {task.random_score:g} "
+                     f"| {sum(run_cost(task, a) for a in task.algos) * len(task.seeds) / 60:.0f} |")  # fmt: skip
+    lines += [
+        "",
+        "(Nk): that algorithm's own, smaller budget (its final return is at that budget). (defaults): no zoo entry "
+        "for the task, built with its constructor's defaults; a built-in without an rl_zoo3 entry uses its file's "
+        f"`default` entry. Seeds {', '.join(map(str, tasks[0].seeds))}. Estimated cost (from the env steps/s of "
+        f"earlier reports, `--list` gives every run's): {core_hours:.1f} core-hours, about {wall_hours:.1f} hours "
+        "with `--jobs 2`. Left out:",
+        "",
+        *(f"- {algo} on {where}: {why}" for (algo, where), why in EXCLUDED.items()),
+        "",
+        "## Results per task",
+        "",
+    ]
+    table: list[str] = []
+    for task in tasks:
+        if task.task in results:
+            rows = run.summary_table(results[task.task], run.build_parser().parse_args(task.argv()))
+            table += rows if not table else rows[2:]
+    lines += table or ["No task has been run yet."]
+    if results:
+        lines += ["", "Learning curves (mean +/- std over seeds): "
+                  + ", ".join(f"[{t.task}]({t.bench_name}_{t.task}.png)" for t in tasks if t.task in results)]  # fmt: skip
+    scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for task in tasks:
+        for algo, values in normalised(task, results.get(task.task, [])).items():
+            scores.setdefault(task.domain, {}).setdefault(algo, {})[task.task] = values
+    summary = [
+        "Normalised score of a run: (final return - random score) / (threshold - random score), 0 for uniformly "
+        "random actions, 1 at the task's threshold. IQM: interquartile mean over every run (seed) of every task of "
+        f"the domain that the algorithm ran, with 95% stratified-bootstrap confidence intervals ({reps} resamples, "
+        "`rliable`); an algorithm that ran only some tasks of a domain is aggregated over those (named).",
+        "",
+        *(aggregate(scores, tasks, out, reps) if scores else ["No task has been run yet."]),
+    ]
+    if missing:
+        summary += ["", "Not run yet (or only in part): " + ", ".join(t.task for t in missing) + "."]
+    lines += ["", "## Aggregate", "", SUMMARY_MARKERS[0], *summary, SUMMARY_MARKERS[1]]
+    if scores:
+        lines += ["", f"Performance profiles (fraction of runs above each normalised score): [{PROFILES}]({PROFILES})"]
+    if results:
+        lines += ["", "## Commands", "", *(f"- {t.task}: `{suite.command(t)}` -> [{t.bench_name}.md]({t.bench_name}.md)"
+                                           for t in tasks if t.task in results)]  # fmt: skip
+    lines += suite.not_run_section(missing)
+    return "\n".join(lines) + "\n"
+
+
+def readme(out: Path, path: Path, tasks: list[Task] = TASKS) -> str:
+    """``path`` with the text between README_MARKERS (added in a Results section at its end, before a License
+    section, when missing) replaced by compare.md's summary and the command that re-creates it."""
+    text = (out / REPORT).read_text()
+    summary = text.split(SUMMARY_MARKERS[0], 1)[1].split(SUMMARY_MARKERS[1], 1)[0].strip("\n")
+    link = Path(os.path.relpath(out / REPORT, path.parent)).as_posix()
+    block = [
+        README_MARKERS[0],
+        "<!-- generated by `python benchmarks/compare.py readme` from compare.md: do not edit by hand -->",
+        "",
+        f"Our algorithms against SB3's built-ins on a fixed task suite, {len(tasks[0].seeds)} seeds each, every "
+        f"algorithm with its rl_zoo3 hyperparameters: per-task tables, learning curves, the suite and its budgets in "
+        f"[compare.md]({link}).",
+        "",
+        summary,
+        "",
+        f"Re-created in about {cost(TASKS)[1]:.0f} hours on 2 cores (`--resume` continues after a stop):",
+        "",
+        "```bash",
+        FULL_COMMAND,
+        "```",
+        README_MARKERS[1],
+    ]
+    current = path.read_text()
+    if README_MARKERS[0] not in current:
+        head, sep, tail = current.partition("\n## License")
+        current = (
+            head.rstrip("\n")
+            + f"\n\n## Results\n\n{README_MARKERS[0]}\n{README_MARKERS[1]}\n"
+            + (f"{sep}{tail}" if sep else "")
+        )
+    before, rest = current.split(README_MARKERS[0], 1)
+    return before + "\n".join(block) + rest.split(README_MARKERS[1], 1)[1]
+
+
+def random_score(task: str, episodes: int = 100) -> float:
+    """Mean return of uniformly random actions (action space seeded 0, env seeds 0 .. episodes - 1)."""
+    import gymnasium as gym
+
+    env = gym.make(task)
+    env.action_space.seed(0)
+    returns = []
+    for episode in range(episodes):
+        env.reset(seed=episode)
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            total, done = total + float(reward), terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = suite.parser(__doc__, "tasks", "task", actions=("run", "report", "readme", "random"))
+    parser.add_argument("--quick", action="store_true", help="the two-task subset at tiny budgets (needs --out)")
+    parser.add_argument("--readme", type=Path, default=README, help="the README whose Results section `readme` writes")
+    args: Any = parser.parse_args(argv)
+    tasks = QUICK if args.quick else TASKS
+    if args.quick and args.out.resolve() == run.RESULTS.resolve():
+        parser.error("--quick writes into an --out folder other than benchmarks/results/")
+    if args.quick and args.readme.resolve() == README.resolve() and args.action == "readme":
+        parser.error("readme --quick writes into a --readme other than README.md")
+    if args.list:
+        print(listing(tasks))
+        return
+    if args.action == "random":
+        for task in tasks:
+            print(f"{task.task:20} stated {task.random_score:8.1f}  measured {random_score(task.task):8.1f}")
+        return
+    if args.action == "readme":
+        if not (args.out / REPORT).exists():
+            parser.error(f"no {args.out / REPORT}: run `report` first")
+        args.readme.write_text(readme(args.out, args.readme, tasks))
+        return
+    if args.action == "run":
+        suite.run_benchmarks(suite.select(parser, tasks, args.tasks, "tasks"), args.out, args.jobs, args.resume)
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/compare.py report" + (f" --quick --out {args.out}" if args.quick else "")
+    (args.out / REPORT).write_text(report(tasks, args.out, command=command))
+
+
+if __name__ == "__main__":
+    main()
