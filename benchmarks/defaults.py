@@ -69,13 +69,22 @@ SUITE = [
     Group("CartPole-v1", "value", ("sac_discrete",), ("dqn",), 100_000, 475, 10_000),
     Group("Pendulum-v1", "offpolicy", ("offpac", "mbpo", "svg", "mppi"), ("sac",), 20_000, -200, 2_000),
     Group("Pendulum-v1", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 200_000, -200, 20_000),
-    Group("InvertedPendulum-v5", "offpolicy", ("offpac", "mbpo", "svg", "mppi"), ("sac",), 15_000, 950, 1_500),
+    Group("InvertedPendulum-v5", "offpolicy", ("offpac", "mbpo", "svg"), ("sac",), 15_000, 950, 1_500),
     Group("InvertedPendulum-v5", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 100_000, 950, 10_000),
-    Group("HalfCheetah-v5", "offpolicy", ("offpac", "mbpo", "svg", "mppi"), ("sac",), 50_000, 3000, 5_000),
+    Group("HalfCheetah-v5", "offpolicy", ("offpac", "mbpo", "svg"), ("sac",), 50_000, 3000, 5_000),
     Group("HalfCheetah-v5", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 200_000, 1000, 20_000),
     Group("LunarLander-v3", "onpolicy", (*ON_POLICY, "offpac"), ON_POLICY_BUILTINS, 200_000, 200, 20_000),
     Group("LunarLander-v3", "value", ("sac_discrete",), ("dqn",), 200_000, 200, 20_000),
 ]
+# Pairs the suite leaves out, and why (the report lists them; each algorithm's docs page says the same)
+LEFT_OUT = {
+    ("mppi", "InvertedPendulum-v5"): "MPPI's default mode there is the MuJoCo simulator with K = 1000 samples and H = 30 "
+    "steps: 0.9 s per action on one core (measured with two other trainings running), so a 15k-step run takes about 4 "
+    "hours per seed and learns nothing (the simulator is the model); the zoo entry's K = 64 kept the pole up for a "
+    "whole 200-step episode in a check (mppi.yml)",
+    ("mppi", "HalfCheetah-v5"): "as on InvertedPendulum-v5, the simulator with K = 1000, H = 30: 1.4 s per action, "
+    "about 20 hours for a 50k-step run (K = 100, H = 20 scores 5374 in one episode: mppi_halfcheetah.md)",
+}
 # whom each of ours is judged against (OffPAC: A2C on discrete tasks, SAC on Box ones, whichever the group has)
 RIVALS = {"reinforce": ON_POLICY_BUILTINS, "npg": ON_POLICY_BUILTINS, "offpac": ("sac", "a2c"),
           "sac_discrete": ("dqn",), "mbpo": ("sac",), "svg": ("sac",), "mppi": ("sac",)}  # fmt: skip
@@ -135,6 +144,7 @@ def report(out: Path) -> str:
         commands.append(f"- {group.key} (threshold {group.threshold:g}): `{command(group)}` -> "
                         f"[{group.bench_name}.md]({group.bench_name}.md)")  # fmt: skip
     lines += ["", "## Commands", "", *commands, *suite.not_run_section(missing)]
+    lines += ["", "## Left out", "", *(f"- {algo} on {task}: {why}." for (algo, task), why in LEFT_OUT.items())]
     return "\n".join(lines) + "\n"
 
 
