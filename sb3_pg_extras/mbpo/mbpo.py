@@ -71,6 +71,10 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
     buffer lives inside the replay buffer, which SB3 saves only with ``save_replay_buffer``; after a plain ``load``
     it is empty and refilled at the next model update (SAC trains on real data until then).
 
+    Defaults: the paper's appendix C where explicit (400 rollouts and 20 SAC gradient steps per env step, 5% real
+    data, refits every 250 steps, horizon 1), SAC's for the rest; measured against SAC with its defaults by
+    ``benchmarks/defaults.py`` (docs/mbpo.md, "Defaults").
+
     :param policy: SAC policy ("MlpPolicy" or a ``SACPolicy`` subclass)
     :param env: the environment (flat Box observations, bounded Box actions)
     :param learning_rate: SAC learning rate (actor, critics, temperature)

@@ -59,6 +59,9 @@ class NPG(CheckedFiles, OnPolicyAlgorithm):
       the quadratic model of the mean KL of the step is ``target_kl`` (TRPO, Appendix C);
     - ``"fixed"``: ``theta += natural_learning_rate * p`` (monitor ``train/kl``).
 
+    Defaults: sb3-contrib TRPO's (NPG's step without TRPO's line search); measured against A2C, PPO and TRPO with
+    their defaults by ``benchmarks/defaults.py`` (docs/npg.md, "Defaults").
+
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)
     :param learning_rate: Learning rate of the value function (critic), constant or a schedule

@@ -74,6 +74,9 @@ class DiscreteSAC(CheckedFiles, CheckedReplayBuffer, ActorCriticOffPolicyAlgorit
     pi(a'|s'))``, critic loss ``0.5 sum_j MSE(Q_j(s, a), y)``, actor loss ``mean_s sum_a pi(a|s) (alpha log pi(a|s) -
     min_j Q_j(s, a))`` and, when learned, temperature loss ``log alpha (H(pi(.|s)) - target_entropy)``.
 
+    Defaults: SB3 SAC's, with 1000 warm-up steps and a target entropy of 0.5 log|A|; measured against DQN with its
+    defaults by ``benchmarks/defaults.py`` (docs/sac_discrete.md, "Defaults").
+
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)
     :param learning_rate: learning rate for the actor, the critics and the temperature (constant or schedule)

@@ -113,6 +113,9 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
 
     Saving: SAC's parts plus the ensemble (weights, normalisers, elites) and its optimizer; counters continue.
 
+    Defaults: SVG(1) with noise inference, rate 1e-3 and 1000 warm-up steps, chosen in Pendulum-v1 pilots; measured
+    against SAC with its defaults by ``benchmarks/defaults.py`` (docs/svg.md, "Defaults").
+
     :param policy: SAC policy ("MlpPolicy" or a ``SACPolicy`` subclass)
     :param env: the environment (flat Box observations when a model is used, bounded Box actions)
     :param learning_rate: learning rate of actor, critics and temperature
