@@ -60,10 +60,13 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
 
     Defaults: the settings the tuned zoo entries for CartPole-v1 and Pendulum-v1 share ([64, 64] networks, learning
     rate 1e-3, 1000 uniform warm-up steps, tau 0.01, a replay buffer far smaller than SAC's: 50k transitions, so the
-    replayed actions stay close to the current policy), chosen to hold on CartPole-v1, Pendulum-v1 and
-    InvertedPendulum-v5 with no hyperparameter file (``benchmarks/defaults.py``; docs/offpac.md, "Defaults"). With
-    SAC's settings instead (256-unit networks, rate 3e-4, a 1M buffer, 100 warm-up steps) InvertedPendulum-v5 stayed
-    near 78 after 15k steps and one CartPole-v1 seed of three collapsed.
+    replayed actions stay close to the current policy), and a small entropy bonus (0.01) on raw advantages, chosen
+    to hold on CartPole-v1, Pendulum-v1 and InvertedPendulum-v5 with no hyperparameter file
+    (``benchmarks/defaults.py``; docs/offpac.md, "Defaults"). With SAC's settings instead (256-unit networks, rate
+    3e-4, a 1M buffer, 100 warm-up steps) InvertedPendulum-v5 stayed near 78 after 15k steps and one CartPole-v1 seed
+    of three collapsed; without the bonus, standardised advantages drove one CartPole-v1 seed to a deterministic
+    policy that fell at once (return 9) and never recovered: with a deterministic policy the replayed actions have
+    zero advantage, so nothing moves it back.
 
     :param policy: The policy model to use ("MlpPolicy", "CnnPolicy", "MultiInputPolicy": a categorical actor for
         Discrete actions, SB3's squashed-Gaussian SAC policy for Box actions)
@@ -88,9 +91,10 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         unbiased, high-variance estimator
     :param n_action_samples: actions sampled from pi per state to estimate E_{a~pi} Q(s, a) for Box action spaces
         (Discrete spaces use the exact sum)
-    :param normalize_advantage: standardise the advantages within each batch
-    :param ent_coef: weight of the entropy bonus in the actor loss (0: none): a number, ``"lin_<x>"`` (linear decay
-        from x to 0 over training) or a schedule of the remaining progress
+    :param normalize_advantage: standardise the advantages within each batch (off by default: standardising turns the
+        near-zero advantages of a converged critic into unit-size steps)
+    :param ent_coef: weight of the entropy bonus in the actor loss (0: none; 0.01 by default): a number,
+        ``"lin_<x>"`` (linear decay from x to 0 over training) or a schedule of the remaining progress
     :param target_update_interval: update the target critics every ``target_update_interval`` gradient steps
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
@@ -127,8 +131,8 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         optimize_memory_usage: bool = False,
         is_clip: float = 1.0,
         n_action_samples: int = 8,
-        normalize_advantage: bool = True,
-        ent_coef: float | str | Schedule = 0.0,
+        normalize_advantage: bool = False,
+        ent_coef: float | str | Schedule = 0.01,
         target_update_interval: int = 1,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
