@@ -43,7 +43,8 @@ benchmark: install
 	$(PYTHON) benchmarks/reinforce_variance.py --seeds 0 1 2 --checkpoints 0 10000 30000 --batches 40
 
 # Mutation testing of the maths modules (benchmarks/mutation.py, cosmic-ray from the `mutation` extra): every module
-# against its own test files, a score per module, report in benchmarks/results/mutation.md (+ .csv). Not part of
+# against its own test files (modules in parallel, --jobs), a score per module, report in benchmarks/results/mutation.md
+# (+ .csv, and .json: the stored entry of each module, kept by runs of other modules). Not part of
 # .ci/run. About 1600 mutants, one pytest run each (4 s for common/returns.py on 2 cores; a file that trains agents
 # takes longer): several hours for all modules, under an hour for any one. One module, or a bounded run:
 #   make mutation MUTATION_ARGS="--modules common/returns.py"

@@ -20,9 +20,14 @@ Equivalent mutants (no input can tell them apart from the original) are marked i
 ``# pragma: no mutate`` is cosmic-ray's own marker (``cr-filter-pragma``: every mutant ending on that line); the
 optional ``[...]`` (fnmatch patterns of operator names without ``core/``) narrows it to those operators.
 
-The sessions are kept under ``--workdir`` (``cr-report build/mutation/<module>.sqlite`` lists every mutant). The
-report (``benchmarks/results/<name>.md``, table per module, the surviving mutants with file:line and the edit, the
-excluded ones with their reasons) and ``<name>.csv`` are rewritten by each run.
+Modules run in parallel, one sandbox copy per job (``--jobs``, default: every CPU). The sessions are kept under
+``--workdir`` (``cr-report build/mutation/<module>.sqlite`` lists every mutant).
+
+Each module's outcome is stored in ``benchmarks/results/<name>.json`` with a fingerprint of the module, its test
+files and ``tests/conftest.py``; a run of some modules replaces their entries and keeps the others. The report
+(``<name>.md``: table per module with the commit each was run at, the surviving mutants with file:line and the edit,
+the excluded ones with their reasons) and ``<name>.csv`` are rebuilt from every stored entry: a module whose files
+changed since its entry was stored is reported as stale and left out of the totals, until it is run again.
 
 Examples::
 
@@ -30,6 +35,7 @@ Examples::
     python benchmarks/mutation.py --modules common/returns.py       # one module
     python benchmarks/mutation.py --modules common/returns.py --sample 25   # a bounded run
     python benchmarks/mutation.py --list                            # mutant counts only, nothing run
+    python benchmarks/mutation.py --report                          # rebuild the report from the stored entries
 """
 
 from __future__ import annotations
@@ -39,9 +45,12 @@ import ast
 import csv
 import datetime
 import fnmatch
+import hashlib
 import importlib.metadata
+import json
 import os
 import platform
+import queue
 import random
 import re
 import shlex
@@ -50,7 +59,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,6 +133,11 @@ class ModuleResult:
     timeout_s: float = 0.0
     exec_s: float = 0.0
     error: str = ""
+    fingerprint: str = ""
+    source: str = ""  # git state and date of the run that produced this entry
+    sample: int | None = None
+    seed: int = 0
+    stale: bool = False  # the module or its tests changed since this entry was stored
 
     def count(self, *outcomes: str) -> int:
         return sum(m.outcome in outcomes for m in self.mutants)
@@ -147,6 +162,61 @@ class ModuleResult:
     def score(self) -> float | None:
         judged = self.killed + self.survived
         return self.killed / judged if judged else None
+
+
+def fingerprint(module: str) -> str:
+    """Hash of what decides a module's outcome: its source, its test files and the shared test fixtures."""
+    digest = hashlib.sha256()
+    for name in [f"{PACKAGE}/{module}", *MODULES[module], "tests/conftest.py"]:
+        path = ROOT / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def stored_path(name: str) -> Path:
+    return RESULTS / f"{name}.json"
+
+
+def load_stored(name: str) -> dict[str, ModuleResult]:
+    """The stored entries of report ``name``, marked stale where the module's files changed since."""
+    path = stored_path(name)
+    if not path.exists():
+        return {}
+    stored = {}
+    for module, entry in json.loads(path.read_text()).items():
+        if module not in MODULES:
+            continue
+        result = ModuleResult(**{k: v for k, v in entry.items() if k != "mutants"})
+        result.mutants = [Mutant("", *row) for row in entry["mutants"]]
+        result.stale = result.fingerprint != fingerprint(module)
+        stored[module] = result
+    return stored
+
+
+def save_stored(name: str, results: dict[str, ModuleResult]) -> None:
+    entries = {}
+    for module in MODULES:
+        if module not in results:
+            continue
+        entry = asdict(results[module])
+        entry.pop("stale")
+        # one row per mutant (the fields of Mutant after job_id); a diff is only needed to show a survivor's edit,
+        # an excluded mutant's reason is its operator kind's (EXCLUDED_OPERATORS)
+        entry["mutants"] = [
+            [
+                m.operator,
+                m.occurrence,
+                m.line,
+                m.column,
+                m.definition,
+                m.outcome,
+                "" if m.outcome == "excluded" else m.reason,
+                m.diff if m.outcome == "survived" else "",
+            ]
+            for m in results[module].mutants
+        ]
+        entries[module] = entry
+    stored_path(name).write_text(json.dumps(entries, separators=(",", ":"), sort_keys=True) + "\n")
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
@@ -222,7 +292,8 @@ def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    result = ModuleResult(module, tests)
+    result = ModuleResult(module, tests, fingerprint=fingerprint(module), sample=args.sample, seed=args.seed)
+    result.source = f"{git_state()}, {datetime.date.today().isoformat()}"
     module_path = f"{PACKAGE}/{module}"
     env = test_env(sandbox)
     for cached in (sandbox / module_path).parent.glob(f"__pycache__/{Path(module).stem}.*.pyc"):
@@ -365,47 +436,58 @@ def git_state() -> str:
     return f"{head}{' + uncommitted changes' if dirty else ''}"
 
 
-def write_report(results: list[ModuleResult], args: argparse.Namespace, command: str, seconds: float) -> None:
+def write_report(stored: dict[str, ModuleResult], args: argparse.Namespace, command: str, seconds: float) -> None:
     version = importlib.metadata.version("cosmic-ray")
+    results = [stored[m] for m in MODULES if m in stored and not stored[m].stale]
+    stale = [stored[m] for m in MODULES if m in stored and stored[m].stale]
+    missing = [m for m in MODULES if m not in stored]
     total = ModuleResult("all", [], [m for r in results for m in r.mutants])
     total.exec_s = sum(r.exec_s for r in results)
     partial = []
-    if len(results) < len(MODULES):
-        partial.append(f"{len(results)} of the {len(MODULES)} modules")
-    if args.sample is not None:
-        partial.append(f"a random sample of at most {args.sample} mutants per module (seed {args.seed})")
+    if missing:
+        partial.append(f"not run: {', '.join(f'`{m}`' for m in missing)}")
+    if stale:
+        partial.append(
+            f"stale (module or tests changed since): {', '.join(f'`{r.module}`' for r in stale)}, left out of the totals"
+        )
+    sampled = [r for r in results if r.sample is not None]
+    if sampled:
+        partial.append(
+            "a random sample of mutants in " + ", ".join(f"`{r.module}` ({r.sample}, seed {r.seed})" for r in sampled)
+        )
 
     out: list[str] = [
-        f"# Mutation testing of the maths modules{' (PARTIAL RUN)' if partial else ''}",
+        f"# Mutation testing of the maths modules{' (PARTIAL)' if partial else ''}",
         "",
-        f"Generated by `benchmarks/mutation.py` with cosmic-ray {version}; do not edit by hand.",
+        f"Generated by `benchmarks/mutation.py` with cosmic-ray {version}; do not edit by hand. `make mutation` "
+        f"(`python benchmarks/mutation.py`) runs every module and every mutant; `--modules` reruns some and keeps the "
+        f"stored entries of the others (`{args.name}.json`) while their module and test files are unchanged.",
         "",
-        f"Command: `{command}`",
+        f"Last command: `{command}` ({seconds / 60:.1f} min, {args.jobs} jobs, {os.cpu_count()} CPUs, "
+        f"{platform.machine()}). Column `run` gives the commit and date each module's entry comes from.",
         "",
     ]
     if partial:
-        out += [f"**Partial run**: {'; '.join(partial)}. `make mutation` runs every module and every mutant.", ""]
+        out += [f"**Partial**: {'; '.join(partial)}.", ""]
     out += [
-        f"Source: {git_state()}, {datetime.date.today().isoformat()}, {os.cpu_count()} CPUs ({platform.machine()}), "
-        f"{seconds / 60:.1f} min in all.",
-        "",
         "Each module is mutated one edit at a time and only its own tests run against each mutant. Score = killed / "
         "(killed + survived); a mutant whose tests ran past the timeout counts as killed (column `timeout`); "
         "`equivalent` mutants (marked `# pragma: no mutate` in the module, or inside an annotation that is never "
         "evaluated; reasons below) and `incompetent` ones (the mutation could not be applied or run) are not scored. "
         "`mutants` counts those of the kept operator kinds.",
         "",
-        "| module | tests | mutants | tried | killed | timeout | survived | incompetent | equivalent | score | s per mutant |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| module | tests | mutants | tried | killed | timeout | survived | incompetent | equivalent | score "
+        "| s per mutant | run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in [*results, total]:
-        name = "**all**" if r is total else f"`{r.module}`"
+    for r in [*results, *stale, total]:
+        name = "**all**" if r is total else f"`{r.module}`" + (" (stale)" if r.stale else "")
         tests = " ".join(Path(t).name for t in r.tests)
         per = f"{r.exec_s / r.tried:.1f}" if r.tried else "-"
         score = percent(r.score) + (" (tests fail unmutated)" if r.error else "")
         out.append(
             f"| {name} | {tests} | {r.generated} | {r.tried} | {r.killed} | {r.count('timeout')} | {r.survived} "
-            f"| {r.count('incompetent')} | {r.count('equivalent')} | {score} | {per} |"
+            f"| {r.count('incompetent')} | {r.count('equivalent')} | {score} | {per} | {r.source} |"
         )
     out += ["", "## Surviving mutants", ""]
     survivors = [(r, m) for r in results for m in r.mutants if m.outcome == "survived"]
@@ -441,9 +523,6 @@ def write_report(results: list[ModuleResult], args: argparse.Namespace, command:
     out += ["## Operator kinds left out of every session", "", "| cosmic-ray operators | why |", "|---|---|"]
     out += [f"| {code(pattern)} | {reason} |" for pattern, reason in EXCLUDED_OPERATORS.items()]
     out.append("")
-    errors = [r for r in results if r.error]
-    for r in errors:
-        out += [f"## `{r.module}`: not run", "", "```", r.error.strip(), "```", ""]
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.md").write_text("\n".join(out))
@@ -464,9 +543,11 @@ def write_report(results: list[ModuleResult], args: argparse.Namespace, command:
                 "score",
                 "seconds",
                 "seconds_per_mutant",
+                "stale",
+                "run",
             ]
         )
-        for r in [*results, total]:
+        for r in [*results, *stale, total]:
             writer.writerow(
                 [
                     r.module,
@@ -482,6 +563,8 @@ def write_report(results: list[ModuleResult], args: argparse.Namespace, command:
                     "" if r.score is None else f"{r.score:.4f}",
                     f"{r.exec_s:.1f}",
                     f"{r.exec_s / r.tried:.2f}" if r.tried else "",
+                    int(r.stale),
+                    r.source,
                 ]
             )
 
@@ -510,12 +593,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--name", default="mutation", help="report name in benchmarks/results/")
     parser.add_argument("--list", action="store_true", help="count the mutants of each module, run nothing")
+    parser.add_argument(
+        "--report", action="store_true", help="rebuild the report from the stored entries (<name>.json), run nothing"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="modules run in parallel, each in its own sandbox copy (default: the number of CPUs)",
+    )
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}; known: {', '.join(MODULES)}")
     if args.sample is not None and args.sample < 1:
         parser.error("--sample must be >= 1")
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
     return args
 
 
@@ -523,24 +617,48 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     command = shlex.join(["python", "benchmarks/mutation.py", *(sys.argv[1:] if argv is None else argv)])
     started = time.perf_counter()
+    stored = load_stored(args.name)
+    if args.report:
+        write_report(stored, args, command, 0.0)
+        print(f"report rebuilt from {stored_path(args.name)}: {RESULTS / (args.name + '.md')}")
+        return
     workdir = args.workdir.resolve()
-    sandbox = workdir / "sandbox"
     workdir.mkdir(parents=True, exist_ok=True)
-    make_sandbox(sandbox)
-    env = test_env(sandbox)
-    imported = run([sys.executable, "-c", f"import {PACKAGE}; print({PACKAGE}.__file__)"], sandbox, env).stdout.strip()
-    if not Path(imported).resolve().is_relative_to(sandbox):
-        raise RuntimeError(f"the tests would import {PACKAGE} from {imported}, not from the sandbox {sandbox}")
+    jobs = max(1, min(args.jobs, len(args.modules)))
+    sandboxes: queue.Queue[Path] = queue.Queue()
+    for i in range(jobs):  # one copy per job: cosmic-ray mutates the module file in place
+        sandbox = workdir / ("sandbox" if i == 0 else f"sandbox-{i}")
+        make_sandbox(sandbox)
+        env = test_env(sandbox)
+        imported = run([sys.executable, "-c", f"import {PACKAGE}; print({PACKAGE}.__file__)"], sandbox, env).stdout.strip()
+        if not Path(imported).resolve().is_relative_to(sandbox):
+            raise RuntimeError(f"the tests would import {PACKAGE} from {imported}, not from the sandbox {sandbox}")
+        sandboxes.put(sandbox)
 
-    results = [run_module(module, MODULES[module], sandbox, workdir, args) for module in args.modules]
+    def run_in_a_sandbox(module: str) -> ModuleResult:
+        sandbox = sandboxes.get()
+        try:
+            return run_module(module, MODULES[module], sandbox, workdir, args)
+        finally:
+            sandboxes.put(sandbox)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(run_in_a_sandbox, args.modules))
     if args.list:
         return
-    write_report(results, args, command, time.perf_counter() - started)
+    for r in results:
+        if not r.error:  # a module whose tests fail unmutated keeps its last entry
+            stored[r.module] = r
+    save_stored(args.name, stored)
+    write_report(stored, args, command, time.perf_counter() - started)
     total = sum(r.killed for r in results), sum(r.survived for r in results)
     print(
-        f"all: killed {total[0]}, survived {total[1]}, score {percent(total[0] / sum(total) if sum(total) else None)}; "
+        f"this run: killed {total[0]}, survived {total[1]}, score {percent(total[0] / sum(total) if sum(total) else None)}; "
         f"report in {RESULTS / (args.name + '.md')}"
     )
+    for r in results:
+        if r.error:
+            print(f"{r.module}: not run:\n{r.error}", file=sys.stderr)
     if any(r.error for r in results):
         sys.exit(1)
 
