@@ -47,3 +47,33 @@ def test_annotations_are_equivalent_only_when_postponed() -> None:
     assert not covered((5, 13), (5, 14))  # the | of "a | b"
     # evaluated annotations can raise when mutated: not equivalent
     assert driver.annotation_spans(body) == []
+
+
+def test_stored_entries_round_trip_and_go_stale(tmp_path, monkeypatch) -> None:
+    driver = _load_driver()
+    monkeypatch.setattr(driver, "RESULTS", tmp_path)
+    module = "common/returns.py"
+    mutants = [
+        driver.Mutant("a", "NumberReplacer", 0, 3, 4, "f", "survived", "", "-x = 1\n+x = 2\n"),
+        driver.Mutant("b", "AddNot", 0, 5, 4, "f", "killed", "", "-y\n+not y\n"),
+        driver.Mutant("c", "ReplaceBinaryOperator_Add_BitOr", 0, 6, 4, "f", "excluded", "why", ""),
+        driver.Mutant("d", "NumberReplacer", 1, 7, 4, None, "equivalent", "the floor is never reached", ""),
+    ]
+    result = driver.ModuleResult(module, ["tests/test_returns.py"], mutants, fingerprint=driver.fingerprint(module))
+    driver.save_stored("m", {module: result})
+    loaded = driver.load_stored("m")[module]
+    assert not loaded.stale
+    assert (loaded.killed, loaded.survived, loaded.generated, loaded.count("equivalent")) == (1, 1, 3, 1)
+    assert [m.diff for m in loaded.mutants] == ["-x = 1\n+x = 2\n", "", "", ""]  # only a survivor's edit is kept
+    assert loaded.mutants[3].reason == "the floor is never reached"
+    assert driver.edit_of(loaded.mutants[0]) == ("x = 1", "x = 2")
+
+    # the module's files changed since: stale, and left out of the report's totals
+    monkeypatch.setattr(driver, "fingerprint", lambda module: "changed")
+    stale = driver.load_stored("m")[module]
+    assert stale.stale
+    args = driver.parse_args(["--name", "m"])
+    driver.write_report({module: stale}, args, "cmd", 0.0)
+    report = (tmp_path / "m.md").read_text()
+    assert "`common/returns.py` (stale)" in report
+    assert "| **all** |  | 0 | 0 |" in report
