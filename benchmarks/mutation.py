@@ -293,7 +293,7 @@ def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     result = ModuleResult(module, tests, fingerprint=fingerprint(module), sample=args.sample, seed=args.seed)
-    result.source = f"{git_state()}, {datetime.date.today().isoformat()}"
+    result.source = args.source
     module_path = f"{PACKAGE}/{module}"
     env = test_env(sandbox)
     for cached in (sandbox / module_path).parent.glob(f"__pycache__/{Path(module).stem}.*.pyc"):
@@ -624,6 +624,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    args.source = f"{git_state()}, {datetime.date.today().isoformat()}"  # what the sandboxes are copied from
     jobs = max(1, min(args.jobs, len(args.modules)))
     sandboxes: queue.Queue[Path] = queue.Queue()
     for i in range(jobs):  # one copy per job: cosmic-ray mutates the module file in place
