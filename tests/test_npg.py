@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+from stable_baselines3.common.distributions import DiagGaussianDistribution, StateDependentNoiseDistribution
 
 from sb3_pg_extras import NPG
 from sb3_pg_extras.common.actor_critic import actor_parameters
 from sb3_pg_extras.common.natural_gradient import (
+    add_to_parameters,
     fisher_vector_product_fn,
     mean_kl,
     natural_gradient_direction,
@@ -125,6 +126,38 @@ def test_cg_matches_dense_solve() -> None:
     assert natural.quadratic_form == pytest.approx(float(g @ th.linalg.solve(matrix, g)), rel=1e-3)
 
 
+def test_relative_residual_is_residual_norm_over_gradient_norm() -> None:
+    # one CG step on an ill-conditioned system overshoots along the stiff axis: residual ~9x the gradient's norm
+    matrix = th.diag(th.tensor([1.0, 1000.0]))
+    g = th.tensor([1.0, 0.1])
+    th.manual_seed(0)
+    natural = natural_gradient_direction(lambda v: matrix @ v, g, cg_max_steps=1)
+    th.testing.assert_close(natural.fisher_direction, matrix @ natural.direction)
+    expected = float(th.linalg.norm(g - matrix @ natural.direction) / th.linalg.norm(g))
+    assert expected > 5.0
+    assert natural.relative_residual == pytest.approx(expected, rel=1e-6)
+
+
+def test_default_cg_tolerance_solves_a_small_system_exactly() -> None:
+    # ||g||^2 = 0.38: a tolerance near 1 on the squared residual would stop before the first step
+    matrix = th.diag(th.tensor([1.0, 2.0, 3.0]))
+    g = th.tensor([0.5, 0.3, 0.2])
+    th.manual_seed(0)
+    natural = natural_gradient_direction(lambda v: matrix @ v, g, cg_max_steps=10)
+    th.testing.assert_close(natural.direction, g / th.tensor([1.0, 2.0, 3.0]), rtol=1e-4, atol=1e-6)
+    assert natural.relative_residual < 1e-5
+
+
+def test_add_to_parameters_adds_in_order_and_refuses_a_wrong_length() -> None:
+    params = [th.nn.Parameter(th.zeros(2, 2)), th.nn.Parameter(th.ones(3))]
+    add_to_parameters(params, th.arange(7.0))
+    th.testing.assert_close(params[0].data, th.tensor([[0.0, 1.0], [2.0, 3.0]]))
+    th.testing.assert_close(params[1].data, th.tensor([5.0, 6.0, 7.0]))
+    for length in (6, 8):
+        with pytest.raises(ValueError, match=f"Flat step has {length} entries for 7 parameters"):
+            add_to_parameters(params, th.zeros(length))
+
+
 def test_trust_region_step_size_closed_form() -> None:
     assert trust_region_step_size(8.0, 0.01) == pytest.approx(np.sqrt(2 * 0.01 / 8.0))
 
@@ -140,6 +173,16 @@ def test_mean_kl_sums_action_dimensions() -> None:
         ratio = th.exp(th.tensor([0.1, -0.2]))
         expected = (th.log(ratio) + 1 / (2 * ratio**2) - 0.5).sum()
         th.testing.assert_close(mean_kl(old, new), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_mean_kl_sums_the_last_axis_of_batched_gaussians() -> None:
+    # a (2, 3) batch of 4-dimensional actions: the joint KL sums the action axis (the last), then averages the batch
+    old, new = DiagGaussianDistribution(4), DiagGaussianDistribution(4)
+    means = th.randn(2, 3, 4, generator=th.Generator().manual_seed(0))
+    old.proba_distribution(means, th.zeros(4))
+    new.proba_distribution(means + th.tensor([0.1, 0.2, 0.3, 0.4]), th.zeros(4))
+    # equal unit stds: KL = sum_d (mu_new - mu_old)^2 / 2
+    th.testing.assert_close(mean_kl(old, new), th.tensor(0.15), rtol=1e-5, atol=1e-7)
 
 
 def test_trust_region_step_realises_target_kl() -> None:

@@ -96,6 +96,6 @@ def mean_kl(old: Distribution, new: Distribution) -> th.Tensor:
     ``target_kl`` means the same thing whatever the action dimension).
     """
     kl = kl_divergence(old, new)
-    if kl.dim() > 1:
+    if kl.dim() > 1:  # pragma: no mutate[ReplaceComparisonOperator_Gt_NotEq]: sum(dim=-1) of a 0-d tensor is itself
         kl = kl.sum(dim=-1)
     return kl.mean()
