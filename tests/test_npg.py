@@ -160,6 +160,9 @@ def test_add_to_parameters_adds_in_order_and_refuses_a_wrong_length() -> None:
 
 def test_trust_region_step_size_closed_form() -> None:
     assert trust_region_step_size(8.0, 0.01) == pytest.approx(np.sqrt(2 * 0.01 / 8.0))
+    # p^T F p of zero (a zero gradient) or a rounding-negative one: floored at 1e-12, a finite step
+    for quadratic_form in (0.0, -1e-9):
+        assert trust_region_step_size(quadratic_form, 0.01) == pytest.approx(np.sqrt(2 * 0.01 / 1e-12))
 
 
 def test_mean_kl_sums_action_dimensions() -> None:

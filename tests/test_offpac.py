@@ -249,3 +249,56 @@ def test_entropy_coefficient_schedule_decays_and_survives_save_load(tmp_path) ->
     loaded = OffPAC.load(tmp_path / "offpac")
     assert loaded.ent_coef == "lin_0.1"
     assert loaded.ent_coef_schedule(0.5) == pytest.approx(0.05)
+
+
+def test_target_critics_move_every_target_update_interval_gradient_steps() -> None:
+    # tau = 1: an update copies the critics, so the target equals the critic right after one and differs otherwise
+    model = collect_only("CartPole-v1", steps=100, tau=1.0, target_update_interval=3)
+
+    def target_is_critic() -> bool:
+        pairs = zip(model.critic.parameters(), model.critic_target.parameters(), strict=True)
+        return all(th.equal(p, q) for p, q in pairs)
+
+    copied = []
+    for _ in range(7):
+        model.train(gradient_steps=1, batch_size=16)
+        copied.append(target_is_critic())
+    assert model._n_updates == 7
+    assert copied == [False, False, True, False, False, True, False]
+
+
+def test_critic_regression_loss_is_half_the_sum_of_mses() -> None:
+    from sb3_pg_extras.common.off_policy import ActorCriticOffPolicyAlgorithm
+
+    weight = th.nn.Parameter(th.tensor([1.0, -2.0]))
+
+    class Owner:  # the one attribute the step uses
+        critic = th.nn.Module()
+
+    Owner.critic.optimizer = th.optim.SGD([weight], lr=0.1)
+    target = th.tensor([0.5, 0.5])
+    # Q_1 = w, Q_2 = 2w: loss = 0.5 (mean (w - y)^2 + mean (2w - y)^2)
+    loss = ActorCriticOffPolicyAlgorithm._critic_regression_step(Owner(), [weight, 2 * weight], target)
+    w, y = th.tensor([1.0, -2.0]), target
+    assert loss == pytest.approx(float(0.5 * (((w - y) ** 2).mean() + ((2 * w - y) ** 2).mean())))
+    gradient = ((w - y) + 2 * (2 * w - y)) / 2  # d loss / d w_i = 0.5 * (2 (w - y) + 4 (2w - y)) / 2
+    th.testing.assert_close(weight.data, w - 0.1 * gradient)
+
+
+def test_target_critics_copy_the_batch_norm_statistics() -> None:
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+    class BatchNormExtractor(BaseFeaturesExtractor):
+        def __init__(self, observation_space: spaces.Box) -> None:
+            super().__init__(observation_space, 4)
+            self.norm = th.nn.BatchNorm1d(4)
+
+        def forward(self, observations: th.Tensor) -> th.Tensor:
+            return self.norm(observations)
+
+    policy_kwargs = dict(net_arch=[8], features_extractor_class=BatchNormExtractor)
+    model = collect_only("CartPole-v1", steps=100, policy_kwargs=policy_kwargs)
+    model.train(gradient_steps=1, batch_size=16)
+    running = model.critic.features_extractor.norm.running_mean
+    assert running.abs().sum() > 0  # moved by the training batch
+    th.testing.assert_close(model.critic_target.features_extractor.norm.running_mean, running)  # copied, not averaged

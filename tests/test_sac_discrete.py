@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
@@ -239,3 +240,42 @@ def test_n_step_returns_with_dict_observations_are_refused() -> None:
 def test_box_action_space_is_refused() -> None:
     with pytest.raises(ValueError, match="Box"):
         DiscreteSAC("MlpPolicy", "Pendulum-v1")
+
+
+def test_expectations_over_actions_sum_the_last_axis_of_any_batch_shape() -> None:
+    rng = np.random.default_rng(2)
+    log_probs = th.log_softmax(th.as_tensor(rng.normal(size=(2, 3, 4)), dtype=th.float32), -1)
+    probs, q, alpha = log_probs.exp(), th.as_tensor(rng.normal(size=(2, 3, 4)), dtype=th.float32), 0.3
+    for i in range(2):  # each (3, 4) slice is a batch of 3 states with 4 actions
+        np.testing.assert_allclose(
+            soft_state_value(probs, log_probs, q, alpha)[i], soft_state_value(probs[i], log_probs[i], q[i], alpha), rtol=1e-6
+        )
+    per_slice = [discrete_sac_actor_loss(probs[i], log_probs[i], q[i], alpha) for i in range(2)]
+    assert discrete_sac_actor_loss(probs, log_probs, q, alpha).item() == pytest.approx(float(sum(per_slice) / 2), rel=1e-6)
+
+
+def test_discrete_critic_defaults_and_gradient_into_the_features_extractor() -> None:
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor
+
+    from sb3_pg_extras.common.critics import DiscreteCritic
+
+    observation_space, action_space = gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(2)
+    critic = DiscreteCritic(observation_space, action_space, [4], FlattenExtractor(observation_space), 3)
+    assert (critic.n_critics, len(critic.q_networks), critic.share_features_extractor) == (2, 2, False)
+    assert critic.normalize_images
+    obs = th.ones(5, 3)
+
+    class LinearExtractor(BaseFeaturesExtractor):
+        def __init__(self, space: gym.spaces.Box) -> None:
+            super().__init__(space, 3)
+            self.linear = th.nn.Linear(3, 3)
+
+        def forward(self, observations: th.Tensor) -> th.Tensor:
+            return self.linear(observations)
+
+    for shared in (False, True):
+        extractor = LinearExtractor(observation_space)
+        critic = DiscreteCritic(observation_space, action_space, [4], extractor, 3, share_features_extractor=shared)
+        sum(q.sum() for q in critic(obs)).backward()
+        # a shared extractor is trained by the actor's loss only (SB3's SAC convention)
+        assert (extractor.linear.weight.grad is None) == shared

@@ -101,7 +101,10 @@ class BehaviourLogProbRecorder:
     replay_buffer: Any
 
     def _sample_action(
-        self, learning_starts: int, action_noise: ActionNoise | None = None, n_envs: int = 1
+        self,
+        learning_starts: int,
+        action_noise: ActionNoise | None = None,
+        n_envs: int = 1,  # pragma: no mutate[NumberReplacer]: SB3's collect_rollouts always passes n_envs
     ) -> tuple[np.ndarray, np.ndarray]:
         action, buffer_action = super()._sample_action(learning_starts, action_noise, n_envs)  # type: ignore[misc]
         if self.num_timesteps < learning_starts:  # SB3's warm-up: uniform actions
@@ -168,7 +171,7 @@ class ActorCriticOffPolicyAlgorithm(OffPolicyAlgorithm):
         """Update the networks on one replayed batch; returns the values to log (``train/<key>``, batch means)."""
         raise NotImplementedError
 
-    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:  # pragma: no mutate[Number*]: SB3 passes batch_size
         self.policy.set_training_mode(True)
         self._update_learning_rate(self._optimizers())
         stats: dict[str, list[float]] = defaultdict(list)
