@@ -250,6 +250,7 @@ def test_expectations_over_actions_sum_the_last_axis_of_any_batch_shape() -> Non
         np.testing.assert_allclose(
             soft_state_value(probs, log_probs, q, alpha)[i], soft_state_value(probs[i], log_probs[i], q[i], alpha), rtol=1e-6
         )
+        np.testing.assert_allclose(entropy(probs, log_probs)[i], entropy(probs[i], log_probs[i]), rtol=1e-6)
     per_slice = [discrete_sac_actor_loss(probs[i], log_probs[i], q[i], alpha) for i in range(2)]
     assert discrete_sac_actor_loss(probs, log_probs, q, alpha).item() == pytest.approx(float(sum(per_slice) / 2), rel=1e-6)
 
