@@ -44,6 +44,7 @@ import argparse
 import ast
 import csv
 import datetime
+import fcntl
 import fnmatch
 import hashlib
 import importlib.metadata
@@ -193,30 +194,40 @@ def load_stored(name: str) -> dict[str, ModuleResult]:
     return stored
 
 
-def save_stored(name: str, results: dict[str, ModuleResult]) -> None:
-    entries = {}
-    for module in MODULES:
-        if module not in results:
-            continue
-        entry = asdict(results[module])
-        entry.pop("stale")
-        # one row per mutant (the fields of Mutant after job_id); a diff is only needed to show a survivor's edit,
-        # an excluded mutant's reason is its operator kind's (EXCLUDED_OPERATORS)
-        entry["mutants"] = [
-            [
-                m.operator,
-                m.occurrence,
-                m.line,
-                m.column,
-                m.definition,
-                m.outcome,
-                "" if m.outcome == "excluded" else m.reason,
-                m.diff if m.outcome == "survived" else "",
-            ]
-            for m in results[module].mutants
+def entry_of(result: ModuleResult) -> dict:
+    """A module's stored entry: its result, with one row per mutant (the fields of Mutant after job_id)."""
+    entry = asdict(result)
+    entry.pop("stale")
+    # a diff is only needed to show a survivor's edit; an excluded mutant's reason is its kind's (EXCLUDED_OPERATORS)
+    entry["mutants"] = [
+        [
+            m.operator,
+            m.occurrence,
+            m.line,
+            m.column,
+            m.definition,
+            m.outcome,
+            "" if m.outcome == "excluded" else m.reason,
+            m.diff if m.outcome == "survived" else "",
         ]
-        entries[module] = entry
-    stored_path(name).write_text(json.dumps(entries, separators=(",", ":"), sort_keys=True) + "\n")
+        for m in result.mutants
+    ]
+    return entry
+
+
+def store_entry(name: str, result: ModuleResult) -> None:
+    """Replace ``result.module``'s entry in ``<name>.json`` as soon as the module is done (under a file lock, so that
+    runs of other modules, in this process or another, keep theirs)."""
+    path = stored_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".json.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = json.loads(path.read_text()) if path.exists() else {}
+        entries[result.module] = entry_of(result)
+        entries = {module: entries[module] for module in MODULES if module in entries}
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(entries, separators=(",", ":"), sort_keys=True) + "\n")
+        temporary.replace(path)
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
@@ -617,9 +628,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     command = shlex.join(["python", "benchmarks/mutation.py", *(sys.argv[1:] if argv is None else argv)])
     started = time.perf_counter()
-    stored = load_stored(args.name)
     if args.report:
-        write_report(stored, args, command, 0.0)
+        write_report(load_stored(args.name), args, command, 0.0)
         print(f"report rebuilt from {stored_path(args.name)}: {RESULTS / (args.name + '.md')}")
         return
     workdir = args.workdir.resolve()
@@ -639,19 +649,18 @@ def main(argv: list[str] | None = None) -> None:
     def run_in_a_sandbox(module: str) -> ModuleResult:
         sandbox = sandboxes.get()
         try:
-            return run_module(module, MODULES[module], sandbox, workdir, args)
+            result = run_module(module, MODULES[module], sandbox, workdir, args)
         finally:
             sandboxes.put(sandbox)
+        if not args.list and not result.error:  # a module whose tests fail unmutated keeps its last entry
+            store_entry(args.name, result)
+        return result
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(run_in_a_sandbox, args.modules))
     if args.list:
         return
-    for r in results:
-        if not r.error:  # a module whose tests fail unmutated keeps its last entry
-            stored[r.module] = r
-    save_stored(args.name, stored)
-    write_report(stored, args, command, time.perf_counter() - started)
+    write_report(load_stored(args.name), args, command, time.perf_counter() - started)
     total = sum(r.killed for r in results), sum(r.survived for r in results)
     print(
         f"this run: killed {total[0]}, survived {total[1]}, score {percent(total[0] / sum(total) if sum(total) else None)}; "

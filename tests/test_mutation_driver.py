@@ -60,7 +60,11 @@ def test_stored_entries_round_trip_and_go_stale(tmp_path, monkeypatch) -> None:
         driver.Mutant("d", "NumberReplacer", 1, 7, 4, None, "equivalent", "the floor is never reached", ""),
     ]
     result = driver.ModuleResult(module, ["tests/test_returns.py"], mutants, fingerprint=driver.fingerprint(module))
-    driver.save_stored("m", {module: result})
+    driver.store_entry("m", result)
+    other = driver.ModuleResult("envs/classic.py", ["tests/test_envs.py"], [], fingerprint="old")
+    driver.store_entry("m", other)  # another module's entry is added, this one's kept
+    assert set(driver.load_stored("m")) == {module, "envs/classic.py"}
+    assert driver.load_stored("m")["envs/classic.py"].stale
     loaded = driver.load_stored("m")[module]
     assert not loaded.stale
     assert (loaded.killed, loaded.survived, loaded.generated, loaded.count("equivalent")) == (1, 1, 3, 1)
