@@ -339,3 +339,70 @@ def test_scoring_only_rollouts_and_the_never_terminates_shortcut_give_the_same_s
     assert th.equal(
         ends.valid, reference.valid & th.cat([th.ones(1, 50, dtype=th.bool), ~ends.terminated[:-1].cumsum(0).bool()])
     )
+
+
+def test_ensemble_defaults_and_penalties_by_hand():
+    ensemble = GaussianEnsemble(2, 3, 2)
+    # MBPO's network: 4 hidden layers of 200 units; log-variance bounds start at [-10, 0.5] (PETS)
+    assert [tuple(layer.weight.shape[1:]) for layer in ensemble.hidden] == [(3, 200), (200, 200), (200, 200), (200, 200)]
+    th.testing.assert_close(ensemble.max_log_var.data, th.full((2,), 0.5))
+    th.testing.assert_close(ensemble.min_log_var.data, th.full((2,), -10.0))
+    small = GaussianEnsemble(2, 3, 2, hidden_sizes=[4])
+    with th.no_grad():
+        small.max_log_var.copy_(th.tensor([0.5, 0.2]))
+        small.min_log_var.copy_(th.tensor([-10.0, -3.0]))
+    th.testing.assert_close(small.log_var_bound_loss(), th.tensor(0.7 + 13.0))  # sum(max) - sum(min)
+    # one coefficient is used for every layer
+    th.testing.assert_close(small.weight_decay_loss([0.1]), small.weight_decay_loss([0.1, 0.1]))
+    with pytest.raises(ValueError, match="1 or 2 coefficients"):
+        small.weight_decay_loss([0.1, 0.2, 0.3])
+
+
+def test_alive_after_is_the_last_steps_validity_without_its_termination():
+    from sb3_pg_extras.common.dynamics import ImaginedRollout
+
+    valid = th.tensor([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0]], dtype=th.bool)
+    terminated = th.tensor([[0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]], dtype=th.bool)
+    zeros = th.zeros(3, 4)
+    rollout = ImaginedRollout(zeros[..., None], zeros[..., None], zeros, zeros[..., None], terminated, valid)
+    # sample 1 terminates at the last step, 2 and 3 earlier (no longer valid): only sample 0 may be bootstrapped
+    assert rollout.alive_after.tolist() == [True, False, False, False]
+
+
+def test_given_model_noise_replaces_the_draws_of_its_steps_only():
+    th.manual_seed(8)
+    model = DynamicsModel(2, 1, n_members=2, n_elites=2, hidden_sizes=[4])
+    start, members = th.randn(5, 2), th.zeros(5, dtype=th.long)
+
+    def act(obs):
+        return 0.1 * obs[:, :1]
+
+    def reward(obs, action, next_obs):
+        return next_obs[:, 0]
+
+    def never(obs, action, next_obs):
+        return next_obs[:, 0] > 1e6
+
+    with th.no_grad():
+        # zero noise for step 0 only: step 0 is the members' mean, step 1 a fresh draw
+        rollout = imagine_rollout(model, act, start, 2, reward, never, members=members, model_noise=[th.zeros(5, 2)])
+        for h, noisy in ((0, False), (1, True)):
+            obs = rollout.observations[h]
+            mean, _, _ = model.predict(obs, act(obs), members, deterministic=True)
+            assert th.allclose(rollout.next_observations[h], mean) != noisy
+
+
+def test_learned_termination_needs_a_probability_above_one_half():
+    model = DynamicsModel(2, 1, n_members=1, n_elites=1, hidden_sizes=[4], learn_termination=True)
+    with th.no_grad():
+        for p in model.ensemble.parameters():
+            p.zero_()  # termination logit 0: probability exactly 1/2
+
+        def rollout():
+            return imagine_rollout(model, lambda o: th.zeros(len(o), 1), th.zeros(3, 2), 2, lambda o, a, s: s[:, 0])
+
+        assert not rollout().terminated.any()
+        model.ensemble.output.bias[..., -1] = 1e-3  # just above 1/2
+        assert rollout().terminated.all()
+    with pytest.raises(ValueError, match="N, H, action_dim"):
+        open_loop_rollout(model, th.zeros(2), th.zeros(4, 2, 1, 1), lambda o, a, s: s[:, 0], lambda o, a, s: s[:, 0] > 0)

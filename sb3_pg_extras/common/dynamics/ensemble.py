@@ -113,7 +113,7 @@ class GaussianEnsemble(nn.Module):
         :param coefs: one coefficient per layer (hidden layers then output), or a single coefficient for all
         """
         layers = [*self.hidden, self.output]
-        if len(coefs) == 1:
+        if len(coefs) == 1:  # pragma: no mutate[*_Eq_LtE]: an empty list fails the length check below either way
             coefs = list(coefs) * len(layers)
         if len(coefs) != len(layers):
             raise ValueError(f"weight_decay needs 1 or {len(layers)} coefficients (one per layer), got {len(coefs)}")
