@@ -250,6 +250,17 @@ def test_register_env_functions() -> None:
 DYNAMICS_ENVS = [env_id for env_id, functions in ENV_FUNCTIONS.items() if functions.dynamics is not None]
 
 
+def test_exact_reward_flags() -> None:
+    # exact: the reward is a function of (obs, action, next_obs) alone; the MuJoCo envs but InvertedPendulum need
+    # state the observation leaves out (their forward reward is the change of x, which the observation excludes)
+    flags = {env_id: functions.exact_reward for env_id, functions in ENV_FUNCTIONS.items()}
+    assert {env_id for env_id, exact in flags.items() if exact} == {
+        "Pendulum-v1",
+        "MountainCarContinuous-v0",
+        "InvertedPendulum-v5",
+    }
+
+
 def test_known_dynamics_exist_for_the_classic_envs() -> None:
     assert set(DYNAMICS_ENVS) >= {"Pendulum-v1", "MountainCarContinuous-v0"}
 
@@ -271,6 +282,8 @@ def test_known_dynamics_match_the_real_env_step(env_id: str) -> None:
         ("MountainCarContinuous-v0", [0.59, 0.069], [2.0]),  # force clipped, speed clipped, position at the right wall
         ("MountainCarContinuous-v0", [-1.19, -0.06], [-1.0]),  # hits the left wall: velocity reset to 0
         ("MountainCarContinuous-v0", [-0.5, 0.0], [0.3]),
+        ("MountainCarContinuous-v0", [-0.5, 0.0], [-1.5]),  # force clipped at -1
+        ("MountainCarContinuous-v0", [-1.3, 0.06], [1.0]),  # clipped to the left wall while moving right: speed kept
     ],
 )
 def test_known_dynamics_clip_like_the_env(env_id: str, state: list[float], action: list[float]) -> None:

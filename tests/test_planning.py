@@ -27,8 +27,9 @@ def test_weights_equal_the_boltzmann_formula_and_survive_huge_costs():
     weights = mppi_weights(huge, 1.0)
     assert th.isfinite(weights).all() and abs(float(weights.sum()) - 1) < 1e-6
     th.testing.assert_close(weights[:2], th.softmax(th.tensor([0.0, -1.0]), 0), rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="lambda"):
-        mppi_weights(costs, 0.0)
+    for temperature in (0.0, -0.5):
+        with pytest.raises(ValueError, match="lambda"):
+            mppi_weights(costs, temperature)
 
 
 def test_smoothing_is_the_ar1_recursion_with_unit_variance():
@@ -104,9 +105,42 @@ def test_planner_finds_the_known_optimum_and_more_iterations_help():
         (dict(temperature=0.0), "lambda"),
         (dict(noise_std=-1.0), "noise_std"),
         (dict(iterations=0), "iterations"),
+        (dict(iterations=1.5), "iterations"),
+        (dict(iterations=True), "iterations"),
         (dict(smoothing=1.0), "smoothing"),
     ],
 )
 def test_bad_planner_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MPPIPlanner(**{"n_samples": 10, "horizon": 3, **kwargs})
+
+
+def test_planner_and_cost_defaults():
+    planner = MPPIPlanner(n_samples=2, horizon=1)
+    defaults = (planner.temperature, planner.noise_std, planner.iterations, planner.gamma, planner.control_cost)
+    assert defaults == (1.0, 0.5, 1, 1.0, 0.0)
+    assert (planner.smoothing, planner.low, planner.high) == (0.0, -1.0, 1.0)
+    gen = th.Generator().manual_seed(3)
+    rewards, alive = th.randn(4, 3, generator=gen), th.ones(4, 3, dtype=th.bool)
+    nominal, perturbations = th.randn(3, 2, generator=gen), th.randn(4, 3, 2, generator=gen)
+    returns = -rewards.sum(1)  # undiscounted by default
+    th.testing.assert_close(sequence_costs(rewards, alive), returns)
+    # no control cost unless asked; when asked, Sigma defaults to the identity
+    th.testing.assert_close(sequence_costs(rewards, alive, nominal=nominal, perturbations=perturbations), returns)
+    control = (nominal * perturbations).sum((1, 2))
+    th.testing.assert_close(
+        sequence_costs(rewards, alive, nominal=nominal, perturbations=perturbations, control_cost=0.5), returns + 0.5 * control
+    )
+
+
+def test_planner_samples_noise_std_times_standard_normal_perturbations():
+    seen = []
+
+    def rollout(start, candidates, generator):
+        seen.append(candidates)
+        return th.zeros(candidates.shape[:2]), th.ones(candidates.shape[:2], dtype=th.bool)
+
+    planner = MPPIPlanner(n_samples=6, horizon=4, noise_std=0.3)
+    planner.plan(th.zeros(1), th.zeros(4, 2), rollout, th.Generator().manual_seed(0))
+    expected = (0.3 * th.randn(6, 4, 2, generator=th.Generator().manual_seed(0))).clamp(-1.0, 1.0)
+    th.testing.assert_close(seen[0], expected)

@@ -48,7 +48,8 @@ def pendulum_dynamics(obs: th.Tensor, action: th.Tensor) -> th.Tensor:
     :return: next observations, shape (..., 3)
     """
     theta = th.atan2(obs[..., 1], obs[..., 0])
-    torque = action[..., 0].clamp(-PENDULUM_MAX_TORQUE, PENDULUM_MAX_TORQUE)
+    torque = action[..., 0]  # pragma: no mutate[Number*]: one action dimension, so index 0 is index -1
+    torque = torque.clamp(-PENDULUM_MAX_TORQUE, PENDULUM_MAX_TORQUE)
     theta_dot = obs[..., 2] + (1.5 * PENDULUM_G * th.sin(theta) + 3.0 * torque) * PENDULUM_DT
     theta_dot = theta_dot.clamp(-PENDULUM_MAX_SPEED, PENDULUM_MAX_SPEED)
     theta = theta + theta_dot * PENDULUM_DT
