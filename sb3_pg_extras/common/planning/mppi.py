@@ -27,7 +27,7 @@ def mppi_weights(costs: th.Tensor, temperature: float) -> th.Tensor:
     """
     if temperature <= 0:
         raise ValueError(f"The MPPI temperature lambda must be > 0, got {temperature}")
-    return th.softmax(-(costs - costs.min()) / temperature, dim=0)  # pragma: no mutate[Number*]: (K,): dim 0 is -1
+    return th.softmax(-(costs - costs.min()) / temperature, dim=0)  # pragma: no mutate[Number*]: costs is 1-d, dim 0 is dim -1
 
 
 def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
