@@ -108,6 +108,10 @@ def test_planner_finds_the_known_optimum_and_more_iterations_help():
         (dict(iterations=1.5), "iterations"),
         (dict(iterations=True), "iterations"),
         (dict(smoothing=1.0), "smoothing"),
+        (dict(smoothing=1.5), "smoothing"),
+        (dict(smoothing=-0.1), "smoothing"),
+        (dict(gamma="0.9"), "must be a number"),
+        (dict(control_cost=True), "must be a number"),
     ],
 )
 def test_bad_planner_settings_are_refused(kwargs, match):

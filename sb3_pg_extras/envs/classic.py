@@ -107,7 +107,8 @@ def mountain_car_dynamics(obs: th.Tensor, action: th.Tensor) -> th.Tensor:
     :return: next observations, shape (..., 2)
     """
     position, velocity = obs[..., 0], obs[..., 1]
-    force = action[..., 0].clamp(-1.0, 1.0)
+    force = action[..., 0]  # pragma: no mutate[Number*]: one action dimension, so index 0 is index -1
+    force = force.clamp(-1.0, 1.0)
     velocity = velocity + force * MOUNTAIN_CAR_POWER - 0.0025 * th.cos(3 * position)
     velocity = velocity.clamp(-MOUNTAIN_CAR_MAX_SPEED, MOUNTAIN_CAR_MAX_SPEED)
     position = (position + velocity).clamp(MOUNTAIN_CAR_MIN_POSITION, MOUNTAIN_CAR_MAX_POSITION)
