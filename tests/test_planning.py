@@ -124,6 +124,7 @@ def test_planner_and_cost_defaults():
     defaults = (planner.temperature, planner.noise_std, planner.iterations, planner.gamma, planner.control_cost)
     assert defaults == (1.0, 0.5, 1, 1.0, 0.0)
     assert (planner.smoothing, planner.low, planner.high) == (0.0, -1.0, 1.0)
+    assert MPPIPlanner(n_samples=2, horizon=1, smoothing=0.5).smoothing == 0.5
     gen = th.Generator().manual_seed(3)
     rewards, alive = th.randn(4, 3, generator=gen), th.ones(4, 3, dtype=th.bool)
     nominal, perturbations = th.randn(3, 2, generator=gen), th.randn(4, 3, 2, generator=gen)
@@ -135,6 +136,9 @@ def test_planner_and_cost_defaults():
     th.testing.assert_close(
         sequence_costs(rewards, alive, nominal=nominal, perturbations=perturbations, control_cost=0.5), returns + 0.5 * control
     )
+    for given in (dict(nominal=nominal), dict(perturbations=perturbations)):
+        with pytest.raises(ValueError, match="nominal plan and the perturbations"):
+            sequence_costs(rewards, alive, control_cost=0.5, **given)
 
 
 def test_planner_samples_noise_std_times_standard_normal_perturbations():

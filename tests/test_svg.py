@@ -261,6 +261,10 @@ def test_squashed_gaussian_log_prob_is_sb3s():
     actions, log_prob = squashed_gaussian_action(mean, log_std, noise)
     dist = SquashedDiagGaussianDistribution(2).proba_distribution(mean, log_std)
     th.testing.assert_close(log_prob, dist.log_prob(actions, mean + log_std.exp() * noise), rtol=1e-5, atol=1e-5)
+    # any leading batch shape: the log-probability sums the action axis (the last)
+    batched, batched_log_prob = squashed_gaussian_action(mean.view(7, 1, 2), log_std.view(7, 1, 2), noise.view(7, 1, 2))
+    th.testing.assert_close(batched.view(7, 2), actions)
+    th.testing.assert_close(batched_log_prob.view(7), log_prob)
 
 
 @pytest.mark.parametrize("learn_reward", [False, True])
