@@ -165,11 +165,12 @@ class ModuleResult:
         return self.killed / judged if judged else None
 
 
-def fingerprint(module: str) -> str:
-    """Hash of what decides a module's outcome: its source, its test files and the shared test fixtures."""
+def fingerprint(module: str, root: Path = ROOT) -> str:
+    """Hash of what decides a module's outcome: its source, its test files and the shared test fixtures (under
+    ``root``: the working tree, or the sandbox a run tests)."""
     digest = hashlib.sha256()
     for name in [f"{PACKAGE}/{module}", *MODULES[module], "tests/conftest.py"]:
-        path = ROOT / name
+        path = root / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
     return digest.hexdigest()[:16]
 
@@ -303,7 +304,8 @@ def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    result = ModuleResult(module, tests, fingerprint=fingerprint(module), sample=args.sample, seed=args.seed)
+    # the files the sandbox was copied with, which may differ from the working tree's by now
+    result = ModuleResult(module, tests, fingerprint=fingerprint(module, sandbox), sample=args.sample, seed=args.seed)
     result.source = args.source
     module_path = f"{PACKAGE}/{module}"
     env = test_env(sandbox)
