@@ -356,6 +356,12 @@ def test_ensemble_defaults_and_penalties_by_hand():
     th.testing.assert_close(small.weight_decay_loss([0.1]), small.weight_decay_loss([0.1, 0.1]))
     with pytest.raises(ValueError, match="1 or 2 coefficients"):
         small.weight_decay_loss([0.1, 0.2, 0.3])
+    # hidden layers of different widths: the output layer takes the last one's; too few coefficients are refused
+    tapered = GaussianEnsemble(2, 3, 2, n_logits=1, hidden_sizes=[4, 5])
+    mean, log_var, logits = tapered(th.randn(2, 6, 3))
+    assert (mean.shape, log_var.shape, logits.shape) == ((2, 6, 2), (2, 6, 2), (2, 6, 1))
+    with pytest.raises(ValueError, match="1 or 3 coefficients"):
+        tapered.weight_decay_loss([0.1, 0.2])
 
 
 def test_alive_after_is_the_last_steps_validity_without_its_termination():

@@ -45,8 +45,9 @@ def test_smoothing_is_the_ar1_recursion_with_unit_variance():
     big = smooth_noise(th.randn(20000, 5, 1, generator=gen), 0.8)
     assert abs(float(big[:, 4].std()) - 1.0) < 0.03  # marginal variance kept
     assert abs(float((big[:, 3] * big[:, 4]).mean()) - 0.8) < 0.03  # neighbours correlated by the coefficient
-    with pytest.raises(ValueError, match="smoothing"):
-        smooth_noise(noise, 1.0)
+    for bad in (1.0, -0.5):
+        with pytest.raises(ValueError, match="smoothing"):
+            smooth_noise(noise, bad)
 
 
 def test_costs_and_update_equal_loops():
@@ -102,6 +103,8 @@ def test_planner_finds_the_known_optimum_and_more_iterations_help():
     [
         (dict(n_samples=1), "n_samples"),
         (dict(horizon=0), "horizon"),
+        (dict(horizon=1.5), "horizon"),
+        (dict(n_samples=2.5), "n_samples"),
         (dict(temperature=0.0), "lambda"),
         (dict(noise_std=-1.0), "noise_std"),
         (dict(iterations=0), "iterations"),

@@ -158,14 +158,15 @@ def forward_assigned(
     """
     members, position = th.unique(member_of_sample, return_inverse=True)  # position: index into members
     n_used, batch = len(members), x.shape[0]
-    order = th.argsort(position, stable=True)
+    order = th.argsort(position, stable=True)  # pragma: no mutate[*TrueWithFalse]: any order within a group is undone
     counts = th.bincount(position, minlength=n_used)
     group_size = int(counts.max())
-    starts = th.cumsum(counts, 0) - counts
+    starts = th.cumsum(counts, 0) - counts  # pragma: no mutate[Number*]: counts is 1-d, dim 0 is dim -1
     sorted_position = position[order]
     # Slot of each (sorted) sample in the (n_used, group_size) grid; empty slots repeat sample order[0].
     slot = sorted_position * group_size + th.arange(batch, device=x.device) - starts[sorted_position]
-    gather = th.full((n_used * group_size,), int(order[0]), dtype=th.long, device=x.device)
+    pad = int(order[0])  # pragma: no mutate[Number*]: any sample pads the empty slots, their outputs are never read
+    gather = th.full((n_used * group_size,), pad, dtype=th.long, device=x.device)
     gather[slot] = order
     outputs = ensemble(x[gather].view(n_used, group_size, -1), members)
     inverse = th.empty_like(order)
