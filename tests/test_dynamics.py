@@ -410,5 +410,15 @@ def test_learned_termination_needs_a_probability_above_one_half():
         assert not rollout().terminated.any()
         model.ensemble.output.bias[..., -1] = 1e-3  # just above 1/2
         assert rollout().terminated.all()
+        model.ensemble.output.bias[..., -1] = -1e-3  # just below
+        assert not rollout().terminated.any()
     with pytest.raises(ValueError, match="N, H, action_dim"):
         open_loop_rollout(model, th.zeros(2), th.zeros(4, 2, 1, 1), lambda o, a, s: s[:, 0], lambda o, a, s: s[:, 0] > 0)
+    with pytest.raises(ValueError, match="3 start states for 4 action sequences"):
+        open_loop_rollout(model, th.zeros(3, 2), th.zeros(4, 2, 1), lambda o, a, s: s[:, 0], lambda o, a, s: s[:, 0] > 0)
+    # a termination function may return 0/1 numbers: they are read as flags
+    numeric = imagine_rollout(
+        model, lambda o: th.zeros(len(o), 1), th.zeros(3, 2), 2, lambda o, a, s: s[:, 0], lambda o, a, s: th.ones(len(o))
+    )
+    assert numeric.terminated.dtype == th.bool and numeric.terminated.all()
+    assert numeric.valid.tolist() == [[True] * 3, [False] * 3]

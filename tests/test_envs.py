@@ -296,3 +296,10 @@ def test_known_dynamics_clip_like_the_env(env_id: str, state: list[float], actio
     assert dynamics is not None
     predicted = dynamics(th.as_tensor(obs, dtype=th.float64), th.tensor(action, dtype=th.float64))
     th.testing.assert_close(predicted, th.as_tensor(next_obs, dtype=th.float64), rtol=0, atol=2e-6)
+
+
+def test_mountain_car_goal_edge_is_inclusive() -> None:
+    # gymnasium: terminated = position >= goal_position and velocity >= goal_velocity (0.45 and 0 by default)
+    termination = ENV_FUNCTIONS["MountainCarContinuous-v0"].termination
+    next_obs = th.tensor([[0.45, 0.0], [0.45, 0.01], [0.44, 0.01], [0.46, -1e-6]], dtype=th.float64)
+    assert termination(next_obs, th.zeros(4, 1), next_obs).tolist() == [True, True, False, False]
