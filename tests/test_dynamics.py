@@ -422,3 +422,9 @@ def test_learned_termination_needs_a_probability_above_one_half():
     )
     assert numeric.terminated.dtype == th.bool and numeric.terminated.all()
     assert numeric.valid.tolist() == [[True] * 3, [False] * 3]
+    # open-loop rollouts sample the model by default (trajectory sampling), the mean only when asked
+    sampled, mean = (
+        open_loop_rollout(model, th.zeros(2), th.zeros(4, 2, 1), lambda o, a, s: s[:, 0], lambda o, a, s: s[:, 0] > 1e6, **kw)
+        for kw in ({}, {"deterministic": True})
+    )
+    assert not th.allclose(sampled.next_observations, mean.next_observations)
