@@ -445,7 +445,10 @@ def percent(value: float | None) -> str:
 
 def git_state() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    # results files (this report's own entries among them) do not change what is tested
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", ".", ":!benchmarks/results"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return f"{head}{' + uncommitted changes' if dirty else ''}"
 
 
