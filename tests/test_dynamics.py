@@ -390,9 +390,9 @@ def test_given_model_noise_replaces_the_draws_of_its_steps_only():
         return next_obs[:, 0] > 1e6
 
     with th.no_grad():
-        # zero noise for step 0 only: step 0 is the members' mean, step 1 a fresh draw
-        rollout = imagine_rollout(model, act, start, 2, reward, never, members=members, model_noise=[th.zeros(5, 2)])
-        for h, noisy in ((0, False), (1, True)):
+        # zero noise for step 0 only: step 0 is the members' mean, steps 1 and 2 fresh draws
+        rollout = imagine_rollout(model, act, start, 3, reward, never, members=members, model_noise=[th.zeros(5, 2)])
+        for h, noisy in ((0, False), (1, True), (2, True)):
             obs = rollout.observations[h]
             mean, _, _ = model.predict(obs, act(obs), members, deterministic=True)
             assert th.allclose(rollout.next_observations[h], mean) != noisy
@@ -414,8 +414,16 @@ def test_learned_termination_needs_a_probability_above_one_half():
         assert not rollout().terminated.any()
     with pytest.raises(ValueError, match="N, H, action_dim"):
         open_loop_rollout(model, th.zeros(2), th.zeros(4, 2, 1, 1), lambda o, a, s: s[:, 0], lambda o, a, s: s[:, 0] > 0)
-    with pytest.raises(ValueError, match="3 start states for 4 action sequences"):
-        open_loop_rollout(model, th.zeros(3, 2), th.zeros(4, 2, 1), lambda o, a, s: s[:, 0], lambda o, a, s: s[:, 0] > 0)
+
+    def score(start_obs):
+        return open_loop_rollout(model, start_obs, th.zeros(4, 2, 1), lambda o, a, s: s[:, 0], lambda o, a, s: s[:, 0] > 0)
+
+    for n_starts in (3, 5):  # one start state per sequence: fewer or more are refused
+        with pytest.raises(ValueError, match=f"{n_starts} start states for 4 action sequences"):
+            score(th.zeros(n_starts, 2))
+    for start in (th.tensor(0.0), th.zeros(4, 1, 2)):
+        with pytest.raises(ValueError, match=r"\(obs_dim,\) or \(N, obs_dim\)"):
+            score(start)
     # a termination function may return 0/1 numbers: they are read as flags
     numeric = imagine_rollout(
         model, lambda o: th.zeros(len(o), 1), th.zeros(3, 2), 2, lambda o, a, s: s[:, 0], lambda o, a, s: th.ones(len(o))

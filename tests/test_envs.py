@@ -279,10 +279,12 @@ def test_known_dynamics_match_the_real_env_step(env_id: str) -> None:
     [
         ("Pendulum-v1", [3.0, 7.9], [5.0]),  # torque beyond the bound, speed clipped at 8
         ("Pendulum-v1", [-0.5, -7.99], [-3.0]),
+        ("Pendulum-v1", [0.0, 0.0], [2.5]),  # from rest, no speed clip: the torque bound alone sets the step
         ("MountainCarContinuous-v0", [0.59, 0.069], [2.0]),  # force clipped, speed clipped, position at the right wall
         ("MountainCarContinuous-v0", [-1.19, -0.06], [-1.0]),  # hits the left wall: velocity reset to 0
         ("MountainCarContinuous-v0", [-0.5, 0.0], [0.3]),
         ("MountainCarContinuous-v0", [-0.5, 0.0], [-1.5]),  # force clipped at -1
+        ("MountainCarContinuous-v0", [-0.5, 0.0], [1.5]),  # force clipped at +1, far from both walls
         ("MountainCarContinuous-v0", [-1.3, 0.06], [1.0]),  # clipped to the left wall while moving right: speed kept
     ],
 )
@@ -296,6 +298,19 @@ def test_known_dynamics_clip_like_the_env(env_id: str, state: list[float], actio
     assert dynamics is not None
     predicted = dynamics(th.as_tensor(obs, dtype=th.float64), th.tensor(action, dtype=th.float64))
     th.testing.assert_close(predicted, th.as_tensor(next_obs, dtype=th.float64), rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("torque", [2.5, -3.0, 1.5])
+def test_pendulum_reward_charges_the_clipped_torque_like_the_env(torque: float) -> None:
+    env = gym.make("Pendulum-v1").unwrapped
+    env.reset(seed=0)
+    env.state = np.array([0.4, -1.0])
+    obs = env._get_obs()
+    _, reward, *_ = env.step(np.array([torque], dtype=np.float32))
+    predicted = ENV_FUNCTIONS["Pendulum-v1"].reward(
+        th.as_tensor(obs, dtype=th.float64), th.tensor([torque], dtype=th.float64), th.zeros(3, dtype=th.float64)
+    )
+    assert abs(float(predicted) - float(reward)) < 1e-6
 
 
 def test_mountain_car_goal_edge_is_inclusive() -> None:

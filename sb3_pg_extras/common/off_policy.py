@@ -180,7 +180,7 @@ class ActorCriticOffPolicyAlgorithm(OffPolicyAlgorithm):
             for key, value in self._gradient_step(data).items():
                 stats[key].append(value)
             self._n_updates += 1
-            if self._n_updates % self.target_update_interval == 0:
+            if self._n_updates % self.target_update_interval == 0:  # pragma: no mutate[*_Eq_LtE]: % of positives is >= 0
                 polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
                 polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

@@ -31,7 +31,8 @@ def pendulum_reward(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> t
     """
     theta = th.atan2(obs[..., 1], obs[..., 0])
     theta_dot = obs[..., 2]
-    torque = action[..., 0].clamp(-PENDULUM_MAX_TORQUE, PENDULUM_MAX_TORQUE)
+    torque = action[..., 0]  # pragma: no mutate[Number*]: one action dimension, so index 0 is index -1
+    torque = torque.clamp(-PENDULUM_MAX_TORQUE, PENDULUM_MAX_TORQUE)
     return -(theta.square() + 0.1 * theta_dot.square() + 0.001 * torque.square())
 
 
@@ -113,7 +114,9 @@ def mountain_car_dynamics(obs: th.Tensor, action: th.Tensor) -> th.Tensor:
     velocity = velocity + force * MOUNTAIN_CAR_POWER - 0.0025 * th.cos(3 * position)
     velocity = velocity.clamp(-MOUNTAIN_CAR_MAX_SPEED, MOUNTAIN_CAR_MAX_SPEED)
     position = (position + velocity).clamp(MOUNTAIN_CAR_MIN_POSITION, MOUNTAIN_CAR_MAX_POSITION)
-    velocity = th.where((position == MOUNTAIN_CAR_MIN_POSITION) & (velocity < 0), th.zeros_like(velocity), velocity)
+    wall = MOUNTAIN_CAR_MIN_POSITION
+    stop = (position == wall) & (velocity < 0)  # pragma: no mutate[*_LtE]: position is clamped >= wall; a zero speed stays 0
+    velocity = th.where(stop, th.zeros_like(velocity), velocity)
     return th.stack([position, velocity], dim=-1)
 
 

