@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.distributions import DiagGaussianDistribution, StateDependentNoiseDistribution
+from stable_baselines3.common.distributions import (
+    DiagGaussianDistribution,
+    StateDependentNoiseDistribution,
+    kl_divergence,
+)
 
 from sb3_pg_extras import NPG
 from sb3_pg_extras.common.actor_critic import actor_parameters
@@ -193,6 +197,65 @@ def test_mean_kl_sums_the_last_axis_of_batched_gaussians() -> None:
     new.proba_distribution(means + th.tensor([0.1, 0.2, 0.3, 0.4]), th.zeros(4))
     # equal unit stds: KL = sum_d (mu_new - mu_old)^2 / 2
     th.testing.assert_close(mean_kl(old, new), th.tensor(0.15), rtol=1e-5, atol=1e-7)
+
+
+def test_mean_kl_mean_reduction_averages_action_dimensions() -> None:
+    # the (2, 3) batch of 4-dimensional actions above: "mean" is the joint KL over d = 4, as TRPO's .mean() measures it
+    old, new = DiagGaussianDistribution(4), DiagGaussianDistribution(4)
+    means = th.randn(2, 3, 4, generator=th.Generator().manual_seed(0))
+    old.proba_distribution(means, th.zeros(4))
+    new.proba_distribution(means + th.tensor([0.1, 0.2, 0.3, 0.4]), th.zeros(4))
+    th.testing.assert_close(mean_kl(old, new, "mean"), th.tensor(0.15 / 4), rtol=1e-5, atol=1e-7)
+    th.testing.assert_close(mean_kl(old, new, "mean"), kl_divergence(old, new).mean())  # sb3-contrib TRPO's KL
+    with pytest.raises(ValueError, match="reduction"):
+        mean_kl(old, new, "max")
+
+
+class RewardedEnv(TinyEnv):
+    """TinyEnv with a reward that depends on the action (a non-zero policy gradient), and observations drawn from the
+    env's seeded generator (the same rollout for two algorithms with the same seed)."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.np_random.uniform(-1.0, 1.0, 2).astype(np.float32), {}
+
+    def step(self, action):
+        obs = self.np_random.uniform(-1.0, 1.0, 2).astype(np.float32)
+        return obs, float(-np.sum((np.asarray(action) - 0.3) ** 2)), False, False, {}
+
+
+@pytest.mark.parametrize("kl_reduction", ["mean", "sum"])
+def test_default_step_is_trpos_full_step_on_a_multidimensional_box(kl_reduction: str) -> None:
+    # NPG = TRPO without the line search: with TRPO's KL ("mean", the default) and the same radius and damping, one
+    # update from the same weights and rollout moves the actor exactly as TRPO's accepted full step; with the joint
+    # KL ("sum") the same settings make a different (here smaller) step
+    from sb3_contrib import TRPO
+
+    kwargs = dict(n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(net_arch=[8]), target_kl=0.05)
+    npg = NPG("MlpPolicy", RewardedEnv(spaces.Box(-1.0, 1.0, (3,))), kl_reduction=kl_reduction, **kwargs)
+    trpo = TRPO("MlpPolicy", RewardedEnv(spaces.Box(-1.0, 1.0, (3,))), **kwargs)
+    start = [p.detach().clone() for p in actor_parameters(npg.policy)]
+    for mine, theirs in zip(start, actor_parameters(trpo.policy)):
+        th.testing.assert_close(mine, theirs)  # same initial weights
+    trpo.learn(64)
+    assert trpo.logger.name_to_value["train/is_line_search_success"] == 1.0
+    npg.learn(64)  # (sets NPG up to train), then NPG's update from the start weights on TRPO's rollout
+    with th.no_grad():
+        for param, value in zip(actor_parameters(npg.policy), start):
+            param.copy_(value)
+    npg.rollout_buffer = trpo.rollout_buffer
+    npg.train()
+    npg_step = th.cat([(p - q).flatten() for p, q in zip(actor_parameters(npg.policy), start)])
+    trpo_step = th.cat([(p - q).flatten() for p, q in zip(actor_parameters(trpo.policy), start)])
+    if kl_reduction == "mean":
+        th.testing.assert_close(npg_step, trpo_step, rtol=1e-4, atol=1e-6)
+    else:
+        assert th.linalg.norm(npg_step) < 0.9 * th.linalg.norm(trpo_step)
+
+
+def test_kl_reduction_is_checked() -> None:
+    with pytest.raises(ValueError, match="kl_reduction"):
+        NPG("MlpPolicy", TinyEnv(spaces.Box(-1.0, 1.0, (2,))), kl_reduction="joint", **TINY)
 
 
 def test_trust_region_step_realises_target_kl() -> None:

@@ -89,13 +89,26 @@ def add_to_parameters(params: Sequence[nn.Parameter], flat_step: th.Tensor) -> N
             start += size
 
 
-def mean_kl(old: Distribution, new: Distribution) -> th.Tensor:
+KL_REDUCTIONS = ("mean", "sum")
+
+
+def mean_kl(old: Distribution, new: Distribution, reduction: str = "sum") -> th.Tensor:
     """
-    Mean over states of KL(old(.|s) || new(.|s)), the joint KL over all action dimensions (SB3's ``kl_divergence``
-    returns one KL per dimension for diagonal Gaussian and Bernoulli distributions; those are summed here, so
-    ``target_kl`` means the same thing whatever the action dimension).
+    Mean over states of KL(old(.|s) || new(.|s)). SB3's ``kl_divergence`` returns one KL per action dimension for
+    diagonal Gaussian and Bernoulli distributions; ``reduction`` says how those are combined:
+
+    - ``"sum"``: the joint KL of the factorised distribution (the KL of the whole action), so a radius means the same
+      thing whatever the action dimension d;
+    - ``"mean"``: their average, the joint KL divided by d, as sb3-contrib's TRPO measures it
+      (``kl_divergence(...).mean()``). A radius delta with ``"mean"`` is a joint radius d * delta, and the Hessian
+      (the Fisher matrix) is divided by d, so a damping xi acts as d * xi would on the joint KL.
+
+    Distributions whose KL is already one value per state (Categorical; MultiCategorical, which SB3 sums) are the
+    same under both.
     """
+    if reduction not in KL_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {KL_REDUCTIONS}, got {reduction!r}")
     kl = kl_divergence(old, new)
     if kl.dim() > 1:  # pragma: no mutate[ReplaceComparisonOperator_Gt_NotEq]: sum(dim=-1) of a 0-d tensor is itself
-        kl = kl.sum(dim=-1)
+        kl = kl.sum(dim=-1) if reduction == "sum" else kl.mean(dim=-1)
     return kl.mean()
