@@ -207,3 +207,15 @@ def test_compare_quick_runs_reports_and_writes_the_readme_section(tmp_path: Path
     section = written.split(start)[1].split(end)[0]
     assert "[compare.md](compare.md)" in section and "| continuous | sac | all | 2 |" in section
     assert compare.FULL_COMMAND in section
+
+
+def test_svg_speed_writes_the_ratio_and_the_parts_of_a_gradient_step(tmp_path: Path, monkeypatch) -> None:
+    speed = load_benchmark_script("svg_speed")
+    argv = ["svg_speed.py", "--start", "60", "--chunk", "10", "--repeats", "1", "--calls", "1", "--learning-starts", "50"]
+    argv += ["--out", str(tmp_path)]
+    monkeypatch.setattr("sys.argv", argv)
+    speed.main()
+    text = (tmp_path / "svg_speed_pendulum.md").read_text()
+    assert "Ratio SVG / SAC: " in text and "Share of SVG's time in model refits" in text
+    for part in ("SAC train(1)", "SVG train(1)", "SVG: actor objective through the model"):
+        assert f"| {part}" in text
