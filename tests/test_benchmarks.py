@@ -98,6 +98,23 @@ def test_defaults_report_judges_each_of_ours_against_its_builtins(tmp_path: Path
     assert "| yes |" in defaults.report(tmp_path)
 
 
+def test_defaults_group_with_an_own_budget_passes_it_to_run_py_and_labels_the_row(tmp_path: Path) -> None:
+    defaults = load_benchmark_script("defaults")
+    run = defaults.run
+    group = next(g for g in defaults.SUITE if g.key == "Pendulum-v1/offpolicy")
+    argv = group.argv()
+    assert argv[argv.index("--set") + 1 :] == ["mbpo.n_timesteps=10000"]
+    rows = [
+        run.EvalRow(algo, group.task, seed, steps, -150.0, 1.0, steps / 100)
+        for algo, budget in (("mbpo", 10_000), ("sac", group.budget))
+        for seed in defaults.SEEDS
+        for steps in (0, budget)
+    ]
+    run.write_rows(tmp_path / f"{group.bench_name}.csv", rows)
+    text = defaults.report(tmp_path)
+    assert "| Pendulum-v1 | 20k | mbpo (10k) | sac | -150.0 +/- 0.0 | -150.0 +/- 0.0 | yes |" in text
+
+
 def test_an_algorithm_without_a_zoo_entry_runs_with_its_defaults_at_its_own_budget(tmp_path: Path) -> None:
     run = _load_run_module()
     common = ["--envs", "Acrobot-v1", "--seeds", "0", "--eval-freq", "10000", "--eval-episodes", "1", "--out", str(tmp_path)]
