@@ -78,42 +78,18 @@ ON_POLICY_BUILTINS = ("a2c", "ppo", "trpo")
 SUITE = [
     Group("CartPole-v1", "onpolicy", (*ON_POLICY, "offpac"), ON_POLICY_BUILTINS, 100_000, 475, 10_000),
     Group("CartPole-v1", "value", ("sac_discrete",), ("dqn",), 100_000, 475, 10_000),
-    Group(
-        "Pendulum-v1",
-        "offpolicy",
-        ("offpac", "mbpo", "svg", "mppi"),
-        ("sac",),
-        20_000,
-        -200,
-        2_000,
-        own_budgets=(("mbpo", 10_000),),
-    ),
+    Group("Pendulum-v1", "offpolicy", ("offpac", "mbpo", "svg", "mppi"), ("sac",), 20_000, -200, 2_000,
+          own_budgets=(("mbpo", 10_000),)),
     Group("Pendulum-v1", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 200_000, -200, 20_000),
-    Group(
-        "InvertedPendulum-v5",
-        "offpolicy",
-        ("offpac", "mbpo", "svg"),
-        ("sac",),
-        15_000,
-        950,
-        1_500,
-        own_budgets=(("mbpo", 10_000),),
-    ),
+    Group("InvertedPendulum-v5", "offpolicy", ("offpac", "mbpo", "svg"), ("sac",), 15_000, 950, 1_500,
+          own_budgets=(("mbpo", 10_000),)),
     Group("InvertedPendulum-v5", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 100_000, 950, 10_000),
-    Group(
-        "HalfCheetah-v5",
-        "offpolicy",
-        ("offpac", "mbpo", "svg"),
-        ("sac",),
-        50_000,
-        3000,
-        5_000,
-        own_budgets=(("mbpo", 15_000),),
-    ),
+    Group("HalfCheetah-v5", "offpolicy", ("offpac", "mbpo", "svg"), ("sac",), 50_000, 3000, 5_000,
+          own_budgets=(("mbpo", 15_000),)),
     Group("HalfCheetah-v5", "onpolicy", ON_POLICY, ON_POLICY_BUILTINS, 200_000, 1000, 20_000),
     Group("LunarLander-v3", "onpolicy", (*ON_POLICY, "offpac"), ON_POLICY_BUILTINS, 200_000, 200, 20_000),
     Group("LunarLander-v3", "value", ("sac_discrete",), ("dqn",), 200_000, 200, 20_000),
-]
+]  # fmt: skip
 # Pairs the suite leaves out, and why (the report lists them; each algorithm's docs page says the same)
 LEFT_OUT = {
     ("mppi", "InvertedPendulum-v5"): "MPPI's default mode there is the MuJoCo simulator with K = 1000 samples and H = 30 "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shlex
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import torch as th
 from stable_baselines3.common.callbacks import CallbackList
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import build
+from run import build, script_command
 
 from sb3_pg_extras.common.returns import policy_gradient_weights
 
@@ -87,7 +86,7 @@ def main() -> None:
     from sb3_pg_extras.zoo import register
 
     register()
-    command = "python benchmarks/reinforce_variance.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = script_command(__file__, sys.argv[1:])
     rows = []
     for seed in args.seeds:
         model, _, _ = build("reinforce", args.env, seed)

@@ -34,6 +34,7 @@ import shlex
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -335,6 +336,11 @@ def _run_one_packed(run: tuple[str, str, int, argparse.Namespace]) -> list[EvalR
     return run_one(*run)
 
 
+def script_command(script: str, argv: Sequence[str]) -> str:
+    """The command line that ran a benchmark script (``__file__``) with these arguments, for its report."""
+    return f"python benchmarks/{Path(script).name} " + " ".join(shlex.quote(a) for a in argv)
+
+
 def write_rows(path: Path, rows: list[EvalRow]) -> None:
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=[f.name for f in fields(EvalRow)])
@@ -417,7 +423,7 @@ def main(argv: list[str] | None = None) -> None:
     _init_worker(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     cli = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--resume"]
-    command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in cli)
+    command = script_command(__file__, cli)
     partial = args.out / f"{args.name}.partial.csv"
     rows = read_rows(partial) if args.resume and partial.exists() else []
     if not args.resume:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -103,7 +102,7 @@ def main() -> None:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    command = "python benchmarks/sac_discrete_hovering.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = run.script_command(__file__, sys.argv[1:])
     lines = [
         f"# DiscreteSAC on LunarLander-v3: how training episodes end (`{args.name}`)",
         "",

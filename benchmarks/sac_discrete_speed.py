@@ -11,7 +11,6 @@ hidden layers dominate the cost, and they are the same. Both replay buffers are 
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,9 @@ import torch as th
 from stable_baselines3 import SAC
 
 from sb3_pg_extras import DiscreteSAC
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import script_command  # benchmarks/run.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -58,7 +60,7 @@ def main() -> None:
             times[name].append(time_train(model, args.steps, args.batch_size))
     medians = {name: float(np.median(t)) for name, t in times.items()}
     ratio = medians["DiscreteSAC (CartPole-v1)"] / medians["SAC (Pendulum-v1)"]
-    command = "python benchmarks/sac_discrete_speed.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = script_command(__file__, sys.argv[1:])
     lines = [
         "# DiscreteSAC vs SAC: wall time per gradient step",
         "",

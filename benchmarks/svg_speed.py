@@ -13,7 +13,6 @@ so both see the same machine load. Reported: the median wall time per env step a
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from collections import defaultdict
@@ -25,6 +24,9 @@ from stable_baselines3 import SAC
 
 from sb3_pg_extras import SVG
 from sb3_pg_extras.common.utils import float32_samples
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import script_command  # benchmarks/run.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -88,7 +90,7 @@ def main() -> None:
                 refit_share.append((svg.dynamics.fit_time - fit_before) / seconds)
     medians = {name: float(np.median(t)) for name, t in per_step.items()}
     parts = gradient_step_parts(svg, sac, svg.batch_size, args.calls)
-    command = "python benchmarks/svg_speed.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = script_command(__file__, sys.argv[1:])
     lines = [
         f"# SVG vs SAC, constructor defaults: wall time per env step on {args.env}",
         "",
