@@ -5,6 +5,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+import yaml
 from gymnasium import spaces
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
@@ -19,6 +20,7 @@ from sb3_pg_extras.common.dynamics import (
 )
 from sb3_pg_extras.envs import get_env_functions
 from sb3_pg_extras.mbpo import linear_rollout_horizon
+from sb3_pg_extras.zoo import hyperparams_path
 from tests.algos import ALGOS, TupleActionEnv
 
 th.set_num_threads(1)
@@ -238,3 +240,15 @@ def test_unsupported_spaces_and_missing_functions_are_refused():
         termination_fn=lambda o, a, n: n[..., 0].abs() > 2,
         **TINY,
     )
+
+
+def test_default_refits_are_capped_at_two_epochs_and_the_zoo_entries_measured_without_the_cap_keep_it_off():
+    tiny_model = dict(n_members=2, n_elites=1, hidden_sizes=[8])
+    assert MBPO("MlpPolicy", "Pendulum-v1", dynamics_kwargs=tiny_model).dynamics.settings.max_epochs == 2
+    uncapped = MBPO("MlpPolicy", "Pendulum-v1", dynamics_kwargs={**tiny_model, "max_epochs": None})
+    assert uncapped.dynamics.settings.max_epochs is None  # early stopping, as the paper
+    with open(hyperparams_path("mbpo")) as file:
+        entries = yaml.safe_load(file)
+    for env_id in ("Pendulum-v1", "InvertedPendulum-v5"):
+        assert entries[env_id]["dynamics_kwargs"] == {"max_epochs": None}, env_id
+    assert entries["Hopper-v5"]["dynamics_kwargs"] == {"max_epochs": 2}

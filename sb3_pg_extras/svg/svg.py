@@ -267,7 +267,7 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         if args["noise_inference"] and horizon >= 1:
             check_no_action_noise("SVG with noise_inference=True", args["action_noise"])
         if horizon >= 1:  # (the reward and termination functions are resolved, or refused, in _setup_model)
-            DynamicsSettings.from_kwargs("SVG", {**_MODEL_DEFAULTS, **(args["dynamics_kwargs"] or {})})
+            DynamicsSettings.from_kwargs("SVG", args["dynamics_kwargs"], _MODEL_DEFAULTS)
 
     @property
     def uses_model(self) -> bool:
@@ -296,7 +296,7 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
             self.dynamics = DynamicsComponent(
                 self.observation_space,
                 self.action_space,
-                DynamicsSettings.from_kwargs("SVG", {**_MODEL_DEFAULTS, **(self.dynamics_kwargs or {})}),
+                DynamicsSettings.from_kwargs("SVG", self.dynamics_kwargs, _MODEL_DEFAULTS),
                 functions,
                 learn_reward=self.learn_reward,
                 learn_termination=self.learn_termination,

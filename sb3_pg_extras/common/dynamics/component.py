@@ -66,9 +66,12 @@ class DynamicsSettings:
     log_var_bound_coef: float = 0.01
 
     @classmethod
-    def from_kwargs(cls, algo: str, dynamics_kwargs: dict[str, Any] | None) -> DynamicsSettings:
-        """Validated settings from a user's ``dynamics_kwargs``; unknown names are refused with the known ones."""
-        kwargs = dict(dynamics_kwargs or {})
+    def from_kwargs(
+        cls, algo: str, dynamics_kwargs: dict[str, Any] | None, defaults: dict[str, Any] | None = None
+    ) -> DynamicsSettings:
+        """Validated settings from a user's ``dynamics_kwargs`` over the algorithm's own ``defaults`` (which replace
+        the class defaults); unknown names are refused with the known ones."""
+        kwargs = {**(defaults or {}), **(dynamics_kwargs or {})}
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(kwargs) - set(known))
         if unknown:
