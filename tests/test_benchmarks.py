@@ -236,3 +236,30 @@ def test_svg_speed_writes_the_ratio_and_the_parts_of_a_gradient_step(tmp_path: P
     assert "Ratio SVG / SAC: " in text and "Share of SVG's time in model refits" in text
     for part in ("SAC train(1)", "SVG train(1)", "SVG: actor objective through the model"):
         assert f"| {part}" in text
+
+
+def test_q_bias_soft_return_matches_the_discounted_sum_with_entropy_terms_after_the_first_step() -> None:
+    import numpy as np
+
+    q_bias = load_benchmark_script("q_bias")
+    rng = np.random.default_rng(0)
+    rewards, log_probs = rng.normal(size=7), rng.normal(size=7)
+    alpha, gamma = 0.3, 0.9
+    brute = [
+        rewards[t] + sum(gamma**k * (rewards[t + k] - alpha * log_probs[t + k]) for k in range(1, 7 - t)) for t in range(7)
+    ]
+    np.testing.assert_allclose(q_bias.soft_returns(rewards, log_probs, alpha, gamma), brute)
+    hard = [sum(gamma**k * rewards[t + k] for k in range(7 - t)) for t in range(7)]
+    np.testing.assert_allclose(q_bias.soft_returns(rewards, log_probs, 0.0, gamma), hard)
+
+
+def test_q_bias_probe_leaves_out_the_tail_of_a_truncated_episode() -> None:
+    import gymnasium as gym
+    from stable_baselines3 import SAC
+
+    q_bias = load_benchmark_script("q_bias")
+    model = SAC("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[8]), seed=0)
+    full = q_bias.probe(model, gym.make("Pendulum-v1"), episodes=1, tail=0, seed=0)
+    cut = q_bias.probe(model, gym.make("Pendulum-v1"), episodes=1, tail=150, seed=0)
+    assert (full["states"], cut["states"], full["length"]) == (200, 50, 200.0)
+    assert full["bias"] == pytest.approx(full["q"] - full["soft_return"])
