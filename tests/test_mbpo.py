@@ -252,3 +252,33 @@ def test_default_refits_are_capped_at_two_epochs_and_the_zoo_entries_measured_wi
     for env_id in ("Pendulum-v1", "InvertedPendulum-v5"):
         assert entries[env_id]["dynamics_kwargs"] == {"max_epochs": None}, env_id
     assert entries["Hopper-v5"]["dynamics_kwargs"] == {"max_epochs": 2}
+
+
+def test_default_critic_is_sb3_sacs_weight_for_weight():
+    from stable_baselines3 import SAC
+
+    mbpo, sac = MBPO("MlpPolicy", "Pendulum-v1", seed=3), SAC("MlpPolicy", "Pendulum-v1", seed=3)
+    assert [type(m) for m in mbpo.critic.qf0] == [type(m) for m in sac.critic.qf0]
+    for ours, theirs in zip(mbpo.critic.parameters(), sac.critic.parameters()):
+        assert th.equal(ours, theirs)
+
+
+def test_droq_critic_option_adds_dropout_and_layer_norm_and_survives_save_load(tmp_path):
+    kwargs = dict(net_arch=[8, 8], critic_dropout=0.5, critic_layer_norm=True)
+    model = MBPO("MlpPolicy", "Pendulum-v1", policy_kwargs=kwargs, learning_starts=20, model_train_freq=20, seed=0)
+    for critic in (model.critic, model.critic_target):
+        layers = [type(m) for m in critic.qf1]
+        assert layers == [th.nn.Linear, th.nn.Dropout, th.nn.LayerNorm, th.nn.ReLU] * 2 + [th.nn.Linear]
+    obs, act = th.zeros(64, 3), th.zeros(64, 1)
+    model.critic.set_training_mode(True)
+    assert not th.equal(model.critic(obs, act)[0], model.critic(obs, act)[0])  # dropout active when training
+    model.critic.set_training_mode(False)
+    assert th.equal(model.critic(obs, act)[0], model.critic(obs, act)[0])
+    model.learn(40)
+    model.save(tmp_path / "droq")
+    loaded = MBPO.load(tmp_path / "droq")
+    assert (loaded.policy.critic_dropout, loaded.policy.critic_layer_norm) == (0.5, True)
+    for ours, theirs in zip(model.critic.state_dict().values(), loaded.critic.state_dict().values()):
+        assert th.equal(ours, theirs)
+    with pytest.raises(ValueError, match="critic_dropout"):
+        MBPO("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(critic_dropout=1.0))

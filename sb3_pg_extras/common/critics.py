@@ -9,9 +9,11 @@ off-policy actor-critic (OffPAC) bootstraps from.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.policies import BaseModel, ContinuousCritic
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, create_mlp
 from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import nn
@@ -100,3 +102,48 @@ def temperature_loss(log_alpha: th.Tensor, entropy_value: th.Tensor, target_entr
     decreases while the policy is more random than the target and increases when it is less.
     """
     return (log_alpha * (entropy_value - target_entropy).detach()).mean()
+
+
+def regularised_mlp(
+    input_dim: int, net_arch: list[int], activation_fn: type[nn.Module], dropout_rate: float, layer_norm: bool
+) -> nn.Sequential:
+    """
+    A Q-network ``input -> 1`` whose hidden layers are ``Linear -> Dropout -> LayerNorm -> activation``, the
+    "Dropout Q-function" of T. Hiraoka et al., "Dropout Q-Functions for Doubly Efficient Reinforcement Learning",
+    ICLR 2022 (DroQ, Sec. 3, Fig. 2). With ``dropout_rate=0`` and ``layer_norm=False`` it is SB3's ``create_mlp``.
+    """
+    layers: list[nn.Module] = []
+    last = input_dim
+    for size in net_arch:
+        layers.append(nn.Linear(last, size))
+        if dropout_rate > 0:
+            layers.append(nn.Dropout(dropout_rate))
+        if layer_norm:
+            layers.append(nn.LayerNorm(size))
+        layers.append(activation_fn())
+        last = size
+    layers.append(nn.Linear(last, 1))
+    return nn.Sequential(*layers)
+
+
+class RegularisedContinuousCritic(ContinuousCritic):
+    """
+    SB3's ``ContinuousCritic`` (``n_critics`` Q(s, a) networks) with dropout and layer normalisation in every hidden
+    layer (:func:`regularised_mlp`, DroQ). Dropout is active while the critic is in training mode (SAC's critic and
+    actor losses) and off in evaluation mode (SB3 keeps the target critic there).
+
+    :param dropout_rate: Dropout probability after each hidden linear layer (0: none)
+    :param layer_norm: Whether to normalise each hidden layer's pre-activations (with a learned gain and bias)
+    """
+
+    def __init__(self, *args: Any, dropout_rate: float = 0.0, layer_norm: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if dropout_rate == 0 and not layer_norm:
+            return  # SB3's networks, drawn from the same random numbers
+        net_arch = kwargs["net_arch"] if "net_arch" in kwargs else args[2]
+        activation_fn = kwargs.get("activation_fn", nn.ReLU)
+        input_dim = self.q_networks[0][0].in_features  # type: ignore[index]
+        for idx in range(self.n_critics):
+            q_net = regularised_mlp(input_dim, net_arch, activation_fn, dropout_rate, layer_norm)
+            self.add_module(f"qf{idx}", q_net)  # replaces SB3's network under the same name
+            self.q_networks[idx] = q_net

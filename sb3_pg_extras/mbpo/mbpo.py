@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch as th
 from gymnasium import spaces
 from stable_baselines3 import SAC
 from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.noise import ActionNoise
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.vec_env import VecNormalize
 from stable_baselines3.sac.policies import SACPolicy
@@ -31,6 +32,7 @@ from sb3_pg_extras.common.validation import (
     check_sac_temperature,
 )
 from sb3_pg_extras.envs import TransitionFn
+from sb3_pg_extras.mbpo.policies import MlpPolicy
 
 SelfMBPO = TypeVar("SelfMBPO", bound="MBPO")
 
@@ -121,12 +123,15 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
     :param env_id: versioned env id for the known reward/termination functions (default: the env's ``spec.id``)
     :param stats_window_size: as SAC
     :param tensorboard_log: as SAC
-    :param policy_kwargs: as SAC
+    :param policy_kwargs: as SAC, plus ``critic_dropout`` and ``critic_layer_norm`` of MBPO's ``MlpPolicy`` (a DroQ
+        critic; off by default)
     :param verbose: as SAC
     :param seed: as SAC
     :param device: as SAC
     :param _init_setup_model: whether or not to build the network at the creation of the instance
     """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": MlpPolicy}
 
     def __init__(
         self,
