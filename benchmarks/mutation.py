@@ -453,7 +453,10 @@ def git_state() -> str:
 
 
 def write_report(stored: dict[str, ModuleResult], args: argparse.Namespace, command: str, seconds: float) -> None:
-    version = importlib.metadata.version("cosmic-ray")
+    try:  # the report can be rewritten from stored results without the `mutation` extra installed
+        version = importlib.metadata.version("cosmic-ray")
+    except importlib.metadata.PackageNotFoundError:
+        version = "(not installed)"
     results = [stored[m] for m in MODULES if m in stored and not stored[m].stale]
     stale = [stored[m] for m in MODULES if m in stored and stored[m].stale]
     missing = [m for m in MODULES if m not in stored]
