@@ -79,6 +79,7 @@ def test_vec_env_id():
         (dict(learning_rate=0.0), "learning_rate"),
         (dict(holdout_ratio=1.0), "holdout_ratio"),
         (dict(max_epochs=0), "max_epochs"),
+        (dict(initial_max_epochs=0), "initial_max_epochs"),
         (dict(patience=1.5), "patience"),
         (dict(weight_decay=[1e-4, 1e-4]), "weight_decay"),
         (dict(weight_decay=-1.0), "weight_decay"),
@@ -140,3 +141,21 @@ def test_component_fits_logs_and_rolls_out_with_scaled_actions():
     th.testing.assert_close(seen_actions[-1], th.full((5, 1), 1.0))  # 0.5 in [-1, 1] is 1.0 in [-2, 2]
     th.testing.assert_close(rollout.returns(), th.full((5,), -3.0))
     assert DynamicsComponent.save_names("dynamics") == ["dynamics.model", "dynamics.optimizer"]
+
+
+def test_first_fit_runs_to_early_stopping_and_refits_keep_the_cap():
+    """A 2-epoch refit only tracks a model that is already good: the first fit of a run trains to early stopping
+    (``initial_max_epochs=None``) whatever ``max_epochs`` says, or to its own cap."""
+    np.random.seed(0)  # noqa: NPY002
+    obs_space, act_space = spaces.Box(-np.inf, np.inf, (2,)), spaces.Box(-1.0, 1.0, (1,))
+    functions = resolve_transition_functions("T", None, reward_fn=_reward, termination_fn=_termination)
+    n = 300
+    obs, actions = th.randn(n, 2), th.rand(n, 1) * 2 - 1
+    data = Transitions(obs, actions, th.sin(obs) + 0.5 * actions, th.zeros(n), th.zeros(n))
+    settings = DynamicsSettings(n_members=2, n_elites=1, hidden_sizes=(16,), batch_size=32, max_epochs=1, patience=2)
+    component = DynamicsComponent(obs_space, act_space, settings, functions)
+    first = component.fit(data, first=True)
+    assert first.epochs > settings.patience + 1  # stopped by the holdout error, not by max_epochs
+    assert component.fit(data).epochs == 1
+    capped = DynamicsSettings(n_members=2, n_elites=1, hidden_sizes=(16,), max_epochs=1, initial_max_epochs=3)
+    assert DynamicsComponent(obs_space, act_space, capped, functions).fit(data, first=True).epochs == 3

@@ -152,9 +152,24 @@ def test_learned_reward_and_termination_heads_train_on_an_env_without_functions(
     assert model.dynamics.reward_fn is None and model.dynamics.termination_fn is None  # the learned heads score steps
 
 
+def _record_first_fits(model: MBPO) -> list[bool]:
+    """Wrap the dynamics component's fit; the returned list gets its ``first`` flag at every refit."""
+    firsts: list[bool] = []
+    fit = model.dynamics.fit
+
+    def recording_fit(data, logger=None, first=False):
+        firsts.append(first)
+        return fit(data, logger, first=first)
+
+    model.dynamics.fit = recording_fit  # type: ignore[method-assign]
+    return firsts
+
+
 def test_save_load_restores_dynamics_state_and_counters(tmp_path):
     model = MBPO("MlpPolicy", "Pendulum-v1", seed=0, **TINY)
+    firsts = _record_first_fits(model)
     model.learn(150)
+    assert firsts[0] and not any(firsts[1:]) and len(firsts) > 1  # only the run's first fit is uncapped
     model.save(tmp_path / "mbpo")
     loaded = MBPO.load(tmp_path / "mbpo", env=make_vec_env("Pendulum-v1", n_envs=1))
     for name, tensor in model.dynamics.model.state_dict().items():
@@ -170,8 +185,10 @@ def test_save_load_restores_dynamics_state_and_counters(tmp_path):
     assert loaded.env_id == "Pendulum-v1" and loaded.dynamics.functions.reward is get_env_functions("Pendulum-v1").reward
     # The model buffer is not saved with the model: empty after load, refilled at the next model update.
     assert len(loaded.mixed_buffer.model_buffer) == 0
+    loaded_firsts = _record_first_fits(loaded)
     loaded.learn(100, reset_num_timesteps=False)
     assert loaded.num_timesteps == 250 and loaded.last_model_update > model.last_model_update
+    assert loaded_firsts and not any(loaded_firsts)  # resumed training continues the capped refits
     assert len(loaded.mixed_buffer.model_buffer) > 0
 
 

@@ -39,7 +39,8 @@ SelfMBPO = TypeVar("SelfMBPO", bound="MBPO")
 # MBPO's ensemble settings are the paper's (DynamicsSettings' defaults) except at most 2 warm-started epochs per
 # refit: fitted to early stopping, the refits grew with the buffer (from 12% of the time per env step at 1.5k
 # InvertedPendulum-v5 steps to more than half of it by 6k); the tuned Hopper-v5 entry learned with the same cap
-# (docs/mbpo.md, "Defaults"). ``dynamics_kwargs=dict(max_epochs=None)`` restores early stopping.
+# (docs/mbpo.md, "Defaults"). ``dynamics_kwargs=dict(max_epochs=None)`` restores early stopping. The first fit of a
+# run is not capped (``initial_max_epochs=None``): capped refits only track a model that is already good.
 _MODEL_DEFAULTS: dict[str, Any] = dict(max_epochs=2)
 
 

@@ -44,7 +44,11 @@ class DynamicsSettings:
     :param batch_size: minibatch size per member
     :param holdout_ratio: fraction of the real data held out for early stopping and elite selection, in [0, 1)
     :param max_holdout: cap on the holdout size
-    :param max_epochs: cap on the epochs of one fit (None: until early stopping)
+    :param max_epochs: cap on the epochs of one refit (None: until early stopping)
+    :param initial_max_epochs: cap on the epochs of the first fit of a training run (None: until early stopping,
+        whatever ``max_epochs`` says). A capped refit only tracks a model that is already good: on 5k random Hopper-v5
+        transitions, 2 epochs leave a holdout MSE of 0.24 (normalised targets) where early stopping (about 300
+        epochs) reaches 0.012, and 20 further 2-epoch refits still leave 0.077
     :param patience: epochs without holdout progress before a fit stops
     :param improvement_threshold: relative holdout improvement that counts as progress
     :param weight_decay: L2 coefficient(s) of the layers (one for all, or one per layer; None: MBPO's per-layer values)
@@ -60,6 +64,7 @@ class DynamicsSettings:
     holdout_ratio: float = 0.2
     max_holdout: int = 5000
     max_epochs: int | None = None
+    initial_max_epochs: int | None = None
     patience: int = 5
     improvement_threshold: float = 0.01
     weight_decay: float | list[float] | None = None
@@ -82,6 +87,7 @@ class DynamicsSettings:
         for name in ("n_members", "n_elites", "batch_size", "max_holdout", "patience"):
             check_positive_int(f"dynamics_kwargs['{name}']", getattr(self, name))
         check_optional_positive_int("dynamics_kwargs['max_epochs']", self.max_epochs)
+        check_optional_positive_int("dynamics_kwargs['initial_max_epochs']", self.initial_max_epochs)
         if self.n_elites > self.n_members:
             raise ValueError(
                 f"dynamics_kwargs: n_elites={self.n_elites} is larger than the ensemble (n_members={self.n_members}): "
@@ -177,8 +183,9 @@ class DynamicsComponent:
         """What ``_get_torch_save_params`` must list for a component kept under ``attribute``."""
         return [f"{attribute}.model", f"{attribute}.optimizer"]
 
-    def fit(self, data: Transitions, logger: Logger | None = None) -> FitResult:
-        """Refit the ensemble (warm-started) on real transitions and log the result under ``model/``.
+    def fit(self, data: Transitions, logger: Logger | None = None, first: bool = False) -> FitResult:
+        """Refit the ensemble (warm-started) on real transitions and log the result under ``model/``. ``first``: the
+        first fit of a training run, capped by ``initial_max_epochs`` instead of ``max_epochs``.
 
         The holdout split and the shuffles are drawn from numpy's global generator (seeded by SB3's ``set_random_seed``).
         """
@@ -192,7 +199,7 @@ class DynamicsComponent:
             batch_size=s.batch_size,
             holdout_ratio=s.holdout_ratio,
             max_holdout=s.max_holdout,
-            max_epochs=s.max_epochs,
+            max_epochs=s.initial_max_epochs if first else s.max_epochs,
             patience=s.patience,
             improvement_threshold=s.improvement_threshold,
             weight_decay=s.weight_decay,

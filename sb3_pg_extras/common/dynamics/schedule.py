@@ -35,14 +35,16 @@ class ScheduledModelRefits:
 
     def _refit_dynamics_if_due(self) -> bool:
         """Refit (warm-started) on every real transition if ``model_train_freq`` env steps have passed since the last
-        refit, or if there was none; logs ``model/`` and ``time/model_fit_s``. Returns whether it refitted."""
+        refit, or if there was none (the first fit, under ``initial_max_epochs``); logs ``model/`` and
+        ``time/model_fit_s``. Returns whether it refitted."""
         if self.dynamics is None or (
             self.last_model_update >= 0 and self.num_timesteps - self.last_model_update < self.model_train_freq
         ):
             return False
         assert self.replay_buffer is not None
         start = time.perf_counter()
-        self.dynamics.fit(real_transitions(self.replay_buffer, self.device), self.logger)
+        first = self.last_model_update < 0
+        self.dynamics.fit(real_transitions(self.replay_buffer, self.device), self.logger, first=first)
         self.model_fit_time += time.perf_counter() - start
         self.last_model_update = self.num_timesteps
         self.logger.record("time/model_fit_s", self.model_fit_time)
