@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,21 @@ def test_q_bias_probe_leaves_out_the_tail_of_a_truncated_episode() -> None:
     cut = q_bias.probe(model, gym.make("Pendulum-v1"), episodes=1, tail=150, seed=0)
     assert (full["states"], cut["states"], full["length"]) == (200, 50, 200.0)
     assert full["bias"] == pytest.approx(full["q"] - full["soft_return"])
+
+
+def test_model_fit_compares_a_capped_first_fit_with_early_stopping(tmp_path) -> None:
+    model_fit = load_benchmark_script("model_fit")
+    argv = ["--env", "Pendulum-v1", "--initial", "200", "--cap", "1", "--refits", "2", "--step", "50", "--test", "100",
+            "--report-every", "1", "--dynamics-kwargs", "{n_members: 2, n_elites: 1, hidden_sizes: [8]}",
+            "--name", "fit", "--out", str(tmp_path)]  # fmt: skip
+    model_fit.main(argv)
+    rows = list(csv.DictReader(open(tmp_path / "fit.csv")))
+    assert [(r["arm"], r["refit"], r["transitions"]) for r in rows] == [
+        (arm, str(k), str(200 + 50 * k)) for arm in ("capped at 1", "early stopping") for k in range(3)
+    ]
+    epochs = {(r["arm"], r["refit"]): int(r["epochs"]) for r in rows}
+    assert epochs[("capped at 1", "0")] == 1 and epochs[("early stopping", "0")] > 5  # patience 5: at least 6
+    assert all(epochs[(arm, str(k))] == 1 for arm in ("capped at 1", "early stopping") for k in (1, 2))
+    assert all(float(r["test_mse"]) > 0 for r in rows)
+    report = (tmp_path / "fit.md").read_text()
+    assert "python benchmarks/model_fit.py --env Pendulum-v1" in report and report.count("| early stopping |") == 3
