@@ -10,7 +10,7 @@ from gymnasium import spaces
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_pg_extras import MBPO
+from sb3_pg_extras import MBPO, SVG
 from sb3_pg_extras.common.dynamics import (
     KnownDynamics,
     MixedReplayBuffer,
@@ -261,7 +261,10 @@ def test_unsupported_spaces_and_missing_functions_are_refused():
 
 def test_default_refits_are_capped_at_two_epochs_and_the_zoo_entries_measured_without_the_cap_keep_it_off():
     tiny_model = dict(n_members=2, n_elites=1, hidden_sizes=[8])
-    assert MBPO("MlpPolicy", "Pendulum-v1", dynamics_kwargs=tiny_model).dynamics.settings.max_epochs == 2
+    settings = MBPO("MlpPolicy", "Pendulum-v1", dynamics_kwargs=tiny_model).dynamics.settings
+    assert (settings.max_epochs, settings.initial_max_epochs) == (2, None)  # the first fit runs to early stopping
+    svg = SVG("MlpPolicy", "Pendulum-v1", dynamics_kwargs=tiny_model).dynamics.settings
+    assert (svg.max_epochs, svg.initial_max_epochs) == (2, 2)  # SVG's measured results cap the first fit too
     uncapped = MBPO("MlpPolicy", "Pendulum-v1", dynamics_kwargs={**tiny_model, "max_epochs": None})
     assert uncapped.dynamics.settings.max_epochs is None  # early stopping, as the paper
     with open(hyperparams_path("mbpo")) as file:
