@@ -35,17 +35,18 @@ class AlgoCase:
 
 
 # Model-based algorithms: a tiny ensemble, and learned reward/termination heads so that they also run on the identity
-# envs (which have no known env functions).
+# envs (which have no known env functions). The first fit is capped too (`initial_max_epochs=2`), for speed: the
+# uncapped first fit has its own tests (test_dynamics_component.py, test_mbpo.py).
 TINY_MODEL_BASED: dict[str, Any] = dict(
     learning_starts=50,
     buffer_size=1000,
     batch_size=16,
-    dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=16, max_epochs=2),
+    dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], batch_size=16, max_epochs=2, initial_max_epochs=2),
     learn_reward=True,
     learn_termination=True,
     policy_kwargs=dict(net_arch=[8]),
 )
-TINY_MODEL_BASED_ZOO = ("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2)")
+TINY_MODEL_BASED_ZOO = ("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2,initial_max_epochs=2)")
 MODEL_BASED_STATE = ("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer")
 
 ALGOS = [
