@@ -46,7 +46,10 @@ TINY_MODEL_BASED: dict[str, Any] = dict(
     learn_termination=True,
     policy_kwargs=dict(net_arch=[8]),
 )
-TINY_MODEL_BASED_ZOO = ("learning_starts:768", "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2,initial_max_epochs=2)")
+TINY_MODEL_BASED_ZOO = (
+    "learning_starts:768",
+    "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2,initial_max_epochs=2)",
+)
 MODEL_BASED_STATE = ("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer")
 
 ALGOS = [
