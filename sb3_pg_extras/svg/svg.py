@@ -49,8 +49,8 @@ SelfSVG = TypeVar("SelfSVG", bound="SVG")
 # SVG's own settings beside SAC's (the model-free SVG(0) does not use the model ones). At most 2 warm-started epochs
 # per refit: fitted to early stopping, the refits took 38% of the training time over the first 6k Pendulum-v1 steps
 # and cost more with every transition stored; capped, 14% over 20k steps, with the same returns (docs/svg.md).
-# The first fit is capped too (``initial_max_epochs=2``): SVG's measured results were made so; MBPO's first fit runs
-# to early stopping, and SVG has not been measured that way yet.
+# The first fit is capped too (``initial_max_epochs=2``): SVG's measured results were made so, and on Pendulum-v1 an
+# uncapped first fit changed nothing (docs/svg.md); MBPO's first fit runs to early stopping.
 _MODEL_DEFAULTS: dict[str, Any] = dict(
     n_members=5, n_elites=5, hidden_sizes=(200, 200, 200), max_epochs=2, initial_max_epochs=2
 )
