@@ -282,3 +282,14 @@ def test_model_fit_compares_a_capped_first_fit_with_early_stopping(tmp_path) -> 
     assert all(float(r["test_mse"]) > 0 for r in rows)
     report = (tmp_path / "fit.md").read_text()
     assert "python benchmarks/model_fit.py --env Pendulum-v1" in report and report.count("| early stopping |") == 3
+
+
+def test_optimizer_speed_times_every_adam_variant_with_its_setting(tmp_path: Path) -> None:
+    speed = load_benchmark_script("optimizer_speed")
+    args = ["--env", "Pendulum-v1", "--net-arch", "8", "--batch-size", "8", "--steps", "2", "--repeats", "1"]
+    speed.main([*args, "--out", str(tmp_path)])
+    text = (tmp_path / "optimizer_speed.md").read_text()
+    assert "optimizer_speed.py --env Pendulum-v1" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "ms per" not in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| default", "| foreach=True", "| fused=True"]
+    assert rows[0].split(" | ")[2] == "1.00"  # the default against itself
