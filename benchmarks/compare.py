@@ -464,7 +464,9 @@ def main(argv: list[str] | None = None) -> None:
         args.readme.write_text(readme(args.out, args.readme, tasks))
         return
     if args.action == "run":
-        suite.run_benchmarks(suite.select(parser, tasks, args.tasks, "tasks"), args.out, args.jobs, args.resume)
+        suite.run_benchmarks(
+            suite.select(parser, tasks, args.tasks, "tasks"), args.out, args.jobs, args.resume, args.checkpoints
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/compare.py report" + (f" --quick --out {args.out}" if args.quick else "")
     (args.out / REPORT).write_text(report(tasks, args.out, command=command))

@@ -173,7 +173,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{group.key:32} {group.budget:>8} steps  {' '.join(group.ours)} vs {' '.join(group.builtins)}")
         return
     if args.action == "run":
-        suite.run_benchmarks(suite.select(parser, SUITE, args.groups, "groups"), args.out, args.jobs, args.resume)
+        suite.run_benchmarks(
+            suite.select(parser, SUITE, args.groups, "groups"), args.out, args.jobs, args.resume, args.checkpoints
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "defaults.md").write_text(report(args.out))
 

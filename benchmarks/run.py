@@ -20,6 +20,12 @@ Example::
 env steps cost ~10x SAC's); ``--defaults-for <algo> ...`` builds those algorithms with their constructor's defaults
 (as ``--defaults`` does for all), for a task their zoo file has no entry for.
 
+``--checkpoints`` saves each unfinished run at every evaluation (model, replay buffer, VecNormalize statistics, rows,
+train time, RNG states) under ``<out>/checkpoints/<name>/``, so that ``--resume`` continues a run stopped mid-way from
+its last evaluation, not from step 0 (for runs longer than a session). A resumed run is not bit-identical to an
+uninterrupted one (the training env starts a new episode, the envs' random streams restart); the report names every
+resumed run and the step it was resumed at.
+
 Training time excludes evaluation time. Runs are interleaved (seed-major), so machine noise hits every algorithm
 alike; quote ratios, not absolute times. ``--jobs N`` runs N trainings at once in worker processes (one torch thread
 each); keep N at most the number of free cores, or the throughput columns measure contention.
@@ -30,11 +36,14 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing
+import pickle
+import random
 import shlex
+import shutil
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -67,6 +76,8 @@ class EvalRow:
     # the SAC family (its current value, learned or fixed)
     train_episode_length: float = float("nan")
     temperature: float = float("nan")
+    # env steps at which this run was last resumed from a checkpoint before this evaluation (0: never resumed)
+    resumed_at: int = 0
 
 
 def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
@@ -150,18 +161,32 @@ def diagnostics(model: Any) -> dict[str, float]:
 
 
 class PeriodicEval(BaseCallback):
-    """Evaluates every ``eval_freq`` env steps (and at the end); training time excludes evaluation."""
+    """Evaluates every ``eval_freq`` env steps (and at the end); training time excludes evaluation (and
+    ``after_eval``, e.g. a checkpoint). A resumed run passes the train time it had (``train_time_offset``) and is
+    not evaluated again at its start (``evaluate_at_start=False``)."""
 
-    def __init__(self, eval_env: Any, eval_freq: int, n_episodes: int, record: Any):
+    def __init__(
+        self,
+        eval_env: Any,
+        eval_freq: int,
+        n_episodes: int,
+        record: Any,
+        train_time_offset: float = 0.0,
+        evaluate_at_start: bool = True,
+        after_eval: Callable[[float], None] | None = None,
+    ):
         super().__init__()
         self.eval_env, self.eval_freq, self.n_episodes, self.record = eval_env, eval_freq, n_episodes, record
+        self.train_time_offset, self.evaluate_at_start, self.after_eval = train_time_offset, evaluate_at_start, after_eval
         self.next_eval = eval_freq
         self.eval_time = 0.0
         self.start = 0.0
 
     def _on_training_start(self) -> None:
         self.start = time.perf_counter()
-        self.evaluate()
+        self.next_eval = (self.num_timesteps // self.eval_freq + 1) * self.eval_freq
+        if self.evaluate_at_start:
+            self.evaluate()
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self.next_eval:
@@ -175,11 +200,82 @@ class PeriodicEval(BaseCallback):
         if eval_normalize is not None:
             eval_normalize.obs_rms = self.model.get_vec_normalize_env().obs_rms  # type: ignore[union-attr]
         mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True)
+        train_time = self.train_time() - (time.perf_counter() - t0)
+        self.record(self.num_timesteps, float(mean), float(std), train_time, **diagnostics(self.model))
+        if self.after_eval is not None:
+            self.after_eval(train_time)
         self.eval_time += time.perf_counter() - t0
-        self.record(self.num_timesteps, float(mean), float(std), self.train_time(), **diagnostics(self.model))
 
     def train_time(self) -> float:
-        return time.perf_counter() - self.start - self.eval_time
+        return self.train_time_offset + time.perf_counter() - self.start - self.eval_time
+
+
+class Checkpoint:
+    """The saved state of one unfinished run (``--checkpoints``), in ``<out>/checkpoints/<name>/<algo>_<env>_<seed>``:
+    the model (``save``), its replay buffer (``save_replay_buffer``; MBPO's imagined data live in it), VecNormalize
+    statistics, the evaluation rows so far, the train time so far and the Python, NumPy and torch RNG states. Written
+    to a new folder that then replaces the old one, so a stop while saving leaves the previous checkpoint. A
+    checkpoint made with other settings (budget, evaluation, overrides) is not used. SB3 calls the callback before it
+    stores the step's transition, so a resumed off-policy run lacks that one transition, and an on-policy run starts
+    its current rollout again."""
+
+    def __init__(self, args: argparse.Namespace, algo: str, env_id: str, seed: int, settings: dict[str, Any]):
+        self.path = args.out / "checkpoints" / args.name / f"{algo.replace('/', '--')}_{env_id}_{seed}"
+        self.settings = settings
+
+    def _sibling(self, suffix: str) -> Path:
+        return self.path.with_name(self.path.name + suffix)
+
+    def save(self, model: Any, rows: list[EvalRow], train_time: float) -> None:
+        new, old = self._sibling(".new"), self._sibling(".old")
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir(parents=True)
+        model.save(new / "model.zip")
+        if getattr(model, "replay_buffer", None) is not None:
+            model.save_replay_buffer(new / "replay_buffer.pkl")
+        normalize = model.get_vec_normalize_env()
+        state = {
+            "settings": self.settings,
+            "rows": [asdict(r) for r in rows],
+            "train_time": train_time,
+            "normalize": None if normalize is None else (normalize.obs_rms, normalize.ret_rms),
+            # SB3 seeds and draws from NumPy's global (legacy) generator, so that is the state to keep
+            "rng": (random.getstate(), np.random.get_state(), th.get_rng_state()),  # noqa: NPY002
+        }
+        with open(new / "state.pkl", "wb") as file:
+            pickle.dump(state, file)
+        shutil.rmtree(old, ignore_errors=True)
+        if self.path.exists():
+            self.path.rename(old)
+        new.rename(self.path)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def load(self, model: Any) -> tuple[Any, list[EvalRow], float] | None:
+        """(the model with its replay buffer, the rows, the train time) from the checkpoint, or None if there is no
+        usable one. ``model`` is the freshly built one: its class and env are reused."""
+        found = [p for p in (self.path, self._sibling(".old")) if (p / "state.pkl").exists()]
+        if not found:
+            return None
+        with open(found[0] / "state.pkl", "rb") as file:
+            state = pickle.load(file)
+        if state["settings"] != self.settings:
+            print(f"  note: {found[0]} was made with other settings; starting this run from step 0")
+            return None
+        loaded = type(model).load(found[0] / "model.zip", env=model.get_env(), device=model.device)
+        if (found[0] / "replay_buffer.pkl").exists():
+            loaded.load_replay_buffer(found[0] / "replay_buffer.pkl")
+        if state["normalize"] is not None:
+            normalize = loaded.get_vec_normalize_env()
+            normalize.obs_rms, normalize.ret_rms = state["normalize"]
+        python_state, numpy_state, torch_state = state["rng"]
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        th.set_rng_state(torch_state)
+        return loaded, [EvalRow(**row) for row in state["rows"]], float(state["train_time"])
+
+    def remove(self) -> None:
+        for path in (self.path, self._sibling(".new"), self._sibling(".old")):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -203,20 +299,47 @@ def budgets(args: argparse.Namespace) -> dict[str, int]:
     return {algo: int(values["n_timesteps"]) for algo, values in parse_overrides(args.set).items() if "n_timesteps" in values}
 
 
+def checkpoint_for(algo: str, env_id: str, seed: int, args: argparse.Namespace, n_timesteps: int = 0) -> Checkpoint:
+    """The checkpoint of one run; its settings are everything that shapes the run besides the code."""
+    settings = {
+        "n_timesteps": n_timesteps,
+        "eval_freq": args.eval_freq,
+        "eval_episodes": args.eval_episodes,
+        "defaults": bool(args.defaults or algo in args.defaults_for),
+        "overrides": parse_overrides(args.set).get(algo),
+        "threads": args.threads,
+    }
+    return Checkpoint(args, algo, env_id, seed, settings)
+
+
 def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list[EvalRow]:
     th.manual_seed(seed)
     defaults = args.defaults or algo in args.defaults_for
     model, n_timesteps, eval_env = build(algo, env_id, seed, parse_overrides(args.set).get(algo), defaults)
     n_timesteps = budgets(args).get(algo) or args.n_timesteps or n_timesteps
     rows: list[EvalRow] = []
+    train_time, resumed, resumed_at = 0.0, False, 0
+    checkpoint = checkpoint_for(algo, env_id, seed, args, n_timesteps) if getattr(args, "checkpoints", False) else None
+    if checkpoint is not None:
+        restored = checkpoint.load(model) if args.resume else None
+        if restored is None:
+            checkpoint.remove()
+        else:
+            model, rows, train_time = restored
+            resumed, resumed_at = True, model.num_timesteps
+            print(f"  {algo:>10} {env_id} seed={seed} resumed at {resumed_at} steps from {checkpoint.path}")
 
     def record(steps: int, mean: float, std: float, train_time: float, **extra: float) -> None:
-        rows.append(EvalRow(algo, env_id, seed, steps, mean, std, train_time, **extra))
+        rows.append(EvalRow(algo, env_id, seed, steps, mean, std, train_time, **extra, resumed_at=resumed_at))
         print(f"  {algo:>10} {env_id} seed={seed} steps={steps:>8} return={mean:8.1f} +/- {std:6.1f} "
               f"train={train_time:7.1f}s " + " ".join(f"{k}={v:.3g}" for k, v in extra.items()))  # fmt: skip
 
-    callback = PeriodicEval(eval_env, args.eval_freq, args.eval_episodes, record)
-    model.learn(n_timesteps, callback=callback)
+    def save(train_time: float) -> None:
+        if checkpoint is not None and model.num_timesteps > 0:
+            checkpoint.save(model, rows, train_time)
+
+    callback = PeriodicEval(eval_env, args.eval_freq, args.eval_episodes, record, train_time, not resumed, save)
+    model.learn(n_timesteps - model.num_timesteps, callback=callback, reset_num_timesteps=not resumed)
     if rows[-1].timesteps != model.num_timesteps:
         callback.evaluate()
     # throughput: all training time, evaluation excluded
@@ -257,6 +380,15 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
     ]
     if args.threshold is not None:
         lines += ["", f"Threshold: mean evaluation return >= {args.threshold}."]
+    resumed = sorted({(r.algo, r.env, r.seed, r.resumed_at) for r in rows if r.resumed_at})
+    if resumed:
+        lines += [
+            "",
+            "Resumed from a checkpoint after a stop (`--checkpoints`; the training env started a new episode there, so "
+            "these runs are not bit-identical to uninterrupted ones): "
+            + "; ".join(f"{algo} {env} seed {seed} at {step} steps" for algo, env, seed, step in resumed)
+            + ".",
+        ]
     lines += [
         "",
         "Time outside SAC gradient steps: share of the train time not spent in SAC's own `train()` (model-based "
@@ -349,6 +481,13 @@ def write_rows(path: Path, rows: list[EvalRow]) -> None:
 
 
 def append_rows(path: Path, rows: list[EvalRow]) -> None:
+    names = [f.name for f in fields(EvalRow)]
+    if path.exists():
+        with open(path, newline="") as file:
+            header = next(csv.reader(file), None)
+        if header != names:  # written before a column was added: rewrite it with today's columns
+            write_rows(path, read_rows(path) + rows)
+            return
     new = not path.exists()
     with open(path, "a", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=[f.name for f in fields(EvalRow)])
@@ -406,6 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the runs already in <name>.partial.csv (written as each run finishes) and run only the others",
     )
+    parser.add_argument(
+        "--checkpoints", action="store_true",
+        help="save each unfinished run at every evaluation (<out>/checkpoints/<name>/); --resume continues it from there",
+    )  # fmt: skip
     return parser
 
 
@@ -422,7 +565,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     _init_worker(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    cli = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--resume"]
+    cli = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--resume", "--checkpoints")]
     command = script_command(__file__, cli)
     partial = args.out / f"{args.name}.partial.csv"
     rows = read_rows(partial) if args.resume and partial.exists() else []
@@ -445,6 +588,8 @@ def main(argv: list[str] | None = None) -> None:
         for result in results:  # each run is saved as soon as it finishes, so an interrupted benchmark can --resume
             append_rows(partial, result)
             rows += result
+            if args.checkpoints:
+                checkpoint_for(result[0].algo, result[0].env, result[0].seed, args).remove()
     finally:  # also on SIGTERM (sys.exit above): stop the workers with us
         if args.jobs > 1:
             pool.terminate()

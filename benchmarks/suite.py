@@ -91,13 +91,17 @@ def not_run_section(missing: Sequence[Benchmark]) -> list[str]:
 
 
 def parser(doc: str | None, what: str, keys: str, actions: Sequence[str] = ("run", "report")) -> argparse.ArgumentParser:
-    """``<action> [<key> ... | all] [--list] [--out DIR] [--resume] [--jobs N]``; the keys land in ``args.<what>``."""
+    """``<action> [<key> ... | all] [--list] [--out DIR] [--resume] [--checkpoints] [--jobs N]``; the keys land in
+    ``args.<what>``."""
     result = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("action", nargs="?", choices=actions, default="report")
     result.add_argument(what, nargs="*", help=f"{keys} keys, or all")
     result.add_argument("--list", action="store_true", help="print the suite and exit")
     result.add_argument("--out", type=Path, default=run.RESULTS)
     result.add_argument("--resume", action="store_true")
+    result.add_argument(
+        "--checkpoints", action="store_true", help="run.py --checkpoints: --resume continues a stopped run mid-way"
+    )
     result.add_argument("--jobs", type=int, default=1)
     return result
 
@@ -111,11 +115,13 @@ def select(parser: argparse.ArgumentParser, suite: Sequence[Benchmark], keys: Se
     return [b for b in suite if "all" in keys or b.key in keys]
 
 
-def run_benchmarks(benches: Iterable[Benchmark], out: Path, jobs: int, resume: bool) -> None:
-    """Runs each benchmark's run.py command (into ``out``; ``resume``: keep the runs it already has)."""
+def run_benchmarks(benches: Iterable[Benchmark], out: Path, jobs: int, resume: bool, checkpoints: bool = False) -> None:
+    """Runs each benchmark's run.py command (into ``out``; ``resume``: keep the runs it already has, and with
+    ``checkpoints`` continue a stopped run from its last evaluation)."""
     for bench in benches:
         extra = ["--jobs", str(jobs)] + (["--out", str(out)] if out != run.RESULTS else [])
         extra += ["--resume"] if resume else []
+        extra += ["--checkpoints"] if checkpoints else []
         done, partial = out / f"{bench.bench_name}.csv", out / f"{bench.bench_name}.partial.csv"
         if resume and done.exists() and not partial.exists():
             # a benchmark run in part earlier (run.py with fewer --algos): keep those runs, run the rest

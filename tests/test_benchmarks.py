@@ -44,6 +44,67 @@ def test_resume_of_a_subset_keeps_the_other_runs(tmp_path: Path) -> None:
     assert not partial.exists()
 
 
+class _Stop(Exception):
+    """A session's end, simulated."""
+
+
+def test_a_run_stopped_mid_way_resumes_from_its_last_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    run = _load_run_module()
+    common = ["--algos", "sac", "--envs", "Pendulum-v1", "--seeds", "0", "--defaults", "--n-timesteps", "400",
+              "--eval-freq", "100", "--eval-episodes", "1", "--reference", "sac", "--out", str(tmp_path),
+              "--name", "bench", "--set", "sac.learning_starts=50", "sac.policy_kwargs=dict(net_arch=[8])"]  # fmt: skip
+    save, load = run.Checkpoint.save, run.Checkpoint.load
+    saved: list = []
+
+    def save_then_stop(self, model, rows, train_time):
+        save(self, model, rows, train_time)
+        saved.append(([repr(r) for r in rows], train_time))  # repr: NaN columns compare equal
+        if model.num_timesteps == 200:
+            raise _Stop
+
+    monkeypatch.setattr(run.Checkpoint, "save", save_then_stop)
+    with pytest.raises(_Stop):
+        run.main([*common, "--checkpoints"])
+    assert len(saved[-1][0]) == 3 and "timesteps=200," in saved[-1][0][-1]  # evaluations at 0, 100 and 200 steps
+    folder = tmp_path / "checkpoints" / "bench" / "sac_Pendulum-v1_0"
+    assert (folder / "model.zip").exists() and (folder / "replay_buffer.pkl").exists()
+
+    # --resume without --checkpoints starts again from step 0; with it, the run continues from step 200
+    loaded: list = []
+
+    def load_and_keep(self, model):
+        result = load(self, model)
+        loaded.append((result[0].num_timesteps, result[0].replay_buffer.size(), [repr(r) for r in result[1]], result[2]))
+        return result
+
+    monkeypatch.setattr(run.Checkpoint, "save", save)
+    monkeypatch.setattr(run.Checkpoint, "load", load_and_keep)
+    run.main([*common, "--resume", "--checkpoints"])
+    steps, buffer_size, rows_at_stop, train_time_at_stop = loaded[0]
+    # SB3 calls the callback before it stores the step's transition: a resume loses that one transition
+    assert steps == 200 and buffer_size == 199
+    assert rows_at_stop == saved[-1][0] and train_time_at_stop == saved[-1][1]
+    written = run.read_rows(tmp_path / "bench.csv")
+    assert [r.timesteps for r in written] == [0, 100, 200, 300, 400]
+    assert [repr(r) for r in written[:3]] == saved[-1][0]  # the evaluations before the stop are kept, not rerun
+    assert [r.resumed_at for r in written] == [0, 0, 0, 200, 200]
+    assert written[3].train_time_s > train_time_at_stop
+    report = (tmp_path / "bench.md").read_text()
+    assert "sac Pendulum-v1 seed 0 at 200 steps" in report and "--checkpoints" not in report.splitlines()[2]
+    assert not folder.exists()  # a finished run's checkpoint is deleted
+
+
+def test_a_checkpoint_made_with_other_settings_is_not_used(tmp_path: Path) -> None:
+    run = _load_run_module()
+    args = run.build_parser().parse_args(["--algos", "sac", "--envs", "Pendulum-v1", "--out", str(tmp_path)])
+    model = run.build("sac", "Pendulum-v1", 0, {"learning_starts": 10}, defaults=True)[0]
+    model.learn(20)
+    run.checkpoint_for("sac", "Pendulum-v1", 0, args, 1000).save(model, [], 1.0)
+    assert run.checkpoint_for("sac", "Pendulum-v1", 0, args, 2000).load(model) is None
+    restored = run.checkpoint_for("sac", "Pendulum-v1", 0, args, 1000).load(model)
+    assert restored is not None and restored[0].num_timesteps == 20
+
+
 def test_a_variant_of_an_algorithm_is_built_from_its_zoo_entry_with_its_overrides() -> None:
     run = _load_run_module()
     overrides = run.parse_overrides(["svg/h3.horizon=3", "svg/inf.horizon=inf"])
