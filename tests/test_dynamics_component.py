@@ -91,6 +91,12 @@ def test_bad_dynamics_settings_are_refused(kwargs, match):
         DynamicsSettings.from_kwargs("MBPO", kwargs)
 
 
+def test_dynamics_kwargs_written_as_a_string_get_an_error_that_says_to_write_a_mapping():
+    # rl_zoo3 evaluates policy_kwargs strings of a YAML file, not ours: a string must not reach the ensemble
+    with pytest.raises(TypeError, match=r"must be a dict, got 'dict\(n_members=3\)'.*mapping"):
+        DynamicsSettings.from_kwargs("MBPO", "dict(n_members=3)")
+
+
 def test_settings_defaults_are_mbpos_and_names_map_to_modules():
     s = DynamicsSettings.from_kwargs("MBPO", None)
     assert (s.n_members, s.n_elites, s.hidden_sizes, s.batch_size, s.patience) == (7, 5, (200, 200, 200, 200), 256, 5)

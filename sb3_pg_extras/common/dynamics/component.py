@@ -5,6 +5,7 @@ out (closed or open loop) with the reward and termination functions of the env, 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -77,6 +78,12 @@ class DynamicsSettings:
     ) -> DynamicsSettings:
         """Validated settings from a user's ``dynamics_kwargs`` over the algorithm's own ``defaults`` (which replace
         the class defaults); unknown names are refused with the known ones."""
+        if dynamics_kwargs is not None and not isinstance(dynamics_kwargs, Mapping):
+            raise TypeError(
+                f"{algo}: `dynamics_kwargs` must be a dict, got {dynamics_kwargs!r}. In a zoo YAML file write it as a "
+                "mapping (dynamics_kwargs: {n_members: 5, max_epochs: 2}): rl_zoo3 turns strings into Python only "
+                "for policy_kwargs and the replay buffer's settings."
+            )
         kwargs = {**(defaults or {}), **(dynamics_kwargs or {})}
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(kwargs) - set(known))
