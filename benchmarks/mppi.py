@@ -5,6 +5,7 @@ MPPI benchmarks (docs/mppi.md, issue 17). Each part writes ``benchmarks/results/
     python benchmarks/mppi.py pendulum            # known dynamics, K=1000, H=30, 10 episodes, vs pytorch_mppi
     python benchmarks/mppi.py halfcheetah         # the true simulator, one 1000-step episode per (K, H)
     python benchmarks/mppi.py learned             # learned ensemble vs SB3 SAC on Pendulum-v1, 3000 env steps
+    python benchmarks/mppi.py defaults --envs InvertedPendulum-v5 --episodes 1   # MPPI("MlpPolicy", env), no setting
 
 ``pendulum`` needs the ``pytorch_mppi`` package (installed for this benchmark only, not a dependency of the
 package): ``pip install -c constraints.txt pytorch_mppi``.
@@ -50,9 +51,9 @@ def run_episode(env_id: str, seed: int, act: Act,
     return total, steps, planning
 
 
-def ours(model: MPPI) -> Act:
+def ours(model: MPPI, deterministic: bool = False) -> Act:
     def act(obs: np.ndarray, state: Any, start: bool) -> tuple[np.ndarray, Any]:
-        action, state = model.predict(obs, state, episode_start=np.array([start]), deterministic=False)
+        action, state = model.predict(obs, state, episode_start=np.array([start]), deterministic=deterministic)
         return action, state
 
     return act
@@ -162,6 +163,31 @@ def simulator(args: argparse.Namespace) -> None:
     write("simulator", rows, summary)
 
 
+def defaults(args: argparse.Namespace) -> None:
+    """``MPPI("MlpPolicy", env, seed=seed)`` with nothing else, evaluated as the defaults suite evaluates
+    (benchmarks/defaults.py): deterministic actions, eval env seeded ``seed + 10_000``, episodes of the env's own
+    length. On the MuJoCo envs the default mode is the simulator, which learns nothing from env steps, so the
+    return after any training budget is the return of these episodes; this part measures it without the hours of
+    ``learn()`` that the suite would spend first."""
+    rows = []
+    for env_id in args.envs:
+        for seed in args.seeds:
+            model = MPPI("MlpPolicy", env_id, seed=seed)
+            for episode in range(args.episodes):
+                total, steps, planning = run_episode(env_id, seed + 10_000 + episode, ours(model, deterministic=True))
+                rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
+                             "return": total, "steps": steps, "s_per_action": planning / steps})  # fmt: skip
+                print(rows[-1], flush=True)
+    summary = [f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode "
+               f"`auto`), seeds {args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded "
+               "`seed + 10000 + episode`, as the defaults suite evaluates. Nothing is trained first: in the "
+               "simulator and known-dynamics modes MPPI learns nothing from env steps."]  # fmt: skip
+    for env_id in args.envs:
+        returns = np.array([r["return"] for r in rows if r["env"] == env_id])
+        summary.append(f"- {env_id}: {returns.mean():.1f} +/- {returns.std():.1f} over {len(returns)} episodes")
+    write("defaults", rows, summary)
+
+
 def learned(args: argparse.Namespace) -> None:
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
@@ -194,7 +220,7 @@ def learned(args: argparse.Namespace) -> None:
 def main() -> None:
     th.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("pendulum", "halfcheetah", "simulator", "learned"))
+    parser.add_argument("part", choices=("pendulum", "halfcheetah", "simulator", "learned", "defaults"))
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--h", type=int, default=30)
     parser.add_argument("--episodes", type=int, default=10)
@@ -203,11 +229,12 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--grid", nargs="+", help="(K, H) pairs as KxH, e.g. 100x20 200x30 (halfcheetah, simulator)")
-    parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "Walker2d-v5"], help="envs of the simulator part")
+    parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "Walker2d-v5"], help="envs (simulator, defaults)")
     args = parser.parse_args()
     if args.steps is None:
         args.steps = 3000 if args.part == "learned" else 1000
-    {"pendulum": pendulum, "halfcheetah": halfcheetah, "simulator": simulator, "learned": learned}[args.part](args)
+    parts = {"pendulum": pendulum, "halfcheetah": halfcheetah, "simulator": simulator, "learned": learned}
+    {**parts, "defaults": defaults}[args.part](args)
 
 
 if __name__ == "__main__":
