@@ -1,6 +1,7 @@
 """
 MPPI benchmarks (docs/mppi.md, issue 17). Each part writes ``benchmarks/results/mppi_<part>.md`` and ``.csv``
-(generated: never edit them by hand), headed by the command that made them. All on one CPU thread.
+(``defaults``: ``mppi_defaults_<envs>``; generated: never edit them by hand), headed by the command that made them.
+All on one CPU thread.
 
     python benchmarks/mppi.py pendulum            # known dynamics, K=1000, H=30, 10 episodes, vs pytorch_mppi
     python benchmarks/mppi.py halfcheetah         # the true simulator, one 1000-step episode per (K, H)
@@ -185,7 +186,7 @@ def defaults(args: argparse.Namespace) -> None:
     for env_id in args.envs:
         returns = np.array([r["return"] for r in rows if r["env"] == env_id])
         summary.append(f"- {env_id}: {returns.mean():.1f} +/- {returns.std():.1f} over {len(returns)} episodes")
-    write("defaults", rows, summary)
+    write("defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs), rows, summary)
 
 
 def learned(args: argparse.Namespace) -> None:
