@@ -37,11 +37,14 @@ Act = Callable[[np.ndarray, Any, bool], tuple[np.ndarray, Any]]
 
 
 def run_episode(env_id: str, seed: int, act: Act,
-                max_steps: int | None = None) -> tuple[float, int, float]:  # fmt: skip
-    """Return, steps and seconds spent planning in one episode."""
+                max_steps: int | None = None) -> tuple[float, int, float, dict[str, float]]:  # fmt: skip
+    """Return, steps, seconds spent planning in one episode, and for the planar MuJoCo robots (a root joint
+    ``rooty``: HalfCheetah, Hopper, Walker2d) the body's path: its largest forward speed (m/s) and its net turns
+    about the root at the end of the episode (a running or hopping robot ends near 0, a somersaulting one does not)."""
     env = gym.make(env_id, **({"max_episode_steps": max_steps} if max_steps else {}))
     obs, _ = env.reset(seed=seed)
     total, steps, planning, state, start = 0.0, 0, 0.0, None, True
+    root, top_speed = _planar_root(env), 0.0
     done = False
     while not done:
         began = time.perf_counter()
@@ -49,7 +52,22 @@ def run_episode(env_id: str, seed: int, act: Act,
         planning += time.perf_counter() - began
         obs, reward, terminated, truncated, _ = env.step(action)
         total, steps, start, done = total + float(reward), steps + 1, False, terminated or truncated
-    return total, steps, planning
+        if root is not None:
+            top_speed = max(top_speed, float(env.unwrapped.data.qvel[root[1]]))  # type: ignore[attr-defined]
+    path = {}
+    if root is not None:
+        turns = float(env.unwrapped.data.qpos[root[0]]) / (2 * np.pi)  # type: ignore[attr-defined]
+        path = {"top_speed": top_speed, "root_turns": turns}
+    return total, steps, planning, path
+
+
+def _planar_root(env: gym.Env) -> tuple[int, int] | None:
+    """(qpos index of the root's rotation, qvel index of its forward slide) of a planar MuJoCo robot, else None."""
+    model = getattr(env.unwrapped, "model", None)
+    names = [model.joint(i).name for i in range(model.njnt)] if model is not None else []
+    if "rooty" not in names or "rootx" not in names:
+        return None
+    return int(model.joint("rooty").qposadr[0]), int(model.joint("rootx").dofadr[0])
 
 
 def ours(model: MPPI, deterministic: bool = False) -> Act:
@@ -124,7 +142,7 @@ def pendulum(args: argparse.Namespace) -> None:
             "pytorch_mppi": pytorch_mppi_pendulum(args.k, args.h, seed),
         }
         for name, act in controllers.items():
-            total, steps, planning = run_episode("Pendulum-v1", seed, act)
+            total, steps, planning, _ = run_episode("Pendulum-v1", seed, act)
             rows.append({"controller": name, "seed": seed, "return": total, "steps": steps, "planning_s": planning})
             print(rows[-1], flush=True)
     summary = [f"Pendulum-v1, known dynamics, K = {args.k}, H = {args.h}, {args.episodes} episodes (seeds 0..)."]
@@ -140,8 +158,8 @@ def halfcheetah(args: argparse.Namespace) -> None:
     rows = []
     for k, h in ((100, 20), (200, 30)) if args.grid is None else [tuple(map(int, g.split("x"))) for g in args.grid]:
         model = MPPI("MlpPolicy", "HalfCheetah-v5", dynamics_mode="simulator", n_samples=k, horizon=h, seed=0)
-        total, steps, planning = run_episode("HalfCheetah-v5", 0, ours(model), args.steps)
-        rows.append({"K": k, "H": h, "return": total, "steps": steps, "s_per_action": planning / steps})
+        total, steps, planning, path = run_episode("HalfCheetah-v5", 0, ours(model), args.steps)
+        rows.append({"K": k, "H": h, "return": total, "steps": steps, "s_per_action": planning / steps, **path})
         print(rows[-1], flush=True)
     summary = [f"HalfCheetah-v5, the true simulator (mujoco.rollout, one thread), one {args.steps}-step episode "
                "(seed 0) per (K, H); other settings are MPPI's defaults."]  # fmt: skip
@@ -155,8 +173,9 @@ def simulator(args: argparse.Namespace) -> None:
     for env_id in args.envs:
         for k, h in grid:
             model = MPPI("MlpPolicy", env_id, dynamics_mode="simulator", n_samples=k, horizon=h, seed=0)
-            total, steps, planning = run_episode(env_id, 0, ours(model), args.steps)
-            rows.append({"env": env_id, "K": k, "H": h, "return": total, "steps": steps, "s_per_action": planning / steps})
+            total, steps, planning, path = run_episode(env_id, 0, ours(model), args.steps)
+            rows.append({"env": env_id, "K": k, "H": h, "return": total, "steps": steps,
+                         "s_per_action": planning / steps, **path})  # fmt: skip
             print(rows[-1], flush=True)
     summary = [f"The true simulator (mujoco.rollout, one thread), one episode of at most {args.steps} steps (seed 0) "
                "per env and (K, H); an episode ends early when the robot falls (the env's termination). Other "
@@ -175,9 +194,10 @@ def defaults(args: argparse.Namespace) -> None:
         for seed in args.seeds:
             model = MPPI("MlpPolicy", env_id, seed=seed)
             for episode in range(args.episodes):
-                total, steps, planning = run_episode(env_id, seed + 10_000 + episode, ours(model, deterministic=True))
+                total, steps, planning, path = run_episode(env_id, seed + 10_000 + episode,
+                                                           ours(model, deterministic=True))  # fmt: skip
                 rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
-                             "return": total, "steps": steps, "s_per_action": planning / steps})  # fmt: skip
+                             "return": total, "steps": steps, "s_per_action": planning / steps, **path})  # fmt: skip
                 print(rows[-1], flush=True)
     summary = [f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode "
                f"`auto`), seeds {args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded "
