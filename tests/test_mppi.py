@@ -116,3 +116,39 @@ def test_the_true_simulator_balances_the_inverted_pendulum_and_survives_save_loa
     np.testing.assert_allclose(
         loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0], atol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs", "match"),
+    [
+        ("Pendulum-v1", dict(learn_reward=True), r"dynamics_mode='known'.*`learn_reward`.*dynamics_mode='learned'"),
+        ("Pendulum-v1", dict(dynamics_kwargs=dict(n_members=3)), r"does not use `dynamics_kwargs`"),
+        ("Pendulum-v1", dict(dynamics_mode="learned", dynamics_fn=lambda o, a: o), r"`dynamics_fn`.*'known'"),
+        ("InvertedPendulum-v5", dict(learn_termination=True), r"dynamics_mode='simulator'.*`learn_termination`"),
+        ("InvertedPendulum-v5", dict(dynamics_mode="simulator", dynamics_fn=lambda o, a: o), r"`dynamics_fn`"),
+    ],
+)
+def test_settings_the_resolved_mode_would_ignore_are_refused(env_id, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MPPI("MlpPolicy", env_id, **kwargs)
+
+
+@pytest.mark.mujoco
+def test_a_given_reward_fn_steers_the_simulator_planner():
+    """In the simulator mode the user's reward scores the rolled-out observations instead of the env's reward:
+    rewarding backward speed (observation index 8 is the root's x velocity) drives the cheetah backward."""
+
+    def backward(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
+        return -next_obs[:, 8]
+
+    positions = {}
+    for name, reward_fn in (("env reward", None), ("backward", backward)):
+        model = MPPI("MlpPolicy", "HalfCheetah-v5", n_samples=64, horizon=10, reward_fn=reward_fn, seed=0)
+        assert model.resolved_dynamics == "simulator"
+        env = make_vec_env("HalfCheetah-v5", seed=1)
+        obs, state = env.reset(), None
+        for _ in range(60):
+            action, state = model.predict(obs, state, deterministic=True)
+            obs, *_ = env.step(action)
+        positions[name] = float(env.envs[0].unwrapped.data.qpos[0])
+    assert positions["env reward"] > 0.5 and positions["backward"] < -0.5, positions

@@ -77,3 +77,50 @@ def test_hopper_terminations_and_healthy_reward_follow_the_env() -> None:
         assert (~terminated[k, :h]).all()
         forward_and_control = rewards[k, h] - 0.0  # no healthy reward at the terminating step
         assert forward_and_control < rewards[k, :h].max() + 1.0
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_the_observation_of_a_state_is_the_envs_observation(env_id: str) -> None:
+    env, _ = env_after_random_steps(env_id, 9)
+    real = env.unwrapped
+    fast = real.data.qvel * 40.0  # beyond Hopper's and Walker2d's velocity clip
+    for qvel in (real.data.qvel.copy(), fast):
+        real.set_state(real.data.qpos + np.eye(real.model.nq)[0] * 2.5, qvel)  # x position: not observed
+        observed = SIMULATOR_SPECS[env_id].state_to_obs(real, real.data.qpos[None], real.data.qvel[None])
+        np.testing.assert_allclose(observed[0], real._get_obs(), atol=1e-12)
+
+
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "Hopper-v5"])
+def test_given_functions_score_the_observations_of_the_rolled_out_steps(env_id: str) -> None:
+    """A user's reward and termination get (obs, action, next_obs) of every step as the env would observe them."""
+    import torch as th
+
+    def reward_fn(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
+        return (next_obs - obs)[:, :3].sum(-1) * 10.0 + action[:, 0]
+
+    def termination_fn(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
+        return next_obs[:, 1] > obs[:, 1]
+
+    env, obs = env_after_random_steps(env_id, 0)
+    spec = SIMULATOR_SPECS[env_id]
+    rng = np.random.default_rng(2)
+    controls = rng.uniform(env.action_space.low, env.action_space.high, size=(3, 6, env.action_space.shape[0]))
+    qpos, qvel = env.unwrapped.data.qpos.copy(), env.unwrapped.data.qvel.copy()
+    own_rewards, own_terminated = SimulatorRollout(env.unwrapped, spec)(obs, controls)
+    for given in (dict(reward_fn=reward_fn), dict(termination_fn=termination_fn)):
+        rewards, terminated = SimulatorRollout(env.unwrapped, spec, **given)(obs, controls)
+        for k in range(3):
+            copy = gym.make(env_id)
+            copy.reset(seed=0)
+            copy.unwrapped.set_state(qpos, qvel)
+            before = obs
+            for h in range(6):
+                after, *_ = copy.step(controls[k, h])
+                args = [th.as_tensor(a[None], dtype=th.float32) for a in (before, controls[k, h], after)]
+                if "reward_fn" in given:
+                    assert rewards[k, h] == pytest.approx(float(reward_fn(*args)[0]), abs=1e-4)
+                    assert terminated[k, h] == own_terminated[k, h]  # the env's own termination is kept
+                else:
+                    assert terminated[k, h] == bool(termination_fn(*args)[0])
+                    assert rewards[k, h] == own_rewards[k, h]  # the env's own reward is kept
+                before = after

@@ -25,18 +25,22 @@ StateRewardFn = Callable[[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray], 
 StateTerminationFn = Callable[[Any, np.ndarray, np.ndarray], np.ndarray]
 # (env, observations (B, obs_dim)) -> qpos (B, nq), qvel (B, nv)
 ObsToStateFn = Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray]]
+# (env, qpos (..., nq), qvel (..., nv)) -> observations (..., obs_dim), as the env's ``_get_obs()``
+StateToObsFn = Callable[[Any, np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
 class SimulatorSpec:
     """
     :param obs_to_state: the simulator state (qpos, qvel) of a batch of observations
+    :param state_to_obs: the observations of a batch of simulator states (what the env's ``_get_obs()`` returns)
     :param reward: the env's reward of each step from the states before and after it and the control
     :param termination: the env's ``terminated`` flag from the state after a step
     :param note: what the mapping cannot recover (clipped velocities)
     """
 
     obs_to_state: ObsToStateFn
+    state_to_obs: StateToObsFn
     reward: StateRewardFn
     termination: StateTerminationFn
     note: str = ""
@@ -61,6 +65,20 @@ def _root_x_omitted(env: Any, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _full_state(env: Any, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nq = env.model.nq
     return obs[:, :nq].astype(np.float64), obs[:, nq : nq + env.model.nv].astype(np.float64)
+
+
+def _obs_without_root_x(velocity_clip: float | None) -> StateToObsFn:
+    """qpos[1:] then qvel, the velocities clipped to [-clip, clip] where the env clips them (Hopper, Walker2d)."""
+
+    def state_to_obs(env: Any, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+        velocities = qvel if velocity_clip is None else np.clip(qvel, -velocity_clip, velocity_clip)
+        return np.concatenate([qpos[..., 1:], velocities], axis=-1)
+
+    return state_to_obs
+
+
+def _full_obs(env: Any, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+    return np.concatenate([qpos, qvel], axis=-1)
 
 
 def _control_cost(env: Any, controls: np.ndarray) -> np.ndarray:
@@ -121,10 +139,14 @@ def inverted_pendulum_reward(env: Any, qpos_before: np.ndarray, qpos_after: np.n
 _CLIP_NOTE = "velocities are clipped to [-10, 10] in the observation: the state is exact while they lie inside"
 
 SIMULATOR_SPECS: dict[str, SimulatorSpec] = {
-    "InvertedPendulum-v5": SimulatorSpec(_full_state, inverted_pendulum_reward, inverted_pendulum_termination),
-    "HalfCheetah-v5": SimulatorSpec(_root_x_omitted, half_cheetah_reward, never_terminates),
-    "Hopper-v5": SimulatorSpec(_root_x_omitted, *_healthy_locomotion(hopper_is_healthy), note=_CLIP_NOTE),
-    "Walker2d-v5": SimulatorSpec(_root_x_omitted, *_healthy_locomotion(walker2d_is_healthy), note=_CLIP_NOTE),
+    "InvertedPendulum-v5": SimulatorSpec(_full_state, _full_obs, inverted_pendulum_reward, inverted_pendulum_termination),
+    "HalfCheetah-v5": SimulatorSpec(_root_x_omitted, _obs_without_root_x(None), half_cheetah_reward, never_terminates),
+    "Hopper-v5": SimulatorSpec(
+        _root_x_omitted, _obs_without_root_x(10.0), *_healthy_locomotion(hopper_is_healthy), note=_CLIP_NOTE
+    ),
+    "Walker2d-v5": SimulatorSpec(
+        _root_x_omitted, _obs_without_root_x(10.0), *_healthy_locomotion(walker2d_is_healthy), note=_CLIP_NOTE
+    ),
 }
 
 

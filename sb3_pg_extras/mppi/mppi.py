@@ -69,7 +69,10 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
 
     Costs are minus the (``gamma``-discounted) rewards of the imagined steps (a terminated sequence earns nothing
     after its termination) plus an optional control cost; rewards and terminations come from ``reward_fn`` /
-    ``termination_fn``, the env's known functions, or learned heads. The planner works in SB3's [-1, 1] action
+    ``termination_fn`` (in every mode: in the simulator mode they score the observations of the rolled-out states),
+    the env's known functions, or learned heads. Settings that the resolved mode does not use (``dynamics_fn``
+    outside ``"known"``; ``dynamics_kwargs``, ``learn_reward``, ``learn_termination`` outside ``"learned"``) are
+    refused at construction. The planner works in SB3's [-1, 1] action
     scale (``noise_std`` is in that scale) and unscales actions for the env and the known functions.
 
     ``predict(obs, state, episode_start)`` plans for every env; the warm-start plans travel in SB3's ``state``
@@ -96,7 +99,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
     :param dynamics_kwargs: settings of the learned ensemble (:class:`~sb3_pg_extras.common.dynamics.DynamicsSettings`)
     :param dynamics_fn: known batched dynamics ``(obs, action) -> next_obs``, actions in env units (``"known"`` mode)
     :param reward_fn: ``(obs, action, next_obs) -> reward``, batched torch, actions in env units; None: the env's
-        known function, or the learned head if ``learn_reward``
+        known function (the simulator mode: the env's own reward), or the learned head if ``learn_reward``
     :param termination_fn: ``(obs, action, next_obs) -> bool``, as ``reward_fn``
     :param learn_reward: learn a reward head with the ensemble (learned dynamics, no reward function)
     :param learn_termination: learn a termination head with the ensemble (learned dynamics, no termination function)
@@ -228,6 +231,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         self._model: Any = None
         self._reward: Any = None
         self._termination: Any = None
+        self._check_mode_settings()
         if self.resolved_dynamics == "simulator":
             self._setup_simulator()
         else:
@@ -237,6 +241,21 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
             self.control_cost, self.smoothing,
         )  # fmt: skip
         self._plans: np.ndarray | None = None  # learn()'s warm-start plans, one per env
+
+    def _check_mode_settings(self) -> None:
+        """Settings that the resolved dynamics mode would not use are refused, never silently ignored."""
+        mode = self.resolved_dynamics
+        unused = [name for name, used_by in (
+            ("dynamics_fn", "known"), ("dynamics_kwargs", "learned"), ("learn_reward", "learned"),
+            ("learn_termination", "learned"),
+        ) if getattr(self, name) and mode != used_by]  # fmt: skip
+        if unused:
+            modes = " or ".join(repr(m) for m in sorted({"known" if name == "dynamics_fn" else "learned" for name in unused}))
+            raise ValueError(
+                f"MPPI plans with dynamics_mode={mode!r} for the env {self.env_id!r} (dynamics_mode="
+                f"{self.dynamics_mode!r}), which does not use {', '.join(f'`{name}`' for name in unused)}: those "
+                f"settings belong to dynamics_mode={modes}; pass that mode, or drop them"
+            )
 
     def _setup_simulator(self) -> None:
         """A private copy of the env (made from the training env's spec, or from ``env_id`` after a load without env),
@@ -251,7 +270,9 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         if env_spec is not None:
             self.simulator_env_kwargs = dict(env_spec.kwargs)
         self._planning_env = gym.make(self.env_id, **getattr(self, "simulator_env_kwargs", {}))
-        self._simulator = SimulatorRollout(self._planning_env.unwrapped, spec)
+        self._simulator = SimulatorRollout(
+            self._planning_env.unwrapped, spec, reward_fn=self.reward_fn, termination_fn=self.termination_fn
+        )
 
     def _setup_model_and_functions(self) -> None:
         assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)

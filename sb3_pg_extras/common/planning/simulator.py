@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch as th
 
+from sb3_pg_extras.envs import TransitionFn
 from sb3_pg_extras.envs.simulator import SimulatorSpec
 
 
@@ -13,19 +15,31 @@ class SimulatorRollout:
     """
     Rolls K control sequences of H env steps out of one observation in the env's own MuJoCo model, natively in batch
     with ``mujoco.rollout`` (each control held for the env's ``frame_skip`` physics steps, as ``env.step()`` does),
-    and scores every step with the env's reward and termination computed from the rolled-out simulator states.
+    and scores every step with the env's reward and termination computed from the rolled-out simulator states, or
+    with the user's ``reward_fn`` / ``termination_fn`` of the observations before and after each step.
 
     :param env: the unwrapped MuJoCo env (its ``model``, ``frame_skip``, ``dt`` and reward settings are used; its own
         ``data`` is never touched)
     :param spec: the env's observation-to-state mapping, reward and termination
     :param nthread: threads of ``mujoco.rollout``'s pool (0: the calling thread only)
+    :param reward_fn: batched torch ``(obs, action, next_obs) -> reward``, actions in env units, scoring the steps
+        instead of the env's reward (None: the env's)
+    :param termination_fn: as ``reward_fn``, for the ``terminated`` flag (None: the env's)
     """
 
-    def __init__(self, env: Any, spec: SimulatorSpec, nthread: int = 0) -> None:
+    def __init__(
+        self,
+        env: Any,
+        spec: SimulatorSpec,
+        nthread: int = 0,
+        reward_fn: TransitionFn | None = None,
+        termination_fn: TransitionFn | None = None,
+    ) -> None:
         import mujoco
         from mujoco import rollout
 
         self.env, self.spec = env, spec
+        self.reward_fn, self.termination_fn = reward_fn, termination_fn
         self.model = env.model
         self.frame_skip = int(env.frame_skip)
         self.nq, self.nv = self.model.nq, self.model.nv
@@ -60,8 +74,36 @@ class SimulatorRollout:
         qpos_after, qvel_after = after[..., self._qpos], after[..., self._qvel]
         first = np.broadcast_to(start[:, None, self._qpos], (len(controls), 1, self.nq))
         qpos_before = np.concatenate([first, qpos_after[:, :-1]], axis=1)
-        rewards = self.spec.reward(self.env, qpos_before, qpos_after, qvel_after, controls)
-        return rewards, self.spec.termination(self.env, qpos_after, qvel_after)
+        if self.reward_fn is None and self.termination_fn is None:
+            rewards = self.spec.reward(self.env, qpos_before, qpos_after, qvel_after, controls)
+            return rewards, self.spec.termination(self.env, qpos_after, qvel_after)
+        return self._score_observations(observation, controls, qpos_before, qpos_after, qvel_after)
+
+    def _score_observations(
+        self, observation: np.ndarray, controls: np.ndarray, qpos_before: np.ndarray, qpos_after: np.ndarray,
+        qvel_after: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Rewards and terminations (K, H) where the user's functions score the observations of the rolled-out states
+        (the env's own functions score the rest)."""
+        n, horizon = controls.shape[:2]
+        next_obs = self.spec.state_to_obs(self.env, qpos_after, qvel_after)  # (K, H, obs_dim)
+        first = np.broadcast_to(np.asarray(observation, dtype=next_obs.dtype), (n, 1, next_obs.shape[-1]))
+        obs = np.concatenate([first, next_obs[:, :-1]], axis=1)
+        flat = [th.as_tensor(a.reshape(n * horizon, -1), dtype=th.float32) for a in (obs, controls, next_obs)]
+
+        def scored(fn: TransitionFn) -> np.ndarray:
+            with th.no_grad():
+                return fn(*flat).reshape(n, horizon).cpu().numpy()
+
+        if self.reward_fn is not None:
+            rewards = scored(self.reward_fn).astype(np.float64)
+        else:
+            rewards = self.spec.reward(self.env, qpos_before, qpos_after, qvel_after, controls)
+        if self.termination_fn is not None:
+            terminated = scored(self.termination_fn).astype(bool)
+        else:
+            terminated = self.spec.termination(self.env, qpos_after, qvel_after)
+        return rewards, terminated
 
     def close(self) -> None:
         self._rollout.close()
