@@ -1,12 +1,13 @@
 """
 MPPI benchmarks (docs/mppi.md, issue 17). Each part writes ``benchmarks/results/mppi_<part>.md`` and ``.csv``
-(``defaults``: ``mppi_defaults_<envs>``; generated: never edit them by hand), headed by the command that made them.
-All on one CPU thread.
+(``defaults``: ``mppi_defaults_<envs>``; ``upright``: ``mppi_upright_k<K>_h<H>``; generated: never edit them by
+hand), headed by the command that made them. All on one CPU thread.
 
     python benchmarks/mppi.py pendulum            # known dynamics, K=1000, H=30, 10 episodes, vs pytorch_mppi
     python benchmarks/mppi.py halfcheetah         # the true simulator, one 1000-step episode per (K, H)
     python benchmarks/mppi.py learned             # learned ensemble vs SB3 SAC on Pendulum-v1, 3000 env steps
     python benchmarks/mppi.py defaults --envs InvertedPendulum-v5 --episodes 1   # MPPI("MlpPolicy", env), no setting
+    python benchmarks/mppi.py upright --seeds 0   # HalfCheetah-v5 planned on a reward that penalises somersaults
 
 ``pendulum`` needs the ``pytorch_mppi`` package (installed for this benchmark only, not a dependency of the
 package): ``pip install -c constraints.txt pytorch_mppi``.
@@ -209,6 +210,36 @@ def defaults(args: argparse.Namespace) -> None:
     write("defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs), rows, summary)
 
 
+UPRIGHT_WEIGHT = 2.0  # reward lost per radian of root rotation away from level
+
+
+def upright_running_reward(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
+    """HalfCheetah-v5's reward written on observations (the root's forward speed at the end of the step, index 8,
+    for the env's mean speed over the step; minus 0.1 x the squared controls), minus ``UPRIGHT_WEIGHT`` per radian of
+    the root's rotation (index 1; it accumulates over turns, so a somersault keeps costing after it)."""
+    return next_obs[:, 8] - 0.1 * action.square().sum(-1) - UPRIGHT_WEIGHT * next_obs[:, 1].abs()
+
+
+def upright(args: argparse.Namespace) -> None:
+    """MPPI with every default but ``reward_fn=upright_running_reward`` on HalfCheetah-v5, evaluated as ``defaults``:
+    the env's own return, the top speed and the net root turns show whether the cheetah runs or somersaults."""
+    rows = []
+    for seed in args.seeds:
+        model = MPPI("MlpPolicy", "HalfCheetah-v5", n_samples=args.k, horizon=args.h, reward_fn=upright_running_reward,
+                     seed=seed)  # fmt: skip
+        total, steps, planning, path = run_episode("HalfCheetah-v5", seed + 10_000, ours(model, deterministic=True))
+        rows.append({"env": "HalfCheetah-v5", "seed": seed, "K": args.k, "H": args.h, "return": total, "steps": steps,
+                     "s_per_action": planning / steps, **path})  # fmt: skip
+        print(rows[-1], flush=True)
+    returns = np.array([r["return"] for r in rows])
+    summary = [f"HalfCheetah-v5, the true simulator, K = {args.k}, H = {args.h}, planning on "
+               f"`upright_running_reward` (benchmarks/mppi.py: the env's forward speed and control cost minus "
+               f"{UPRIGHT_WEIGHT} per radian of root rotation) instead of the env's reward; seeds {args.seeds}, one "
+               "deterministic episode each on an env seeded `seed + 10000`. `return` is the env's own return.",
+               f"- HalfCheetah-v5: {returns.mean():.1f} +/- {returns.std():.1f} over {len(returns)} episodes"]  # fmt: skip
+    write(f"upright_k{args.k}_h{args.h}", rows, summary)
+
+
 def learned(args: argparse.Namespace) -> None:
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
@@ -241,7 +272,7 @@ def learned(args: argparse.Namespace) -> None:
 def main() -> None:
     th.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("pendulum", "halfcheetah", "simulator", "learned", "defaults"))
+    parser.add_argument("part", choices=("pendulum", "halfcheetah", "simulator", "learned", "defaults", "upright"))
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--h", type=int, default=30)
     parser.add_argument("--episodes", type=int, default=10)
@@ -255,7 +286,7 @@ def main() -> None:
     if args.steps is None:
         args.steps = 3000 if args.part == "learned" else 1000
     parts = {"pendulum": pendulum, "halfcheetah": halfcheetah, "simulator": simulator, "learned": learned}
-    {**parts, "defaults": defaults}[args.part](args)
+    {**parts, "defaults": defaults, "upright": upright}[args.part](args)
 
 
 if __name__ == "__main__":
