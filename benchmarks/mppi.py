@@ -156,15 +156,17 @@ def pendulum(args: argparse.Namespace) -> None:
 
 
 def halfcheetah(args: argparse.Namespace) -> None:
+    """One episode per (K, H); another grid than the default 100x20 200x30 writes ``mppi_halfcheetah_<grid>``."""
     rows = []
-    for k, h in ((100, 20), (200, 30)) if args.grid is None else [tuple(map(int, g.split("x"))) for g in args.grid]:
+    grid = ["100x20", "200x30"] if args.grid is None else args.grid
+    for k, h in [tuple(map(int, g.split("x"))) for g in grid]:
         model = MPPI("MlpPolicy", "HalfCheetah-v5", dynamics_mode="simulator", n_samples=k, horizon=h, seed=0)
         total, steps, planning, path = run_episode("HalfCheetah-v5", 0, ours(model), args.steps)
         rows.append({"K": k, "H": h, "return": total, "steps": steps, "s_per_action": planning / steps, **path})
         print(rows[-1], flush=True)
     summary = [f"HalfCheetah-v5, the true simulator (mujoco.rollout, one thread), one {args.steps}-step episode "
                "(seed 0) per (K, H); other settings are MPPI's defaults."]  # fmt: skip
-    write("halfcheetah", rows, summary)
+    write("halfcheetah" if grid == ["100x20", "200x30"] else "halfcheetah_" + "_".join(grid), rows, summary)
 
 
 def simulator(args: argparse.Namespace) -> None:
