@@ -38,19 +38,19 @@ check: lint type test
 # Re-creates two reports (reinforce_cartpole.md, reinforce_variance.md); README.md "Re-creating the reports" gives
 # the command of every other report in benchmarks/results/.
 benchmark: install
-	$(PYTHON) benchmarks/run.py --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
+	$(PYTHON) -m benchmarks.run --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
 		--n-timesteps 100000 --eval-freq 10000 --eval-episodes 10 --threshold 475 --reference ppo --name reinforce_cartpole
-	$(PYTHON) benchmarks/reinforce_variance.py --seeds 0 1 2 --checkpoints 0 10000 30000 --batches 40
+	$(PYTHON) -m benchmarks.studies.reinforce_variance --seeds 0 1 2 --checkpoints 0 10000 30000 --batches 40
 
 # Mutation testing of the maths modules (benchmarks/mutation.py, cosmic-ray from the `mutation` extra): every module
-# against its own test files (modules in parallel, --jobs), a score per module, report in benchmarks/results/mutation.md
+# against its own test files (modules in parallel, --jobs), a score per module, report in benchmarks/results/mutation/mutation.md
 # (+ .csv, and .json: the stored entry of each module, kept by runs of other modules). Not part of
 # .ci/run. About 1600 mutants, one pytest run each (4 s for common/returns.py on 2 cores; a file that trains agents
 # takes longer): several hours for all modules, under an hour for any one. One module, or a bounded run:
 #   make mutation MUTATION_ARGS="--modules common/returns.py"
 #   make mutation MUTATION_ARGS="--modules common/returns.py --sample 25"
-# python benchmarks/mutation.py --list counts the mutants of every module without running anything.
+# python -m benchmarks.mutation --list counts the mutants of every module without running anything.
 MUTATION_ARGS ?=
 mutation: install
 	$(PIP_INSTALL) -e ".[mutation]"
-	$(PYTHON) benchmarks/mutation.py $(MUTATION_ARGS)
+	$(PYTHON) -m benchmarks.mutation $(MUTATION_ARGS)

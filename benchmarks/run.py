@@ -13,7 +13,7 @@ Writes into ``benchmarks/results/`` (or ``--out``):
 
 Example::
 
-    python benchmarks/run.py --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
+    python -m benchmarks.run --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
         --n-timesteps 100000 --eval-freq 10000 --threshold 475 --reference ppo --name reinforce_cartpole
 
 ``--set <algo>.n_timesteps=N`` gives one algorithm its own budget (it beats ``--n-timesteps``: e.g. MBPO, whose
@@ -58,7 +58,9 @@ from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecNormalize
 
 from sb3_pg_extras.zoo import ZooEntry, preprocess_hyperparams
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+STUDIES = RESULTS / "studies"  # the default --out: one-off runs and studies (the suites write into their own folders)
 
 
 @dataclass
@@ -468,9 +470,22 @@ def _run_one_packed(run: tuple[str, str, int, argparse.Namespace]) -> list[EvalR
     return run_one(*run)
 
 
+def module_name(script: str) -> str:
+    """``benchmarks.studies.q_bias`` for the script ``<root>/benchmarks/studies/q_bias.py`` (its ``__file__``)."""
+    return ".".join(Path(script).resolve().relative_to(ROOT).with_suffix("").parts)
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the repository root when it is inside it (as a report's command gives it), else as is."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def script_command(script: str, argv: Sequence[str]) -> str:
-    """The command line that ran a benchmark script (``__file__``) with these arguments, for its report."""
-    return f"python benchmarks/{Path(script).name} " + " ".join(shlex.quote(a) for a in argv)
+    """The command line that ran a benchmark module (its ``__file__``) with these arguments, for its report."""
+    return f"python -m {module_name(script)} " + " ".join(shlex.quote(a) for a in argv)
 
 
 def write_rows(path: Path, rows: list[EvalRow]) -> None:
@@ -525,7 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--reference", default="ppo", help="algo whose env steps/s the ratios divide by")
     parser.add_argument("--name", default="benchmark")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=STUDIES)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once (worker processes)")
     parser.add_argument(

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run  # benchmarks/run.py: the harness
+from benchmarks import run
 
 SEEDS = [0, 1, 2]
 NOT_RUN = "## Not run yet (or only in part: the command with --resume runs the rest)"
@@ -61,8 +59,9 @@ def run_argv(
     ]  # fmt: skip
 
 
-def command(bench: Benchmark) -> str:
-    return "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in bench.argv())
+def command(bench: Benchmark, out: Path) -> str:
+    """The run.py command of a benchmark that writes into ``out`` (named relative to the repository)."""
+    return "python -m benchmarks.run " + " ".join(shlex.quote(a) for a in [*bench.argv(), "--out", run.display_path(out)])
 
 
 def load(bench: Benchmark, out: Path) -> list[run.EvalRow] | None:
@@ -83,21 +82,23 @@ def finals(rows: list[run.EvalRow], algo: str, seeds: Iterable[int] = SEEDS) -> 
     return np.array([r.mean_return for r in last]), np.array([r.train_time_s / r.timesteps for r in last])
 
 
-def not_run_section(missing: Sequence[Benchmark]) -> list[str]:
+def not_run_section(missing: Sequence[Benchmark], out: Path) -> list[str]:
     """The report's closing section: each benchmark not run yet (or in part) with its command."""
     if not missing:
         return []
-    return ["", NOT_RUN, "", *(f"- {b.key}: `{command(b)}`" for b in missing)]
+    return ["", NOT_RUN, "", *(f"- {b.key}: `{command(b, out)}`" for b in missing)]
 
 
-def parser(doc: str | None, what: str, keys: str, actions: Sequence[str] = ("run", "report")) -> argparse.ArgumentParser:
+def parser(
+    doc: str | None, what: str, keys: str, out: Path, actions: Sequence[str] = ("run", "report")
+) -> argparse.ArgumentParser:
     """``<action> [<key> ... | all] [--list] [--out DIR] [--resume] [--checkpoints] [--jobs N]``; the keys land in
     ``args.<what>``."""
     result = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("action", nargs="?", choices=actions, default="report")
     result.add_argument(what, nargs="*", help=f"{keys} keys, or all")
     result.add_argument("--list", action="store_true", help="print the suite and exit")
-    result.add_argument("--out", type=Path, default=run.RESULTS)
+    result.add_argument("--out", type=Path, default=out)
     result.add_argument("--resume", action="store_true")
     result.add_argument(
         "--checkpoints", action="store_true", help="run.py --checkpoints: --resume continues a stopped run mid-way"
@@ -119,7 +120,7 @@ def run_benchmarks(benches: Iterable[Benchmark], out: Path, jobs: int, resume: b
     """Runs each benchmark's run.py command (into ``out``; ``resume``: keep the runs it already has, and with
     ``checkpoints`` continue a stopped run from its last evaluation)."""
     for bench in benches:
-        extra = ["--jobs", str(jobs)] + (["--out", str(out)] if out != run.RESULTS else [])
+        extra = ["--jobs", str(jobs), "--out", run.display_path(out)]
         extra += ["--resume"] if resume else []
         extra += ["--checkpoints"] if checkpoints else []
         done, partial = out / f"{bench.bench_name}.csv", out / f"{bench.bench_name}.partial.csv"

@@ -152,7 +152,7 @@ def test_defaults_report_judges_each_of_ours_against_its_builtins(tmp_path: Path
     line = next(x for x in text.splitlines() if x.startswith("| CartPole-v1 | 100k | sac_discrete | dqn |"))
     cells = [c.strip() for c in line.split("|")[1:-1]]
     assert cells[4:] == ["420.0 +/- 16.3", "480.0 +/- 21.6", "**no**", "0/3", "2/3 (100k)", "2.00"]
-    assert "CartPole-v1/onpolicy: `python benchmarks/run.py --defaults" in text.split("## Not run yet")[1]
+    assert "CartPole-v1/onpolicy: `python -m benchmarks.run --defaults" in text.split("## Not run yet")[1]
 
     # 460 on every seed: within one standard deviation of DQN's mean
     rows = [r if r.algo == "dqn" or not r.timesteps else run.EvalRow(**{**r.__dict__, "mean_return": 460.0}) for r in rows]
@@ -228,7 +228,7 @@ def test_compare_aggregate_normalises_final_returns_and_lists_tasks_not_run(tmp_
     assert cells("ppo")[5].startswith("0.71 [")  # the mean, 0.708
     assert "| CartPole-v1 | ppo | 136.5 +/- 92.1 | 0/3 | - |" in text  # run.py's own table
     assert "Not run yet (or only in part): LunarLander-v3." in text
-    assert "- LunarLander-v3: `python benchmarks/run.py --algos reinforce ppo --envs LunarLander-v3" in text
+    assert "- LunarLander-v3: `python -m benchmarks.run --algos reinforce ppo --envs LunarLander-v3" in text
     assert (tmp_path / "compare_profiles.png").exists()
     assert compare.report(tasks, tmp_path, reps=2000) == text  # the bootstrap is seeded: the report is reproducible
 
@@ -342,7 +342,7 @@ def test_model_fit_compares_a_capped_first_fit_with_early_stopping(tmp_path) -> 
     assert all(epochs[(arm, str(k))] == 1 for arm in ("capped at 1", "early stopping") for k in (1, 2))
     assert all(float(r["test_mse"]) > 0 for r in rows)
     report = (tmp_path / "fit.md").read_text()
-    assert "python benchmarks/model_fit.py --env Pendulum-v1" in report and report.count("| early stopping |") == 3
+    assert "python -m benchmarks.studies.model_fit --env Pendulum-v1" in report and report.count("| early stopping |") == 3
 
 
 def test_optimizer_speed_times_every_adam_variant_with_its_setting(tmp_path: Path) -> None:
@@ -350,7 +350,7 @@ def test_optimizer_speed_times_every_adam_variant_with_its_setting(tmp_path: Pat
     args = ["--env", "Pendulum-v1", "--net-arch", "8", "--batch-size", "8", "--steps", "2", "--repeats", "1"]
     speed.main([*args, "--out", str(tmp_path)])
     text = (tmp_path / "optimizer_speed.md").read_text()
-    assert "optimizer_speed.py --env Pendulum-v1" in text
+    assert "benchmarks.studies.optimizer_speed --env Pendulum-v1" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "ms per" not in line]
     assert [row.split(" | ")[0] for row in rows] == ["| default", "| foreach=True", "| fused=True"]
     assert rows[0].split(" | ")[2] == "1.00"  # the default against itself

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -80,12 +79,9 @@ def canonical(value: Any) -> Any:
 
 
 def _load_run_module():
-    spec = importlib.util.spec_from_file_location("benchmarks_run", ROOT / "benchmarks" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import run
+
+    return run
 
 
 def test_zoo_and_harness_build_the_same_model_from_one_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ The models are SB3's SAC with the same networks, batch and replay data, timed in
 repeats (``train()`` only: no env stepping). MBPO runs SAC's ``train()`` unchanged, so the ratios carry over to its
 gradient steps, which are 80% or more of its train time.
 
-    python benchmarks/optimizer_speed.py --env Hopper-v5 --net-arch 256 256 --batch-size 256 --steps 300 --repeats 5
+    python -m benchmarks.studies.optimizer_speed --env Hopper-v5 --net-arch 256 256 --batch-size 256 --steps 300 --repeats 5
 
 The three use the same Adam update; they differ in floating-point rounding only (PyTorch's ``torch.optim.Adam`` docs).
 """
@@ -20,11 +20,10 @@ import numpy as np
 import torch as th
 from stable_baselines3 import SAC
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import script_command  # benchmarks/run.py
-from sac_discrete_speed import filled, time_train  # benchmarks/sac_discrete_speed.py
+from benchmarks.run import STUDIES as RESULTS
+from benchmarks.run import script_command
+from benchmarks.studies.sac_discrete_speed import filled, time_train
 
-RESULTS = Path(__file__).resolve().parent / "results"
 VARIANTS: dict[str, dict[str, bool]] = {"default": {}, "foreach=True": {"foreach": True}, "fused=True": {"fused": True}}
 
 

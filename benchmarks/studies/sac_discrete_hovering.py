@@ -5,9 +5,9 @@ window: how they ended (landed and came to rest: the env's +100; crashed or flew
 limit: hovering), their mean length, the temperature alpha, the policy's mean entropy on the window's states, and the
 deterministic evaluation return (10 episodes). Writes ``benchmarks/results/<name>.md`` and ``.csv``.
 
-    python benchmarks/sac_discrete_hovering.py --seed 0 --name sac_discrete_hovering_entry
-    python benchmarks/sac_discrete_hovering.py --seed 0 --set ent_coef=auto_0.1 --name sac_discrete_hovering_a01
-    python benchmarks/sac_discrete_hovering.py --seed 0 --algo dqn --name sac_discrete_hovering_dqn
+    python -m benchmarks.studies.sac_discrete_hovering --seed 0 --name sac_discrete_hovering_entry
+    python -m benchmarks.studies.sac_discrete_hovering --seed 0 --set ent_coef=auto_0.1 --name sac_discrete_hovering_a01
+    python -m benchmarks.studies.sac_discrete_hovering --seed 0 --algo dqn --name sac_discrete_hovering_dqn
 
 About 15 minutes per 100k-step run on one core of an idle 2-core machine.
 """
@@ -26,8 +26,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run  # benchmarks/run.py: the zoo entry, preprocessed as the zoo does
+from benchmarks import run
 
 
 class EpisodeEndings(BaseCallback):
@@ -86,7 +85,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=5_000)
     parser.add_argument("--set", nargs="*", default=[], help="overrides of the zoo entry: key=value (YAML value)")
     parser.add_argument("--name", required=True)
-    parser.add_argument("--out", type=Path, default=run.RESULTS)
+    parser.add_argument("--out", type=Path, default=run.STUDIES)
     args = parser.parse_args()
     th.set_num_threads(1)
     th.manual_seed(args.seed)

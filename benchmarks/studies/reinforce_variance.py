@@ -15,7 +15,7 @@ For each seed and each checkpoint (env steps of ordinary REINFORCE training with
 
 Example::
 
-    python benchmarks/reinforce_variance.py --seeds 0 1 2 --checkpoints 0 10000 30000 --batches 40
+    python -m benchmarks.studies.reinforce_variance --seeds 0 1 2 --checkpoints 0 10000 30000 --batches 40
 """
 
 from __future__ import annotations
@@ -23,18 +23,14 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import CallbackList
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import build, script_command
-
+from benchmarks.run import STUDIES as RESULTS
+from benchmarks.run import build, script_command
 from sb3_pg_extras.common.returns import policy_gradient_weights
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def collect(model, n_batches: int) -> list:

@@ -2,7 +2,7 @@
 Wall time per gradient step of DiscreteSAC against SB3's SAC with the same network sizes, batch size and number
 of critics, measured in the same process, interleaved over several repeats (``train()`` only: no env stepping).
 
-    python benchmarks/sac_discrete_speed.py --net-arch 256 256 --batch-size 256 --steps 500 --repeats 5
+    python -m benchmarks.studies.sac_discrete_speed --net-arch 256 256 --batch-size 256 --steps 500 --repeats 5
 
 DiscreteSAC runs on CartPole-v1 (4 observations, 2 actions), SAC on Pendulum-v1 (3 observations, 1 action): the
 hidden layers dominate the cost, and they are the same. Both replay buffers are filled with random transitions first.
@@ -13,18 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch as th
 from stable_baselines3 import SAC
 
+from benchmarks.run import STUDIES as RESULTS
+from benchmarks.run import script_command
 from sb3_pg_extras import DiscreteSAC
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import script_command  # benchmarks/run.py
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def filled(model, n: int):

@@ -10,7 +10,7 @@ each after ``--step`` more transitions of the same kind. Every row: the elite me
 ``--test`` fresh transitions (another seed), in the standardised target units of that fit (state change, so 1.0 is
 "no better than predicting the mean change"), and the fit's epochs and seconds.
 
-    python benchmarks/model_fit.py --env Hopper-v5 --initial 5000 --cap 2 --refits 20 --step 250 \
+    python -m benchmarks.studies.model_fit --env Hopper-v5 --initial 5000 --cap 2 --refits 20 --step 250 \
         --name model_fit_hopper
 
 Writes ``benchmarks/results/<name>.csv`` and ``<name>.md``.
@@ -29,7 +29,6 @@ import numpy as np
 import torch as th
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import run
 from sb3_pg_extras.common.dynamics import DynamicsComponent, DynamicsSettings, Transitions, resolve_transition_functions
 from sb3_pg_extras.common.dynamics.trainer import holdout_mse
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report-every", type=int, default=4, help="refits between the rows of the table")
     parser.add_argument("--dynamics-kwargs", type=yaml.safe_load, default={}, help="YAML, e.g. '{hidden_sizes: [8]}'")
     parser.add_argument("--name", default="model_fit")
-    parser.add_argument("--out", type=Path, default=run.RESULTS)
+    parser.add_argument("--out", type=Path, default=run.STUDIES)
     args = parser.parse_args(argv)
     th.set_num_threads(1)
     data = random_transitions(args.env, args.initial + args.refits * args.step, args.seed)

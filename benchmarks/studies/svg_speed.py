@@ -1,7 +1,7 @@
 """
 Where SVG's time per env step goes, against SB3's SAC, both with their constructor defaults, in one process.
 
-    python benchmarks/svg_speed.py --env Pendulum-v1 --start 5000 --chunk 1000 --repeats 5
+    python -m benchmarks.studies.svg_speed --env Pendulum-v1 --start 5000 --chunk 1000 --repeats 5
 
 Both first train to ``--start`` env steps; then they take turns training ``--chunk`` more env steps each, ``--repeats``
 times (``learn(..., reset_num_timesteps=False)``: env steps, gradient steps, and SVG's model refits every 250 steps),
@@ -22,13 +22,10 @@ import numpy as np
 import torch as th
 from stable_baselines3 import SAC
 
+from benchmarks.run import STUDIES as RESULTS
+from benchmarks.run import script_command
 from sb3_pg_extras import SVG
 from sb3_pg_extras.common.utils import float32_samples
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import script_command  # benchmarks/run.py
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def ms_per_call(fn, calls: int = 100) -> float:

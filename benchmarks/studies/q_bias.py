@@ -14,7 +14,7 @@ the same bias, normalised by the mean |G|, to show that SAC's bias grows with th
 of a time-limit truncation are left out (their return is cut short, not zero). Report: mean bias Q - G and
 normalised bias (Q - G) / mean |G| over the visited states, with the hard (reward-only) return alongside.
 
-    python benchmarks/q_bias.py --algos mbpo sac sac/utd10 --set sac.learning_starts=5000 \
+    python -m benchmarks.studies.q_bias --algos mbpo sac sac/utd10 --set sac.learning_starts=5000 \
         --set sac/utd10.learning_starts=5000 --set sac/utd10.gradient_steps=10 \
         --env Hopper-v5 --seed 0 --n-timesteps 20000 --probe-freq 2000 --name mbpo_q_bias_hopper
 
@@ -36,7 +36,6 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import run
 
 FIELDS = ["algo", "env", "seed", "steps", "train_time_s", "temperature", "episodes", "states", "return", "length",
@@ -179,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=5)
     parser.add_argument("--tail", type=int, default=200, help="steps before a time-limit truncation left out")
     parser.add_argument("--name", required=True)
-    parser.add_argument("--out", type=Path, default=run.RESULTS)
+    parser.add_argument("--out", type=Path, default=run.STUDIES)
     parser.add_argument("--resume", action="store_true", help="skip algorithms the CSV has to the end")
     args = parser.parse_args(argv)
     th.set_num_threads(1)
@@ -197,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     for algo in args.algos:
         if algo not in done:
             run_algo(algo, args, out)
-    command = run.script_command("benchmarks/q_bias.py", sys.argv[1:] if argv is None else argv)
+    command = run.script_command(__file__, sys.argv[1:] if argv is None else argv)
     (args.out / f"{args.name}.md").write_text(report(list(csv.DictReader(open(out))), command) + "\n")
 
 
