@@ -49,7 +49,6 @@ from typing import Any
 import numpy as np
 
 from benchmarks import run, suite
-from benchmarks.suite import SEEDS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -62,6 +61,13 @@ FULL_COMMAND = (
     "&& python -m benchmarks.compare readme"
 )
 REPS = 5000  # bootstrap resamples of the confidence intervals
+# The protocol: seeds that no tuning run, pilot or earlier report used (tuning uses seeds >= 100 and < 1000; TUNED
+# lists the seeds each of our entries was tuned on); every off-policy algorithm, ours and the built-ins, takes at most
+# 5% of its budget in uniformly random warm-up steps (run.py --warmup-cap: learning_starts = min(its own value, 5%
+# of its budget)); a run's final score is one final evaluation of 20 episodes at its budget.
+SEEDS_FRESH = (1000, 1001, 1002, 1003, 1004)
+WARMUP_CAP = 0.05
+FINAL_EPISODES = 20
 
 # The line-up: ours against the built-ins, per domain (the action space of its tasks)
 OURS = {"discrete": ("reinforce", "npg", "offpac", "sac_discrete"), "continuous": ("npg", "offpac", "svg", "mbpo", "mppi")}
@@ -87,9 +93,10 @@ class Task:
     threshold: float
     random_score: float  # mean return of uniformly random actions (``compare.py random`` measures it)
     own_budgets: tuple[tuple[str, int], ...] = ()  # ... except these (run.py --set <algo>.n_timesteps=N)
-    seeds: tuple[int, ...] = tuple(SEEDS)
+    seeds: tuple[int, ...] = SEEDS_FRESH
     eval_episodes: int = 10
     prefix: str = "compare"
+    final_episodes: int = FINAL_EPISODES
 
     @property
     def key(self) -> str:
@@ -115,6 +122,7 @@ class Task:
             self.algos, self.task, self.seeds, self.budget, self.eval_freq, self.threshold, self.reference,
             self.bench_name, self.eval_episodes,
         )  # fmt: skip
+        argv += ["--warmup-cap", str(WARMUP_CAP), "--final-eval-episodes", str(self.final_episodes)]
         if self.own_budgets:
             argv += ["--set", *(f"{algo}.n_timesteps={steps}" for algo, steps in self.own_budgets)]
         untuned = self.untuned()
@@ -171,9 +179,9 @@ EXCLUDED = {
 # trains 100 steps after its 1000 random ones, SAC has its own budget (as the model-based methods of TASKS)
 QUICK = [
     Task("CartPole-v1", "discrete", ("reinforce", "ppo"), 2048, 1024, 475, 23.7, seeds=(0, 1), eval_episodes=2,
-         prefix="quick"),
+         prefix="quick", final_episodes=2),
     Task("Pendulum-v1", "continuous", ("svg", "sac"), 1100, 550, -200, -1207.6, own_budgets=(("sac", 400),),
-         seeds=(0, 1), eval_episodes=2, prefix="quick"),
+         seeds=(0, 1), eval_episodes=2, prefix="quick", final_episodes=2),
 ]  # fmt: skip
 
 # Cost model of --list: env steps per second of one training on one core while another training runs on the other
@@ -463,7 +471,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.action == "run":
         suite.run_benchmarks(
-            suite.select(parser, tasks, args.tasks, "tasks"), args.out, args.jobs, args.resume, args.checkpoints
+            suite.select(parser, tasks, args.tasks, "tasks"),
+            args.out,
+            args.jobs,
+            args.resume,
+            args.checkpoints,
+            args.only,
         )
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.compare report" + (f" --quick --out {args.out}" if args.quick else "")

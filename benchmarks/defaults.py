@@ -181,7 +181,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.action == "run":
         suite.run_benchmarks(
-            suite.select(parser, SUITE, args.groups, "groups"), args.out, args.jobs, args.resume, args.checkpoints
+            suite.select(parser, SUITE, args.groups, "groups"),
+            args.out,
+            args.jobs,
+            args.resume,
+            args.checkpoints,
+            args.only,
         )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "defaults.md").write_text(report(args.out))

@@ -80,6 +80,9 @@ class EvalRow:
     temperature: float = float("nan")
     # env steps at which this run was last resumed from a checkpoint before this evaluation (0: never resumed)
     resumed_at: int = 0
+    # episodes of this evaluation (0: not recorded, rows written before the column existed); the final evaluation
+    # of a run may use more (``--final-eval-episodes``)
+    eval_episodes: int = 0
 
 
 def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
@@ -128,14 +131,36 @@ def make_env(entry: ZooEntry, env_id: str, n_envs: int, seed: int, eval_env: boo
 DEFAULTS = {"policy": "MlpPolicy", "n_timesteps": 1}
 
 
+def warmup_steps(algo: str, kwargs: dict[str, Any], budget: int, cap: float | None) -> int | None:
+    """The ``learning_starts`` an off-policy algorithm gets under ``--warmup-cap``: its own value (the entry's, else
+    the constructor's default) or ``cap`` times its budget, whichever is smaller; None for an algorithm without
+    ``learning_starts`` (the on-policy ones) or without a cap."""
+    import inspect
+
+    from rl_zoo3.utils import ALGOS
+
+    parameter = inspect.signature(ALGOS[algo.split("/", 1)[0]].__init__).parameters.get("learning_starts")
+    if cap is None or parameter is None:
+        return None
+    return min(int(kwargs.get("learning_starts", parameter.default)), int(cap * budget))
+
+
 def build(
-    algo: str, env_id: str, seed: int, overrides: dict[str, Any] | None = None, defaults: bool = False
+    algo: str,
+    env_id: str,
+    seed: int,
+    overrides: dict[str, Any] | None = None,
+    defaults: bool = False,
+    budget: int | None = None,
+    warmup_cap: float | None = None,
 ) -> tuple[Any, int, Any]:
     """Model, step budget from the YAML, and a matching eval env, from the zoo hyperparameters (preprocessed as the
     zoo does it: sb3_pg_extras.zoo.preprocess_hyperparams), or from the constructor's defaults (``defaults``: one
     env, no wrapper, as a user who passes no hyperparameter gets). ``algo`` is a zoo key, or ``<zoo key>/<label>``
     for a variant of it that ``--set <zoo key>/<label>.key=value`` configures (e.g. ``svg/h3`` with
-    ``--set svg/h3.horizon=3``): it is reported under its full name."""
+    ``--set svg/h3.horizon=3``): it is reported under its full name. ``budget`` (default: the entry's
+    ``n_timesteps``) is the run's step budget, and ``warmup_cap`` caps ``learning_starts`` at that fraction of it
+    (:func:`warmup_steps`)."""
     from rl_zoo3.utils import ALGOS
 
     algo = algo.split("/", 1)[0]
@@ -147,8 +172,12 @@ def build(
     env = make_env(entry, env_id, entry.n_envs, seed)
     eval_env = make_env(entry, env_id, 1, seed + 10_000, eval_env=True)
     kwargs = entry.constructor_kwargs(env)
+    n_timesteps = budget or entry.n_timesteps
+    warmup = warmup_steps(algo, kwargs, n_timesteps, warmup_cap)
+    if warmup is not None:
+        kwargs["learning_starts"] = warmup
     model = ALGOS[algo](kwargs.pop("policy"), env, seed=seed, verbose=0, **kwargs)
-    return model, entry.n_timesteps, eval_env
+    return model, n_timesteps, eval_env
 
 
 def diagnostics(model: Any) -> dict[str, float]:
@@ -165,7 +194,10 @@ def diagnostics(model: Any) -> dict[str, float]:
 class PeriodicEval(BaseCallback):
     """Evaluates every ``eval_freq`` env steps (and at the end); training time excludes evaluation (and
     ``after_eval``, e.g. a checkpoint). A resumed run passes the train time it had (``train_time_offset``) and is
-    not evaluated again at its start (``evaluate_at_start=False``)."""
+    not evaluated again at its start (``evaluate_at_start=False``). With a ``budget``, training stops at the first
+    env step at or past it (an on-policy algorithm would otherwise finish its rollout, up to ``n_steps * n_envs``
+    steps past the budget; the steps of that unfinished rollout are not trained on), and the evaluation there uses
+    ``final_episodes`` episodes."""
 
     def __init__(
         self,
@@ -176,10 +208,13 @@ class PeriodicEval(BaseCallback):
         train_time_offset: float = 0.0,
         evaluate_at_start: bool = True,
         after_eval: Callable[[float], None] | None = None,
+        budget: int | None = None,
+        final_episodes: int | None = None,
     ):
         super().__init__()
         self.eval_env, self.eval_freq, self.n_episodes, self.record = eval_env, eval_freq, n_episodes, record
         self.train_time_offset, self.evaluate_at_start, self.after_eval = train_time_offset, evaluate_at_start, after_eval
+        self.budget, self.final_episodes = budget, final_episodes or n_episodes
         self.next_eval = eval_freq
         self.eval_time = 0.0
         self.start = 0.0
@@ -190,7 +225,13 @@ class PeriodicEval(BaseCallback):
         if self.evaluate_at_start:
             self.evaluate()
 
+    def at_budget(self) -> bool:
+        return self.budget is not None and self.num_timesteps >= self.budget
+
     def _on_step(self) -> bool:
+        if self.at_budget():
+            self.evaluate()
+            return False
         if self.num_timesteps >= self.next_eval:
             self.next_eval += self.eval_freq
             self.evaluate()
@@ -201,9 +242,10 @@ class PeriodicEval(BaseCallback):
         eval_normalize = unwrap_vec_normalize(self.eval_env)
         if eval_normalize is not None:
             eval_normalize.obs_rms = self.model.get_vec_normalize_env().obs_rms  # type: ignore[union-attr]
-        mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True)
+        episodes = self.final_episodes if self.at_budget() else self.n_episodes
+        mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=episodes, deterministic=True)
         train_time = self.train_time() - (time.perf_counter() - t0)
-        self.record(self.num_timesteps, float(mean), float(std), train_time, **diagnostics(self.model))
+        self.record(self.num_timesteps, float(mean), float(std), train_time, eval_episodes=episodes, **diagnostics(self.model))
         if self.after_eval is not None:
             self.after_eval(train_time)
         self.eval_time += time.perf_counter() - t0
@@ -310,6 +352,8 @@ def checkpoint_for(algo: str, env_id: str, seed: int, args: argparse.Namespace, 
         "defaults": bool(args.defaults or algo in args.defaults_for),
         "overrides": parse_overrides(args.set).get(algo),
         "threads": args.threads,
+        "warmup_cap": args.warmup_cap,
+        "final_eval_episodes": args.final_eval_episodes,
     }
     return Checkpoint(args, algo, env_id, seed, settings)
 
@@ -317,8 +361,9 @@ def checkpoint_for(algo: str, env_id: str, seed: int, args: argparse.Namespace, 
 def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list[EvalRow]:
     th.manual_seed(seed)
     defaults = args.defaults or algo in args.defaults_for
-    model, n_timesteps, eval_env = build(algo, env_id, seed, parse_overrides(args.set).get(algo), defaults)
-    n_timesteps = budgets(args).get(algo) or args.n_timesteps or n_timesteps
+    budget = budgets(args).get(algo) or args.n_timesteps or None
+    overrides = parse_overrides(args.set).get(algo)
+    model, n_timesteps, eval_env = build(algo, env_id, seed, overrides, defaults, budget, args.warmup_cap)
     rows: list[EvalRow] = []
     train_time, resumed, resumed_at = 0.0, False, 0
     checkpoint = checkpoint_for(algo, env_id, seed, args, n_timesteps) if getattr(args, "checkpoints", False) else None
@@ -340,14 +385,38 @@ def run_one(algo: str, env_id: str, seed: int, args: argparse.Namespace) -> list
         if checkpoint is not None and model.num_timesteps > 0:
             checkpoint.save(model, rows, train_time)
 
-    callback = PeriodicEval(eval_env, args.eval_freq, args.eval_episodes, record, train_time, not resumed, save)
+    callback = PeriodicEval(eval_env, args.eval_freq, args.eval_episodes, record, train_time, not resumed, save,
+                            n_timesteps, args.final_eval_episodes)  # fmt: skip
     model.learn(n_timesteps - model.num_timesteps, callback=callback, reset_num_timesteps=not resumed)
-    if rows[-1].timesteps != model.num_timesteps:
+    if rows[-1].timesteps != model.num_timesteps:  # learn() ended before the callback saw the budget
+        callback.budget = model.num_timesteps
         callback.evaluate()
     # throughput: all training time, evaluation excluded
     rows[-1].train_time_s = callback.train_time()
     rows[-1].sac_gradient_time_s = float(getattr(model, "sac_train_time", float("nan")))
     return rows
+
+
+BOOTSTRAP = 10_000  # resamples of a confidence interval
+
+
+def mean_ci(values: np.ndarray, reps: int = BOOTSTRAP, level: float = 0.95) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the mean of ``values`` (one per seed), from a fixed generator so
+    that a report regenerates to the same text."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    means = np.random.default_rng(0).choice(values, size=(reps, len(values)), replace=True).mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def collapsed(rows: list[EvalRow]) -> bool:
+    """Whether a run ended below half of its best gain: (final - first) < 0.5 (best - first), with the evaluation
+    before training as the zero (so that it reads the same for negative returns)."""
+    first, final = rows[0].mean_return, rows[-1].mean_return
+    best = max(r.mean_return for r in rows)
+    return best > first and final - first < 0.5 * (best - first)
 
 
 def steps_to_threshold(rows: list[EvalRow], threshold: float) -> int | None:
@@ -400,11 +469,16 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
 
 
 def summary_table(rows: list[EvalRow], args: argparse.Namespace) -> list[str]:
-    """The Markdown table of :func:`summarise`: one line per (env, algo) with rows, after a header."""
+    """The Markdown table of :func:`summarise`: one line per (env, algo) with rows, after a header. Final return:
+    each seed's last evaluation (at the budget, on ``--final-eval-episodes`` episodes), mean, sample std (ddof 1)
+    and a 95% bootstrap confidence interval of the mean over seeds; "seeds >= threshold" is judged on that final
+    return; "steps to threshold" is the first evaluation at or above it (mean over the seeds that got there);
+    "collapsed": seeds whose final return is below half of their best gain (:func:`collapsed`)."""
     lines = [
-        "| env | algo | final return (mean +/- std over seeds) | seeds >= threshold | steps to threshold (mean) "
-        "| train time s | env steps/s | steps/s ratio vs reference | time outside SAC gradient steps |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| env | algo | final return (mean +/- std over seeds) | 95% CI of the mean | seeds >= threshold at the end "
+        "| steps to threshold (mean) | collapsed | train time s | env steps/s | steps/s ratio vs reference "
+        "| time outside SAC gradient steps |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for env_id in args.envs:
         speeds: dict[str, float] = {}
@@ -422,15 +496,19 @@ def summary_table(rows: list[EvalRow], args: argparse.Namespace) -> list[str]:
             hit = [s for s in reached if s is not None]
             sac_times = np.array([p[-1].sac_gradient_time_s for p in per_seed])
             outside = f"{100 * np.mean(1 - sac_times / times):.0f}%" if np.all(np.isfinite(sac_times)) else "n/a"
-            table.append((algo, finals, hit, len(per_seed), times, outside))
-        for algo, finals, hit, n, times, outside in table:
+            fell = sum(collapsed(p) for p in per_seed)
+            table.append((algo, finals, hit, len(per_seed), times, outside, fell))
+        for algo, finals, hit, n, times, outside, fell in table:
             ref = speeds.get(args.reference)
             ratio = f"{speeds[algo] / ref:.2f}" if ref else "n/a"
-            threshold = f"{len(hit)}/{n}" if args.threshold is not None else "n/a"
+            at_end = int(np.sum(finals >= args.threshold)) if args.threshold is not None else 0
+            threshold = f"{at_end}/{n}" if args.threshold is not None else "n/a"
             to_threshold = f"{np.mean(hit):.0f}" if hit else "-"
+            low, high = mean_ci(finals)
+            std = finals.std(ddof=1) if n > 1 else float("nan")
             lines.append(
-                f"| {env_id} | {algo} | {finals.mean():.1f} +/- {finals.std():.1f} | {threshold} | {to_threshold} "
-                f"| {times.mean():.1f} | {speeds[algo]:.0f} | {ratio} | {outside} |"
+                f"| {env_id} | {algo} | {finals.mean():.1f} +/- {std:.1f} | [{low:.1f}, {high:.1f}] | {threshold} "
+                f"| {to_threshold} | {fell}/{n} | {times.mean():.1f} | {speeds[algo]:.0f} | {ratio} | {outside} |"
             )
     return lines
 
@@ -541,6 +619,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference", default="ppo", help="algo whose env steps/s the ratios divide by")
     parser.add_argument("--name", default="benchmark")
     parser.add_argument("--out", type=Path, default=STUDIES)
+    parser.add_argument(
+        "--final-eval-episodes", type=int, default=None,
+        help="episodes of the final evaluation, at the budget (default: --eval-episodes); the final score of a run",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warmup-cap", type=float, default=None, metavar="FRACTION",
+        help="learning_starts of every off-policy algorithm: min(its own value, FRACTION x its budget)",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once (worker processes)")
     parser.add_argument(

@@ -104,6 +104,10 @@ def parser(
         "--checkpoints", action="store_true", help="run.py --checkpoints: --resume continues a stopped run mid-way"
     )
     result.add_argument("--jobs", type=int, default=1)
+    result.add_argument(
+        "--only", nargs="+", metavar="ALGO",
+        help="run: only these algorithms of each benchmark (the full command with --resume later runs the rest)",
+    )  # fmt: skip
     return result
 
 
@@ -116,10 +120,30 @@ def select(parser: argparse.ArgumentParser, suite: Sequence[Benchmark], keys: Se
     return [b for b in suite if "all" in keys or b.key in keys]
 
 
-def run_benchmarks(benches: Iterable[Benchmark], out: Path, jobs: int, resume: bool, checkpoints: bool = False) -> None:
+def only_algos(argv: list[str], only: Sequence[str] | None) -> list[str] | None:
+    """``argv`` with its ``--algos`` narrowed to ``only`` (None when none of them is in it)."""
+    if not only:
+        return argv
+    start = argv.index("--algos") + 1
+    end = next((i for i in range(start, len(argv)) if argv[i].startswith("--")), len(argv))
+    kept = [a for a in argv[start:end] if a in only]
+    return [*argv[:start], *kept, *argv[end:]] if kept else None
+
+
+def run_benchmarks(
+    benches: Iterable[Benchmark],
+    out: Path,
+    jobs: int,
+    resume: bool,
+    checkpoints: bool = False,
+    only: Sequence[str] | None = None,
+) -> None:
     """Runs each benchmark's run.py command (into ``out``; ``resume``: keep the runs it already has, and with
-    ``checkpoints`` continue a stopped run from its last evaluation)."""
+    ``checkpoints`` continue a stopped run from its last evaluation; ``only``: just these algorithms of each)."""
     for bench in benches:
+        argv = only_algos(bench.argv(), only)
+        if argv is None:
+            continue
         extra = ["--jobs", str(jobs), "--out", run.display_path(out)]
         extra += ["--resume"] if resume else []
         extra += ["--checkpoints"] if checkpoints else []
@@ -127,4 +151,4 @@ def run_benchmarks(benches: Iterable[Benchmark], out: Path, jobs: int, resume: b
         if resume and done.exists() and not partial.exists():
             # a benchmark run in part earlier (run.py with fewer --algos): keep those runs, run the rest
             run.write_rows(partial, run.read_rows(done))
-        run.main(bench.argv() + extra)
+        run.main(argv + extra)
