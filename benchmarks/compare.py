@@ -55,6 +55,8 @@ README = ROOT / "README.md"
 REPORT = "compare.md"
 PROFILES = "compare_profiles.png"
 README_MARKERS = ("<!-- compare:start -->", "<!-- compare:end -->")
+VERDICT_MARKERS = ("<!-- verdicts:start -->", "<!-- verdicts:end -->")  # in each algorithm's docs page
+DOCS = ROOT / "docs"
 SUMMARY_MARKERS = ("<!-- summary:start -->", "<!-- summary:end -->")
 FULL_COMMAND = (
     "python -m benchmarks.compare run all --jobs 2 && python -m benchmarks.compare report "
@@ -260,70 +262,268 @@ def normalised(task: Task, rows: list[run.EvalRow]) -> dict[str, np.ndarray]:
     }
 
 
+def bootstrap(matrices: dict[str, Any], func: Any, reps: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """rliable's stratified-bootstrap point estimates and 95% intervals of ``func`` over each entry of ``matrices``
+    (a runs x tasks matrix, or a pair of them), reproducible: arch 7.2 (rliable's bootstrap) draws from NumPy's
+    global generator whatever random_state it is given, so the global one is seeded too (and restored after)."""
+    from rliable import library as rly
+
+    global_state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(0)  # noqa: NPY002
+    try:
+        with warnings.catch_warnings():  # arch's notice that random_state will give way to a Generator
+            warnings.simplefilter("ignore", FutureWarning)
+            return rly.get_interval_estimates(matrices, func, reps=reps, random_state=np.random.RandomState(0))
+    finally:
+        np.random.set_state(global_state)  # noqa: NPY002
+
+
+def matrix(scores: dict[str, dict[str, np.ndarray]], algo: str, tasks: list[str]) -> np.ndarray:
+    """runs x tasks: the algorithm's normalised final scores on ``tasks`` (one column each)."""
+    return np.stack([scores[algo][task] for task in tasks], axis=1)
+
+
+def verdict(ours: tuple[float, float], theirs: tuple[float, float]) -> str:
+    """ "beats" / "loses to" only where the two 95% confidence intervals (low, high) do not overlap."""
+    if ours[0] > theirs[1]:
+        return "beats"
+    if ours[1] < theirs[0]:
+        return "loses to"
+    return "matches"
+
+
+def interval(point: float, low: float, high: float) -> str:
+    return f"{point:.2f} [{low:.2f}, {high:.2f}]"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One of ours against one built-in on the tasks both ran: IQMs, probability of improvement, the verdict."""
+
+    domain: str
+    ours: str
+    builtin: str
+    tasks: tuple[str, ...]
+    iqm_ours: tuple[float, float, float]  # point, low, high
+    iqm_builtin: tuple[float, float, float]
+    improvement: tuple[float, float, float]  # P(a run of ours scores above a run of the built-in)
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.iqm_ours[1:], self.iqm_builtin[1:])
+
+
+def pairs(scores: dict[str, dict[str, dict[str, np.ndarray]]], reps: int) -> list[Pair]:
+    """Every (ours, built-in) pair of a domain on exactly the tasks both ran."""
+    from rliable import metrics
+
+    result = []
+    for domain, algos in scores.items():
+        for ours in (a for a in OURS[domain] if a in algos):
+            for builtin in (b for b in BUILTINS[domain] if b in algos):
+                common = [t for t in algos[ours] if t in algos[builtin]]
+                if not common:
+                    continue
+                x, y = matrix(algos, ours, common), matrix(algos, builtin, common)
+                iqm_points, iqm_cis = bootstrap({"x": x, "y": y}, lambda m: np.array([metrics.aggregate_iqm(m)]), reps)
+                poi_point, poi_ci = bootstrap(
+                    {"xy": [x, y]}, lambda a, b: np.array([metrics.probability_of_improvement(a, b)]), reps
+                )
+                estimate = {k: (float(iqm_points[k][0]), float(iqm_cis[k][0][0]), float(iqm_cis[k][1][0])) for k in "xy"}
+                poi = (float(poi_point["xy"][0]), float(poi_ci["xy"][0][0]), float(poi_ci["xy"][1][0]))
+                result.append(Pair(domain, ours, builtin, tuple(common), estimate["x"], estimate["y"], poi))
+    return result
+
+
+def task_verdicts(scores: dict[str, dict[str, dict[str, np.ndarray]]]) -> list[tuple[str, str, str, str, str, str]]:
+    """(domain, ours, built-in, task, verdict, detail) for every task both ran: the mean normalised score over seeds
+    with its 95% bootstrap interval (run.mean_ci), judged by the same rule as the aggregates."""
+    result = []
+    for domain, algos in scores.items():
+        for ours in (a for a in OURS[domain] if a in algos):
+            for builtin in (b for b in BUILTINS[domain] if b in algos):
+                for task in (t for t in algos[ours] if t in algos[builtin]):
+                    a, b = algos[ours][task], algos[builtin][task]
+                    ci_a, ci_b = run.mean_ci(a), run.mean_ci(b)
+                    detail = f"{interval(a.mean(), *ci_a)} vs {interval(b.mean(), *ci_b)}"
+                    result.append((domain, ours, builtin, task, verdict(ci_a, ci_b), detail))
+    return result
+
+
 def aggregate(
     scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Task], out: Path, reps: int = REPS
-) -> list[str]:
-    """The IQM table (domain -> algo -> task -> normalised score per seed) with rliable, and its performance
-    profiles plotted into ``out/compare_profiles.png``."""
+) -> tuple[list[str], list[str]]:
+    """The aggregate tables (domain -> algo -> task -> normalised score per seed), with rliable: per domain, IQM and
+    mean over the tasks that every algorithm of the domain ran; every (ours, built-in) pair on exactly the tasks
+    both ran (IQMs, probability of improvement, verdict); the verdict matrix; and the performance profiles plotted
+    into ``out/compare_profiles.png``. Returns the summary (domain table and verdicts: README's block) and the
+    pairwise table."""
+    from rliable import metrics
+
+    lines = [
+        "### Per domain, on the tasks every algorithm of the domain ran",
+        "",
+        "| domain | tasks | algorithm | runs | IQM [95% CI] | mean [95% CI] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for domain in (d for d in OURS if scores.get(d)):
+        algos = scores[domain]
+        order = [a for a in (*OURS[domain], *BUILTINS[domain]) if a in algos]
+        common = [t.task for t in tasks if t.domain == domain and all(t.task in algos[a] for a in order)]
+        if not common:
+            lines.append(f"| {domain} | none in common yet | | | | |")
+            continue
+        points, cis = bootstrap(
+            {a: matrix(algos, a, common) for a in order},
+            lambda m: np.array([metrics.aggregate_iqm(m), metrics.aggregate_mean(m)]),
+            reps,
+        )
+        for algo in order:
+            cells = [interval(p, lo, hi) for p, lo, hi in zip(points[algo], *cis[algo])]
+            runs = len(common) * len(algos[algo][common[0]])
+            lines.append(f"| {domain} | {', '.join(common)} | {algo} | {runs} | " + " | ".join(cells) + " |")
+    found = pairs(scores, reps)
+    detail = [
+        "### Each of ours against each built-in, on exactly the tasks both ran",
+        "",
+        "| domain | ours | built-in | tasks | IQM ours [95% CI] | IQM built-in [95% CI] "
+        "| P(ours > built-in) [95% CI] | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+        *(f"| {p.domain} | {p.ours} | {p.builtin} | {', '.join(p.tasks)} | {interval(*p.iqm_ours)} "
+          f"| {interval(*p.iqm_builtin)} | {interval(*p.improvement)} | {p.verdict} |" for p in found),
+        "",
+        "### Per task",
+        "",
+        "Mean normalised final score over seeds [95% bootstrap interval], ours vs the built-in; the same rule.",
+        "",
+        "| domain | ours | built-in | task | verdict | ours vs built-in |",
+        "|---|---|---|---|---|---|",
+        *(f"| {d} | {a} | {b} | {t} | {v} | {x} |" for d, a, b, t, v, x in task_verdicts(scores)),
+    ]  # fmt: skip
+    lines += [
+        "",
+        "### Verdicts",
+        "",
+        "Ours (rows) against the built-ins (columns), on the tasks both ran: **beats** / **loses to** where the 95% "
+        "confidence intervals of the two IQMs do not overlap, otherwise matches; (n) = number of tasks.",
+    ]  # fmt: skip
+    for domain in (d for d in OURS if scores.get(d)):
+        builtins = [b for b in BUILTINS[domain] if b in scores[domain]]
+        lines += ["", f"| {domain} | " + " | ".join(builtins) + " |", "|---" * (len(builtins) + 1) + "|"]
+        for ours in (a for a in OURS[domain] if a in scores[domain]):
+            cell = {p.builtin: p for p in found if p.domain == domain and p.ours == ours}
+            row = [f"{_bold(cell[b].verdict)} ({len(cell[b].tasks)})" if b in cell else "-" for b in builtins]
+            lines.append(f"| {ours} | " + " | ".join(row) + " |")
+    profiles(scores, tasks, out, reps)
+    return lines, detail
+
+
+def _bold(word: str) -> str:
+    return word if word == "matches" else f"**{word}**"
+
+
+# 11 algorithms told apart: ours solid, the built-ins dashed, each its own colour
+COLOURS = {
+    "reinforce": "#1f77b4", "npg": "#ff7f0e", "offpac": "#2ca02c", "sac_discrete": "#d62728", "svg": "#9467bd",
+    "mbpo": "#8c564b", "mppi": "#e377c2", "ppo": "#000000", "a2c": "#7f7f7f", "dqn": "#bcbd22", "sac": "#17becf",
+    "td3": "#bcbd22", "ddpg": "#7f7f7f",
+}  # fmt: skip
+
+
+def profiles(scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Task], out: Path, reps: int) -> None:
+    """Performance profiles per domain (every task each algorithm ran), into ``out/compare_profiles.png``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from rliable import library as rly
-    from rliable import metrics, plot_utils
 
-    def statistics(x: np.ndarray) -> np.ndarray:
-        return np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)])
-
-    lines = [
-        "| domain | algorithm | tasks | runs | IQM [95% CI] | mean [95% CI] |",
-        "|---|---|---|---|---|---|",
-    ]
     domains = [d for d in OURS if scores.get(d)]
-    fig, axes = plt.subplots(1, max(len(domains), 1), figsize=(6 * max(len(domains), 1), 4), squeeze=False)
-    palette = dict(zip(sorted({*FITS, *(a for d in scores.values() for a in d)}), plt.get_cmap("tab20").colors * 2))
+    fig, axes = plt.subplots(1, max(len(domains), 1), figsize=(6.5 * max(len(domains), 1), 4.8), squeeze=False)
     for domain, ax in zip(domains, axes[0]):
-        names = [t.task for t in tasks if t.domain == domain]
-        order = [a for a in (*OURS[domain], *BUILTINS[domain]) if a in scores[domain]]
-        order += sorted(set(scores[domain]) - set(order))
-        matrices = {a: np.stack([scores[domain][a][t] for t in scores[domain][a]], axis=1) for a in order}
-        # arch 7.2 (rliable's bootstrap) draws from NumPy's global generator whatever random_state it is given, so
-        # the global one is seeded too (and restored after) for a report that regenerates to the same text
-        global_state = np.random.get_state()  # noqa: NPY002
-        np.random.seed(0)  # noqa: NPY002
-        with warnings.catch_warnings():  # arch's notice that random_state will give way to a Generator
-            warnings.simplefilter("ignore", FutureWarning)
-            points, intervals = rly.get_interval_estimates(
-                matrices, statistics, reps=reps, random_state=np.random.RandomState(0)
-            )
-        for algo in order:
-            ran = list(scores[domain][algo])
-            where = "all" if set(names) <= set(ran) else ", ".join(ran)
-            cells = [f"{p:.2f} [{lo:.2f}, {hi:.2f}]" for p, lo, hi in zip(points[algo], *intervals[algo])]
-            lines.append(f"| {domain} | {algo} | {where} | {matrices[algo].size} | " + " | ".join(cells) + " |")
+        algos = scores[domain]
+        order = [a for a in (*OURS[domain], *BUILTINS[domain]) if a in algos]
+        matrices = {a: matrix(algos, a, list(algos[a])) for a in order}
         top = max(float(m.max()) for m in matrices.values())
         taus = np.linspace(0.0, max(1.25, min(3.0, top)), 101)
-        profiles, profile_cis = rly.create_performance_profile(matrices, taus, reps=min(reps, 2000))
+        global_state = np.random.get_state()  # noqa: NPY002
+        np.random.seed(0)  # noqa: NPY002
+        curves, bands = rly.create_performance_profile(matrices, taus, reps=min(reps, 2000))
         np.random.set_state(global_state)  # noqa: NPY002
-        plot_utils.plot_performance_profiles(
-            profiles, taus, performance_profile_cis=profile_cis, colors={a: palette[a] for a in order}, ax=ax,
-            xlabel=r"normalised score $\tau$", ylabel=r"fraction of runs with score > $\tau$",
-        )  # fmt: skip
-        ax.set_title(f"{domain} ({len({t for a in order for t in scores[domain][a]})} of {len(names)} tasks run)")
-        ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
+        for algo in order:
+            style = "-" if algo in OURS[domain] else "--"
+            ax.plot(taus, curves[algo], style, color=COLOURS.get(algo), label=f"{algo} ({len(algos[algo])} tasks)")
+            ax.fill_between(taus, *bands[algo], color=COLOURS.get(algo), alpha=0.15, linewidth=0)
+        ax.axvline(1.0, color="grey", linestyle=":", label="threshold (score 1)")
+        names = [t.task for t in tasks if t.domain == domain]
+        ax.set(xlabel=r"normalised score $\tau$", ylabel=r"fraction of runs with score > $\tau$", ylim=(0, 1.02),
+               title=f"{domain}: {len({t for a in order for t in algos[a]})} of {len(names)} tasks")  # fmt: skip
+        ax.legend(loc="upper right", fontsize=7, ncol=2)
+    fig.text(0.5, 0.01, "Solid: ours; dashed: SB3 built-ins. Shading: 95% stratified-bootstrap confidence interval. "
+             "Score 0: uniformly random actions; 1: the task's threshold.", ha="center", fontsize=8)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(out / PROFILES, dpi=100)
     plt.close(fig)
-    return lines
+
+
+# The seeds each of our zoo entries was tuned, piloted or reported on before the fresh seeds (from the entries'
+# comments and the earlier reports); no entry has seen SEEDS_FRESH. From now on, tuning uses seeds 100-999.
+TUNED = {
+    "reinforce": "0-4 (its reports; entries chosen after them)",
+    "npg": "pilots on 10-12; reports on 0-4",
+    ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports)",
+    ("offpac", "Pendulum-v1"): "pilots on 0-1, report on 0-4",
+    ("sac_discrete", "CartPole-v1"): "tuned on 0, reports on 0-2",
+    ("sac_discrete", "Acrobot-v1"): "0-2 (report)",
+    ("sac_discrete", "LunarLander-v3"): "tuned on 10, reports on 0-2",
+    "svg": "0-2 (Pendulum-v1 horizons, InvertedPendulum-v5 gradient_steps and HalfCheetah-v5 horizon chosen after them)",
+    "mbpo": "pilots and reports on 0-2",
+    "mppi": "checks on 0-2",
+}
+
+
+def _tuning_rows(tasks: list[Task]) -> dict[tuple[str, str], list[str]]:
+    """(algorithm, tuned on) -> its tasks, ours first."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for algo in dict.fromkeys(a for d in (OURS, BUILTINS) for group in d.values() for a in group):
+        for task in (t for t in tasks if algo in t.algos):
+            rows.setdefault((algo, tuned_on(algo, task.task)), []).append(task.task)
+    return rows
+
+
+def tuned_on(algo: str, task: str) -> str:
+    """The seeds our entry for ``task`` was tuned on (a built-in: rl_zoo3's own tuning)."""
+    if algo not in {a for d in OURS.values() for a in d}:
+        return "rl_zoo3's own tuning"
+    if not has_zoo_entry(algo, task):
+        return "no entry (constructor defaults)"
+    return TUNED.get((algo, task), TUNED.get(algo, "not recorded"))
+
+
+def warmup(task: Task, algo: str) -> int | None:
+    """The learning_starts of ``algo`` on ``task`` under the protocol (None: it takes no random warm-up steps)."""
+    hyperparams = run.zoo_hyperparams(algo, task.task) if has_zoo_entry(algo, task.task) and algo not in task.untuned() else {}
+    return run.warmup_steps(algo, hyperparams, task.steps(algo), WARMUP_CAP)
 
 
 def kilo(steps: int) -> str:
     return f"{steps // 1000}k" if steps % 1000 == 0 else str(steps)
 
 
+def collect(tasks: list[Task], out: Path) -> tuple[dict[str, list[run.EvalRow]], dict[str, dict[str, dict[str, np.ndarray]]]]:
+    """The rows of every task run so far, and the normalised scores (domain -> algo -> task -> one per seed) of the
+    algorithms that completed every seed of a task."""
+    results = {t.task: rows for t in tasks if (rows := suite.load(t, out)) is not None}
+    scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for task in tasks:
+        for algo, values in normalised(task, results.get(task.task, [])).items():
+            scores.setdefault(task.domain, {}).setdefault(algo, {})[task.task] = values
+    return results, scores
+
+
 def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "python -m benchmarks.compare report") -> str:
     """compare.md: the suite, every task's table and curves, the aggregate, and the tasks not run yet."""
-    results = {t.task: rows for t in tasks if (rows := suite.load(t, out)) is not None}
+    results, scores = collect(tasks, out)
     core_hours, wall_hours = cost(tasks)
     missing = [t for t in tasks if t.task not in results or suite.complete(results[t.task], t.seeds) != set(t.algos)]
     lines = [
@@ -337,17 +537,37 @@ def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "pytho
         "`python -m benchmarks.compare --list`; how budgets and scores are chosen: the docstring of "
         "`benchmarks/compare.py`.",
         "",
+        "## Protocol",
+        "",
+        f"- Seeds {', '.join(map(str, tasks[0].seeds))} for every run: no tuning run, pilot or earlier report used "
+        "them (the seeds each entry was tuned on: the table below). Tuning uses seeds 100-999 only.",
+        f"- One warm-up rule: every off-policy algorithm, ours and the built-ins, takes `learning_starts = min(its zoo "
+        f"value, {WARMUP_CAP:.0%} of its budget)` uniformly random steps (rl_zoo3's SAC, TD3 and DDPG entries take "
+        "10k, a third of a 30k budget). On-policy runs stop at the budget (SB3 would finish the rollout past it).",
+        f"- Final score of a run: one deterministic evaluation of {tasks[0].final_episodes} episodes at its budget "
+        "(one evaluation of the final policy, with more episodes than the periodic ones so that the noise of one "
+        "evaluation does not decide it; the mean of the last two evaluations would mix two policies). Threshold "
+        "reached: judged on that final score. Collapsed: final score below half of the run's best gain over its "
+        "initial evaluation.",
+        "- Per task: mean, sample standard deviation (ddof 1) and a 95% percentile-bootstrap interval of the mean "
+        "over seeds. Aggregates: `rliable`'s IQM with 95% stratified-bootstrap intervals, per domain on the tasks "
+        "every algorithm ran, and per (ours, built-in) pair on exactly the tasks both ran, with the probability of "
+        "improvement. A verdict says beats or loses to only where the two intervals do not overlap.",
+        "",
         "## Suite",
         "",
-        "| task | budget (env steps) | algorithms | evaluation | threshold | random score | estimated core-minutes |",
-        "|---|---|---|---|---|---|---|",
+        "| task | budget (env steps) | algorithms | warm-up steps | evaluation | threshold | random score "
+        "| estimated core-minutes |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for task in tasks:
         untuned = task.untuned()
         names = [a + (f" ({kilo(task.steps(a))})" if a in dict(task.own_budgets) else "")
                  + (" (defaults)" if a in untuned else "") for a in task.algos]  # fmt: skip
-        lines.append(f"| {task.task} | {kilo(task.budget)} | {', '.join(names)} | {task.eval_episodes} episodes "
-                     f"every {kilo(task.eval_freq)} | {task.threshold:g} | {task.random_score:g} "
+        warm = ", ".join(f"{a} {w}" for a in task.algos if (w := warmup(task, a)) is not None)
+        lines.append(f"| {task.task} | {kilo(task.budget)} | {', '.join(names)} | {warm or '-'} "
+                     f"| {task.eval_episodes} episodes every {kilo(task.eval_freq)}, {task.final_episodes} at the end "
+                     f"| {task.threshold:g} | {task.random_score:g} "
                      f"| {sum(run_cost(task, a) for a in task.algos) * len(task.seeds) / 60:.0f} |")  # fmt: skip
     lines += [
         "",
@@ -358,6 +578,12 @@ def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "pytho
         "with `--jobs 2`. Left out:",
         "",
         *(f"- {algo} on {where}: {why}" for (algo, where), why in EXCLUDED.items()),
+        "",
+        "## Seeds each entry was tuned on",
+        "",
+        "| algorithm | tasks | tuned on |",
+        "|---|---|---|",
+        *(f"| {algo} | {', '.join(ts)} | {seeds} |" for (algo, seeds), ts in _tuning_rows(tasks).items()),
         "",
         "## Results per task",
         "",
@@ -371,21 +597,17 @@ def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "pytho
     if results:
         lines += ["", "Learning curves (mean +/- std over seeds): "
                   + ", ".join(f"[{t.task}]({t.bench_name}_{t.task}.png)" for t in tasks if t.task in results)]  # fmt: skip
-    scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-    for task in tasks:
-        for algo, values in normalised(task, results.get(task.task, [])).items():
-            scores.setdefault(task.domain, {}).setdefault(algo, {})[task.task] = values
+    tables, detail = aggregate(scores, tasks, out, reps) if scores else (["No task has been run yet."], [])
     summary = [
-        "Normalised score of a run: (final return - random score) / (threshold - random score), 0 for uniformly "
-        "random actions, 1 at the task's threshold. IQM: interquartile mean over every run (seed) of every task of "
-        f"the domain that the algorithm ran, with 95% stratified-bootstrap confidence intervals ({reps} resamples, "
-        "`rliable`); an algorithm that ran only some tasks of a domain is aggregated over those (named).",
+        "Normalised score of a run: (final score - random score) / (threshold - random score), 0 for uniformly "
+        f"random actions, 1 at the task's threshold; {len(tasks[0].seeds)} seeds per task. IQM: interquartile mean "
+        f"over runs, with 95% stratified-bootstrap confidence intervals ({reps} resamples, `rliable`).",
         "",
-        *(aggregate(scores, tasks, out, reps) if scores else ["No task has been run yet."]),
+        *tables,
     ]
     if missing:
         summary += ["", "Not run yet (or only in part): " + ", ".join(t.task for t in missing) + "."]
-    lines += ["", "## Aggregate", "", SUMMARY_MARKERS[0], *summary, SUMMARY_MARKERS[1]]
+    lines += ["", "## Aggregate", "", SUMMARY_MARKERS[0], *summary, SUMMARY_MARKERS[1], *(["", *detail] if detail else [])]
     if scores:
         lines += ["", f"Performance profiles (fraction of runs above each normalised score): [{PROFILES}]({PROFILES})"]
     if results:
@@ -430,6 +652,47 @@ def readme(out: Path, path: Path, tasks: list[Task] = TASKS) -> str:
     return before + "\n".join(block) + rest.split(README_MARKERS[1], 1)[1]
 
 
+def verdict_block(algo: str, found: list[Pair], per_task: list[tuple[str, ...]], link: str) -> list[str]:
+    """The generated lines of ``algo``'s docs page: its verdict against each built-in, and every task where its
+    interval lies below a built-in's."""
+    mine = [p for p in found if p.ours == algo]
+    if not mine:
+        return [f"Not run yet under the comparison's protocol ([compare.md]({link}))."]
+    lines = [
+        f"Against SB3's built-ins in the comparison ([compare.md]({link}): fresh seeds, IQM of normalised final "
+        "scores with 95% bootstrap intervals; beats / loses to only where the intervals do not overlap):",
+        "",
+        *(f"- {p.verdict} {p.builtin.upper()} on {', '.join(p.tasks)}: IQM {interval(*p.iqm_ours)} vs "
+          f"{interval(*p.iqm_builtin)}, P(better) {interval(*p.improvement)}" for p in mine),
+    ]  # fmt: skip
+    short = [(b, t, x) for _, a, b, t, v, x in per_task if a == algo and v == "loses to"]
+    lines += [
+        "",
+        "Falls short of a built-in on: " + "; ".join(f"{t} against {b.upper()} ({x})" for b, t, x in short) + "."
+        if short
+        else "On no task does its interval lie below a built-in's.",
+    ]
+    return lines
+
+
+def write_verdicts(out: Path, docs: Path, tasks: list[Task], reps: int = REPS) -> list[Path]:
+    """Fills the VERDICT_MARKERS block of every algorithm page in ``docs`` that has one; returns the pages written."""
+    _, scores = collect(tasks, out)
+    found, per_task = pairs(scores, reps), task_verdicts(scores)
+    written = []
+    for algo in dict.fromkeys(a for group in OURS.values() for a in group):
+        page = docs / f"{algo}.md"
+        if not page.exists() or VERDICT_MARKERS[0] not in page.read_text():
+            continue
+        link = Path(os.path.relpath(out / REPORT, docs)).as_posix()
+        block = [VERDICT_MARKERS[0], "<!-- generated by `python -m benchmarks.compare readme`: do not edit by hand -->",
+                 "", *verdict_block(algo, found, per_task, link), VERDICT_MARKERS[1]]  # fmt: skip
+        before, rest = page.read_text().split(VERDICT_MARKERS[0], 1)
+        page.write_text(before + "\n".join(block) + rest.split(VERDICT_MARKERS[1], 1)[1])
+        written.append(page)
+    return written
+
+
 def random_score(task: str, episodes: int = 100) -> float:
     """Mean return of uniformly random actions (action space seeded 0, env seeds 0 .. episodes - 1)."""
     import gymnasium as gym
@@ -451,12 +714,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = suite.parser(__doc__, "tasks", "task", run.RESULTS / "compare", actions=("run", "report", "readme", "random"))
     parser.add_argument("--quick", action="store_true", help="the two-task subset at tiny budgets (needs --out)")
     parser.add_argument("--readme", type=Path, default=README, help="the README whose Results section `readme` writes")
+    parser.add_argument("--docs", type=Path, default=DOCS, help="the docs pages whose verdict blocks `readme` writes")
     args: Any = parser.parse_args(argv)
     tasks = QUICK if args.quick else TASKS
     if args.quick and run.RESULTS.resolve() in (args.out.resolve(), *args.out.resolve().parents):
         parser.error("--quick writes into an --out folder other than benchmarks/results/")
-    if args.quick and args.readme.resolve() == README.resolve() and args.action == "readme":
-        parser.error("readme --quick writes into a --readme other than README.md")
+    if (
+        args.quick
+        and args.action == "readme"
+        and (args.readme.resolve() == README.resolve() or args.docs.resolve() == DOCS.resolve())
+    ):
+        parser.error("readme --quick writes into a --readme other than README.md and --docs other than docs/")
     if args.list:
         print(listing(tasks))
         return
@@ -468,6 +736,7 @@ def main(argv: list[str] | None = None) -> None:
         if not (args.out / REPORT).exists():
             parser.error(f"no {args.out / REPORT}: run `report` first")
         args.readme.write_text(readme(args.out, args.readme, tasks))
+        write_verdicts(args.out, args.docs, tasks)
         return
     if args.action == "run":
         suite.run_benchmarks(

@@ -139,7 +139,9 @@ def warmup_steps(algo: str, kwargs: dict[str, Any], budget: int, cap: float | No
 
     from rl_zoo3.utils import ALGOS
 
-    parameter = inspect.signature(ALGOS[algo.split("/", 1)[0]].__init__).parameters.get("learning_starts")
+    from sb3_pg_extras.zoo import ALGOS as OURS
+
+    parameter = inspect.signature({**ALGOS, **OURS}[algo.split("/", 1)[0]].__init__).parameters.get("learning_starts")
     if cap is None or parameter is None:
         return None
     return min(int(kwargs.get("learning_starts", parameter.default)), int(cap * budget))

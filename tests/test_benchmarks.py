@@ -218,26 +218,38 @@ def test_compare_aggregate_normalises_final_returns_and_lists_tasks_not_run(tmp_
     text = compare.report(tasks, tmp_path, reps=2000)
 
     def cells(algo: str) -> list[str]:
-        line = next(x for x in text.splitlines() if x.startswith(f"| discrete | {algo} |"))
+        line = next(x for x in text.splitlines() if x.startswith(f"| discrete | CartPole-v1, Acrobot-v1 | {algo} |"))
         return [c.strip() for c in line.split("|")[1:-1]]
 
-    assert cells("reinforce")[2:] == ["CartPole-v1, Acrobot-v1", "6", *["1.00 [1.00, 1.00]"] * 2]
+    assert cells("reinforce")[3:] == ["6", *["1.00 [1.00, 1.00]"] * 2]
     iqm = cells("ppo")[4]  # IQM of 0, .25, .5, .75, .75, 2: the mean of the middle four, 0.5625
     point, low, high = (float(x) for x in iqm.replace("[", "").replace(",", "").replace("]", "").split())
     assert point == 0.56 and 0.0 <= low < 0.56 < high <= 2.0
     assert cells("ppo")[5].startswith("0.71 [")  # the mean, 0.708
-    assert "| CartPole-v1 | ppo | 136.5 +/- 92.1 | 0/3 | - |" in text  # run.py's own table
+    # run.py's own table: the sample std (ddof 1) of 23.7, 136.5, 249.3 and the threshold judged at the end
+    assert "| CartPole-v1 | ppo | 136.5 +/- 112.8 | [23.7, 249.3] | 0/3 | - | 0/3 |" in text
+    # the pair on the tasks both ran, and per task: a verdict only where the intervals separate
+    assert "| discrete | reinforce | ppo | CartPole-v1, Acrobot-v1 | 1.00 [1.00, 1.00] | 0.56 [" in text
+    assert "| discrete | reinforce | ppo | CartPole-v1 | beats | 1.00 [1.00, 1.00] vs 0.25 [0.00, 0.50] |" in text
+    assert "| discrete | reinforce | ppo | Acrobot-v1 | matches |" in text
+    assert "| reinforce | matches (2) |" in text  # overall: PPO's IQM interval reaches 1.00
     assert "Not run yet (or only in part): LunarLander-v3." in text
     assert "- LunarLander-v3: `python -m benchmarks.run --algos reinforce ppo --envs LunarLander-v3" in text
     assert (tmp_path / "compare_profiles.png").exists()
     assert compare.report(tasks, tmp_path, reps=2000) == text  # the bootstrap is seeded: the report is reproducible
 
 
-def test_compare_suite_fits_16_core_hours_and_8_hours_on_2_cores() -> None:
+def test_compare_suite_runs_five_fresh_seeds_under_one_warmup_rule_in_about_a_day_of_two_cores() -> None:
     compare = load_benchmark_script("compare")
     core_hours, wall_hours = compare.cost()
-    assert core_hours <= 16 and wall_hours <= 8
-    assert all(len(task.seeds) == 3 for task in compare.TASKS)
+    assert core_hours <= 26 and wall_hours <= 14
+    assert all(task.seeds == (1000, 1001, 1002, 1003, 1004) for task in compare.TASKS)  # no tuning seed (< 1000)
+    for task in compare.TASKS:
+        argv = task.argv()
+        assert argv[argv.index("--warmup-cap") + 1] == "0.05" and argv[argv.index("--final-eval-episodes") + 1] == "20"
+    hopper = next(t for t in compare.TASKS if t.task == "Hopper-v5")
+    assert compare.warmup(hopper, "sac") == 1500  # rl_zoo3's 10k, capped at 5% of 30k
+    assert compare.warmup(hopper, "ppo") is None  # on-policy: no warm-up
 
 
 def test_compare_pairs_every_algorithm_of_the_issue_with_every_task_it_fits() -> None:
@@ -268,8 +280,10 @@ def test_compare_quick_runs_reports_and_writes_the_readme_section(tmp_path: Path
         assert (tmp_path / name).exists()
     assert "| Pendulum-v1 | 1100 | svg, sac (400) |" in text
     assert max(r.timesteps for r in compare.run.read_rows(tmp_path / "quick_pendulum.csv") if r.algo == "sac") == 400
-    for algo in ("reinforce", "ppo", "svg", "sac"):
-        assert f"| {algo} | all | 2 |" in text
+    for algo in ("reinforce", "ppo"):
+        assert f"| discrete | CartPole-v1 | {algo} | 2 |" in text
+    for algo in ("svg", "sac"):
+        assert f"| continuous | Pendulum-v1 | {algo} | 2 |" in text
     assert "Not run yet" not in text
     compare.main(["report", "--quick", "--out", str(tmp_path)])
     assert (tmp_path / "compare.md").read_text() == text  # `report` writes what `run` wrote
@@ -277,15 +291,24 @@ def test_compare_quick_runs_reports_and_writes_the_readme_section(tmp_path: Path
     readme = tmp_path / "README.md"
     original = (compare.ROOT / "README.md").read_text()
     readme.write_text(original)
-    with pytest.raises(SystemExit):  # --quick never writes the repository's README
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    start, end = compare.VERDICT_MARKERS
+    (docs / "svg.md").write_text(f"# SVG\n\n## Results\n\n{start}\nold\n{end}\n\n## Parameters\n")
+    with pytest.raises(SystemExit):  # --quick never writes the repository's README or docs
         compare.main(["readme", "--quick", "--out", str(tmp_path)])
-    compare.main(["readme", "--quick", "--out", str(tmp_path), "--readme", str(readme)])
+    with pytest.raises(SystemExit):
+        compare.main(["readme", "--quick", "--out", str(tmp_path), "--readme", str(readme)])
+    compare.main(["readme", "--quick", "--out", str(tmp_path), "--readme", str(readme), "--docs", str(docs)])
     written = readme.read_text()
     start, end = compare.README_MARKERS
     assert written.split(start)[0] == original.split(start)[0] and written.split(end)[1] == original.split(end)[1]
     section = written.split(start)[1].split(end)[0]
-    assert "[compare.md](compare.md)" in section and "| continuous | sac | all | 2 |" in section
+    assert "[compare.md](compare.md)" in section and "| continuous | Pendulum-v1 | sac | 2 |" in section
     assert compare.FULL_COMMAND in section
+    page = (docs / "svg.md").read_text()  # the generated verdict against SAC replaces the block, nothing else
+    assert "old" not in page and page.startswith("# SVG\n\n## Results\n\n") and page.endswith("\n\n## Parameters\n")
+    assert "SAC on Pendulum-v1: IQM" in page and "](../compare.md)" in page
 
 
 def test_svg_speed_writes_the_ratio_and_the_parts_of_a_gradient_step(tmp_path: Path, monkeypatch) -> None:
