@@ -13,6 +13,9 @@ from pathlib import Path
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
+from sphinx.util.docutils import SphinxDirective
+from docutils import nodes
+from docutils.statemachine import StringList
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # document the checkout, not whatever version is installed
@@ -75,5 +78,35 @@ class RepositoryFileLinks(SphinxTransform):
             node.replace_self(download)
 
 
+class EnvFunctionsTable(SphinxDirective):
+    """``env-functions-table``: the registry of known env functions (``sb3_pg_extras.envs``), read at build time."""
+
+    def run(self) -> list[nodes.Node]:
+        from sb3_pg_extras.envs import ENV_FUNCTIONS
+        from sb3_pg_extras.envs.simulator import SIMULATOR_SPECS
+
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|").replace("*", "\\*")
+
+        rows = [
+            "| env id | reward | termination | dynamics (MPPI `known`) | simulator (MPPI) | note |",
+            "|---|---|---|---|---|---|",
+        ]
+        for env_id in sorted(set(ENV_FUNCTIONS) | set(SIMULATOR_SPECS)):
+            functions = ENV_FUNCTIONS.get(env_id)
+            if functions is None:
+                rows.append(f"| `{env_id}` | - | - | - | yes | |")
+                continue
+            reward = "exact" if functions.exact_reward else f"approximate (max error {functions.reward_atol:g})"
+            termination = "exact" if functions.exact_termination else "approximate"
+            dynamics = "yes" if functions.dynamics is not None else "-"
+            simulator = "yes" if env_id in SIMULATOR_SPECS else "-"
+            rows.append(f"| `{env_id}` | {reward} | {termination} | {dynamics} | {simulator} | {cell(functions.note)} |")
+        container = nodes.container()
+        self.state.nested_parse(StringList(rows, source="env-functions-table"), self.content_offset, container)
+        return container.children
+
+
 def setup(app: Sphinx) -> None:
     app.add_transform(RepositoryFileLinks)
+    app.add_directive("env-functions-table", EnvFunctionsTable)
