@@ -10,12 +10,12 @@ import os
 import sys
 from pathlib import Path
 
+from docutils import nodes
+from docutils.statemachine import StringList
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
-from docutils import nodes
-from docutils.statemachine import StringList
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # document the checkout, not whatever version is installed
@@ -24,7 +24,7 @@ from sb3_pg_extras.version import __version__  # noqa: E402
 
 project = "sb3-pg-extras"
 author = "sb3-pg-extras contributors"
-copyright = "sb3-pg-extras contributors"  # noqa: A001
+copyright = "sb3-pg-extras contributors"
 version = release = __version__
 
 extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
@@ -70,7 +70,10 @@ class RepositoryFileLinks(SphinxTransform):
                 continue  # left to myst, which reports it
             page_dir = (Path(self.env.srcdir) / node["refdoc"]).parent
             download = addnodes.download_reference(
-                refdomain=None, reftype="myst", refexplicit=node.get("refexplicit"), refdoc=node["refdoc"],
+                refdomain=None,
+                reftype="myst",
+                refexplicit=node.get("refexplicit"),
+                refdoc=node["refdoc"],
                 reftarget=os.path.relpath(path, page_dir),
             )
             download.source, download.line = node.source, node.line
