@@ -4,7 +4,7 @@ PIP_INSTALL = $(PYTHON) -m pip install --disable-pip-version-check -q -c constra
 # both cores: the default suite takes about 2.5 min this way on 2 cores (about 4.5 min serially)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install main test test-slow lint format type check benchmark mutation
+.PHONY: install main test test-slow lint format type check docs benchmark mutation
 
 install:
 	$(PYTHON) -m pip install --disable-pip-version-check -q torch==2.13.0
@@ -35,8 +35,14 @@ type:
 
 check: lint type test
 
-# Re-creates two reports (reinforce_cartpole.md, reinforce_variance.md); README.md "Re-creating the reports" gives
-# the command of every other report in benchmarks/results/.
+# The docs site (docs/conf.py; the `docs` extra: Sphinx, myst-parser, furo), warnings as errors; open
+# docs/_build/html/index.html. .ci/run builds it too.
+docs:
+	$(PIP_INSTALL) -e ".[docs]"
+	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# Re-creates two reports (reinforce_cartpole.md, reinforce_variance.md); benchmarks/README.md gives the command of
+# every other report in benchmarks/results/.
 benchmark: install
 	$(PYTHON) -m benchmarks.run --algos reinforce ppo --envs CartPole-v1 --seeds 0 1 2 3 4 \
 		--n-timesteps 100000 --eval-freq 10000 --eval-episodes 10 --threshold 475 --reference ppo --name reinforce_cartpole

@@ -322,7 +322,7 @@ class ZooEntry:
 def preprocess_hyperparams(algo: str, env_id: str, hyperparams: dict[str, Any], n_timesteps: int = 0) -> ZooEntry:
     """
     The YAML-entry-to-kwargs path of ``sb3-pg-zoo train`` (rl_zoo3's ``ExperimentManager._preprocess_hyperparams``),
-    for code that builds the model itself (benchmarks/run.py), so an entry means the same there as in the zoo.
+    for code that builds the model itself (a benchmark harness), so an entry means the same there as in the zoo.
 
     rl_zoo3 turns ``lin_<x>`` into a schedule for its own keys (``learning_rate``, ``clip_range``, ...); our
     constructors read ``lin_<x>`` / ``auto_<x>`` for their other keys (e.g. ``baseline_learning_rate``) with

@@ -1,8 +1,9 @@
-"""Every algorithm's docs page lists its constructor arguments, with the code's defaults, in a "## Parameters" table."""
+"""Every algorithm's docs page generates its "## Parameters" section from the class docstring (autodoc), and that
+docstring documents every constructor argument, in signature order; the signature autodoc renders carries the
+defaults, so the page cannot drift from the code."""
 
 from __future__ import annotations
 
-import ast
 import inspect
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import sb3_pg_extras
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-SKIPPED = {"self", "policy", "env", "_init_setup_model"}
+SKIPPED = {"self"}
 ALGORITHMS = [
     cls
     for cls in (getattr(sb3_pg_extras, name) for name in sb3_pg_extras.__all__)
@@ -20,76 +21,56 @@ ALGORITHMS = [
 ]
 
 
-def constructor_defaults(cls: type) -> dict[str, object]:
-    return {
-        name: param.default
+def constructor_parameters(cls: type) -> list[str]:
+    return [
+        name
         for name, param in inspect.signature(cls.__init__).parameters.items()
         if name not in SKIPPED and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
-    }
+    ]
+
+
+def page(cls: type) -> Path:
+    return DOCS / f"{cls.__module__.split('.')[1]}.md"
 
 
 def parameters_section(cls: type) -> str:
-    page = DOCS / f"{cls.__module__.split('.')[1]}.md"
-    match = re.search(r"^## Parameters\n(.*?)(?=^## |\Z)", page.read_text(), flags=re.MULTILINE | re.DOTALL)
-    assert match, f'{page.name} has no "## Parameters" section'
+    match = re.search(r"^## Parameters\n(.*?)(?=^## |\Z)", page(cls).read_text(), flags=re.MULTILINE | re.DOTALL)
+    assert match, f'{page(cls).name} has no "## Parameters" section'
     return match.group(1)
 
 
-def table_rows(section: str) -> list[list[str]]:
-    rows = []
-    for line in section.splitlines():
-        if not line.startswith("|"):
-            continue
-        # split on pipes not escaped as \| (the meaning column may contain \|A\|)
-        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-        if cells[0] == "parameter" or set(cells[0]) <= set("-: "):
-            continue  # header and separator
-        rows.append(cells)
-    return rows
-
-
-def parse_default(cell: str) -> object:
-    text = cell.strip().strip("`").strip()
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text  # a name such as th.nn.ReLU or a class: compared by name in same_default
-
-
-def same_default(documented: object, actual: object) -> bool:
-    if inspect.isclass(actual) or inspect.isfunction(actual):
-        return isinstance(documented, str) and (documented == actual.__name__ or documented.endswith("." + actual.__name__))
-    if isinstance(documented, str) and not isinstance(actual, str):
-        return documented == repr(actual)
-    # strict on type, so that `1` does not pass for 1.0 or True
-    return type(documented) is type(actual) and documented == actual
-
-
 @pytest.mark.parametrize("cls", ALGORITHMS, ids=lambda cls: cls.__name__)
-def test_parameters_table_matches_constructor(cls: type) -> None:
-    defaults = constructor_defaults(cls)
+def test_parameters_are_generated_from_the_docstring(cls: type) -> None:
     section = parameters_section(cls)
-    rows = table_rows(section)
-    names = []
-    for row in rows:
-        assert len(row) == 3, f"{cls.__name__}: malformed row {row}"
-        match = re.fullmatch(r"`(\w+)`", row[0])
-        assert match, f"{cls.__name__}: first column of {row} is not `name`"
-        names.append(match.group(1))
-
-    assert len(names) == len(set(names)), f"{cls.__name__}: duplicated rows"
-    assert not set(defaults) - set(names), f"{cls.__name__}: undocumented parameters {set(defaults) - set(names)}"
-    assert not set(names) - set(defaults), f"{cls.__name__}: rows for unknown parameters {set(names) - set(defaults)}"
-    for name, row in zip(names, rows):
-        documented = parse_default(row[1])
-        assert same_default(documented, defaults[name]), (
-            f"{cls.__name__}.{name}: docs say {row[1]}, the code's default is {defaults[name]!r}"
-        )
+    assert re.search(rf"```{{eval-rst}}\n\.\. autoclass:: sb3_pg_extras\.{cls.__name__}\n", section), (
+        f"{page(cls).name}: the Parameters section does not autodoc sb3_pg_extras.{cls.__name__}"
+    )
+    assert "| parameter |" not in section, f"{page(cls).name}: a hand-written parameter table beside the generated one"
 
     total_timesteps = inspect.signature(cls.learn).parameters["total_timesteps"].default
     match = re.search(r"`learn\(total_timesteps=([\d_]+)", section)
     assert match, f"{cls.__name__}: the section does not state learn()'s total_timesteps"
     assert int(match.group(1)) == total_timesteps
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS, ids=lambda cls: cls.__name__)
+def test_docstring_documents_every_parameter_in_order(cls: type) -> None:
+    documented = re.findall(r"^\s*:param (\w+):", inspect.getdoc(cls) or "", flags=re.MULTILINE)
+    expected = constructor_parameters(cls)
+    assert len(documented) == len(set(documented)), f"{cls.__name__}: a parameter documented twice"
+    assert not set(expected) - set(documented), f"{cls.__name__}: undocumented parameters {set(expected) - set(documented)}"
+    assert not set(documented) - set(expected), f"{cls.__name__}: :param for unknown names {set(documented) - set(expected)}"
+    assert documented == expected, f"{cls.__name__}: :param lines not in signature order"
+
+
+@pytest.mark.parametrize("cls", ALGORITHMS, ids=lambda cls: cls.__name__)
+def test_results_section_has_the_generated_block(cls: type) -> None:
+    text = page(cls).read_text()
+    match = re.search(r"^## Results\n(.*?)(?=^## |\Z)", text, flags=re.MULTILINE | re.DOTALL)
+    assert match, f'{page(cls).name} has no "## Results" section'
+    results = match.group(1)
+    assert "<!-- verdicts:start -->" in results and "<!-- verdicts:end -->" in results
+    assert "../benchmarks/results/compare/compare.md" in results
 
 
 def test_every_algorithm_is_checked() -> None:

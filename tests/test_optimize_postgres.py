@@ -1,4 +1,4 @@
-"""Several ``-optimize`` workers on one PostgreSQL server share one Optuna study (README "rl_zoo3", several machines).
+"""Several ``-optimize`` workers on one PostgreSQL server share one Optuna study (docs/zoo.md, several machines).
 
 A throwaway PostgreSQL server is started for the test: the binaries come from PATH or /usr/lib/postgresql/*/bin
 (Debian's ``postgresql`` package; .ci/run installs it), the driver is the one SQLAlchemy picks for a plain

@@ -36,11 +36,10 @@ from sb3_pg_extras.mbpo.policies import MlpPolicy
 
 SelfMBPO = TypeVar("SelfMBPO", bound="MBPO")
 
-# MBPO's ensemble settings are the paper's (DynamicsSettings' defaults) except at most 2 warm-started epochs per
-# refit: fitted to early stopping, the refits grew with the buffer (from 12% of the time per env step at 1.5k
-# InvertedPendulum-v5 steps to more than half of it by 6k); the tuned Hopper-v5 entry learned with the same cap
-# (docs/mbpo.md, "Defaults"). ``dynamics_kwargs=dict(max_epochs=None)`` restores early stopping. The first fit of a
-# run is not capped (``initial_max_epochs=None``): capped refits only track a model that is already good.
+# MBPO's ensemble settings are the paper's (Janner et al., 2019, appendix C; DynamicsSettings' defaults) except at
+# most 2 warm-started epochs per refit: a refit to early stopping costs more with every transition stored.
+# ``dynamics_kwargs=dict(max_epochs=None)`` restores early stopping. The first fit of a run is not capped
+# (``initial_max_epochs=None``): capped refits only track a model that is already good.
 _MODEL_DEFAULTS: dict[str, Any] = dict(max_epochs=2)
 
 
@@ -81,8 +80,7 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
     it is empty and refilled at the next model update (SAC trains on real data until then).
 
     Defaults: the paper's appendix C where explicit (400 rollouts and 20 SAC gradient steps per env step, 5% real
-    data, refits every 250 steps, horizon 1), SAC's for the rest; measured against SAC with its defaults by
-    ``benchmarks/defaults.py`` (docs/mbpo.md, "Defaults").
+    data, refits every 250 steps, horizon 1), SAC's for the rest.
 
     :param policy: SAC policy ("MlpPolicy" or a ``SACPolicy`` subclass)
     :param env: the environment (flat Box observations, bounded Box actions)

@@ -19,7 +19,7 @@ class MlpPolicy(SACPolicy):
 
     Hiraoka et al. (2022, "Dropout Q-Functions for Doubly Efficient Reinforcement Learning", DroQ) use a dropout of
     0.01 with layer normalisation to curb the overestimation of SAC's critic at update-to-data ratio 20, which is
-    MBPO's (see the MBPO docs, Notes, for the bias measured on Hopper-v5). Other keyword arguments: ``SACPolicy``.
+    MBPO's default (Janner et al., 2019, appendix C). Other keyword arguments: ``SACPolicy``.
     """
 
     def __init__(self, *args: Any, critic_dropout: float = 0.0, critic_layer_norm: bool = False, **kwargs: Any):

@@ -79,11 +79,10 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
     (shape (n_envs, horizon, action_dim)) and are reset where ``episode_start`` is True. Without a ``state`` it plans
     from a zero nominal plan. ``learn()`` keeps its own plans across steps.
 
-    Defaults: K = 1000 sequences of H = 30 steps (the known Pendulum-v1 dynamics: -131.9 +/- 83.0 over 10
-    episodes); in the simulator mode of MuJoCo envs that costs about 1 s per action, so use fewer samples there
-    (docs/mppi.md, "Defaults"). The planner maximises the reward it is given: on HalfCheetah-v5, whose reward pays
-    for forward speed in any posture, the env's reward makes it somersault at any K and H; a ``reward_fn`` that
-    penalises the root's rotation makes it run (docs/mppi.md, "Defaults").
+    Defaults: K = 1000 sequences of H = 30 steps, enough for the known Pendulum-v1 dynamics; in the simulator mode
+    of MuJoCo envs that is K x H = 30,000 simulator steps per action, so use fewer samples there. The planner
+    maximises the reward it is given: HalfCheetah-v5's reward pays for forward speed in any posture, so planning on
+    it makes the cheetah somersault; a ``reward_fn`` that penalises the root's rotation makes it run.
 
     :param policy: "MlpPolicy" (a parameter-free placeholder: MPPI learns no policy network)
     :param env: the environment (flat Box observations, bounded Box actions)

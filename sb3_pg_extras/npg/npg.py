@@ -60,10 +60,10 @@ class NPG(CheckedFiles, OnPolicyAlgorithm):
       the quadratic model of the mean KL of the step is ``target_kl`` (TRPO, Appendix C);
     - ``"fixed"``: ``theta += natural_learning_rate * p`` (monitor ``train/kl``).
 
-    Defaults: sb3-contrib TRPO's, with the KL measured as TRPO measures it (NPG's step without TRPO's line search:
-    on an action space of d > 1 dimensions a joint-KL radius of 0.01 took steps sqrt(d) times smaller than TRPO's
-    and did not learn HalfCheetah-v5); measured against A2C, PPO and TRPO with
-    their defaults by ``benchmarks/defaults.py`` (docs/npg.md, "Defaults").
+    Defaults: sb3-contrib TRPO's, with the KL measured as TRPO measures it (the mean over action dimensions), so
+    that NPG's step is TRPO's step without the line search (Schulman et al., 2015, "Trust Region Policy
+    Optimization", Appendix C); on an action space of d > 1 dimensions a joint-KL radius of ``target_kl`` takes
+    steps about sqrt(d) times smaller.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)

@@ -79,9 +79,8 @@ class REINFORCE(CheckedFiles, OnPolicyAlgorithm):
     both are treated as episode ends (plain Monte-Carlo sums).
 
     Defaults: the CartPole-v1 zoo entry's settings for one env (baseline rate 3e-3, 512 steps per update, like the
-    entry's 8 envs x 64 steps) with a policy rate of 1e-3 instead of the entry's 3e-3 (with 3e-3 one seed of three
-    fell from 1000 to 92 at the end of 100k steps on InvertedPendulum-v5); measured against A2C, PPO and TRPO with
-    their defaults by ``benchmarks/defaults.py`` (docs/reinforce.md, "Defaults").
+    entry's 8 envs x 64 steps) with a policy rate of 1e-3 instead of the entry's 3e-3, which is less prone to
+    collapse late in training on other tasks.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)

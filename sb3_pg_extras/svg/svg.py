@@ -47,10 +47,8 @@ from sb3_pg_extras.envs import TransitionFn
 SelfSVG = TypeVar("SelfSVG", bound="SVG")
 
 # SVG's own settings beside SAC's (the model-free SVG(0) does not use the model ones). At most 2 warm-started epochs
-# per refit: fitted to early stopping, the refits took 38% of the training time over the first 6k Pendulum-v1 steps
-# and cost more with every transition stored; capped, 14% over 20k steps, with the same returns (docs/svg.md).
-# The first fit is capped too (``initial_max_epochs=2``): SVG's measured results were made so, and on Pendulum-v1 an
-# uncapped first fit changed nothing (docs/svg.md); MBPO's first fit runs to early stopping.
+# per fit, the first one included (``initial_max_epochs=2``): a fit to early stopping costs more with every
+# transition stored, and SVG refits every ``model_train_freq`` steps. MBPO's first fit runs to early stopping.
 _MODEL_DEFAULTS: dict[str, Any] = dict(
     n_members=5, n_elites=5, hidden_sizes=(200, 200, 200), max_epochs=2, initial_max_epochs=2
 )
@@ -119,8 +117,8 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
 
     Saving: SAC's parts plus the ensemble (weights, normalisers, elites) and its optimizer; counters continue.
 
-    Defaults: SVG(1) with noise inference, rate 1e-3 and 1000 warm-up steps, chosen in Pendulum-v1 pilots; measured
-    against SAC with its defaults by ``benchmarks/defaults.py`` (docs/svg.md, "Defaults").
+    Defaults: SVG(1) with noise inference (the paper's SVG(1) estimator, section 4.2), rate 1e-3 and 1000 warm-up
+    steps.
 
     :param policy: SAC policy ("MlpPolicy" or a ``SACPolicy`` subclass)
     :param env: the environment (flat Box observations when a model is used, bounded Box actions)
@@ -442,7 +440,7 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SelfSVG:
-        """Train; the default budget of 20k env steps solves Pendulum-v1 with every default (docs/svg.md)."""
+        """Train; the default budget is 20k env steps (enough for Pendulum-v1 with every default)."""
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
 

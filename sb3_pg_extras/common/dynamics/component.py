@@ -47,10 +47,8 @@ class DynamicsSettings:
     :param max_holdout: cap on the holdout size
     :param max_epochs: cap on the epochs of one refit (None: until early stopping)
     :param initial_max_epochs: cap on the epochs of the first fit of a training run (None: until early stopping,
-        whatever ``max_epochs`` says). A capped refit only tracks a model that is already good: on 5k random Hopper-v5
-        transitions, a first fit of 2 epochs leaves a test MSE of 0.26 (standardised state change) where early
-        stopping (350 epochs) reaches 0.012, and 20 further 2-epoch refits, 250 transitions apart, still leave 0.082
-        against 0.0098 (``benchmarks/studies/model_fit.py``)
+        whatever ``max_epochs`` says). A capped refit only tracks a model that is already good, so a poor first model
+        stays poor for many refits
     :param patience: epochs without holdout progress before a fit stops
     :param improvement_threshold: relative holdout improvement that counts as progress
     :param weight_decay: L2 coefficient(s) of the layers (one for all, or one per layer; None: MBPO's per-layer values)
