@@ -652,7 +652,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoints", action="store_true",
         help="save each unfinished run at every evaluation (<out>/checkpoints/<name>/); --resume continues it from there",
     )  # fmt: skip
+    parser.add_argument(
+        "--report-only", action="store_true",
+        help="train nothing: rewrite <name>.md and the curves from <name>.csv (the command the report gives)",
+    )  # fmt: skip
     return parser
+
+
+def write_report(rows: list[EvalRow], args: argparse.Namespace, command: str) -> str:
+    """<name>.md and the learning curves, from the rows of every run."""
+    summary = summarise(rows, args, command)
+    pngs = plot(rows, args, args.out)
+    summary += "\nLearning curves: " + ", ".join(f"`{p.name}`" for p in pngs) + "\n"
+    (args.out / f"{args.name}.md").write_text(summary)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -668,8 +681,11 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     _init_worker(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    cli = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--resume", "--checkpoints")]
+    cli = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--resume", "--checkpoints", "--report-only")]
     command = script_command(__file__, cli)
+    if args.report_only:
+        write_report(read_rows(args.out / f"{args.name}.csv"), args, command)
+        return
     partial = args.out / f"{args.name}.partial.csv"
     rows = read_rows(partial) if args.resume and partial.exists() else []
     if not args.resume:
@@ -700,11 +716,7 @@ def main(argv: list[str] | None = None) -> None:
     write_rows(args.out / f"{args.name}.csv", rows)
     if not others:
         partial.unlink()
-    summary = summarise(rows, args, command)
-    pngs = plot(rows, args, args.out)
-    summary += "\nLearning curves: " + ", ".join(f"`{p.name}`" for p in pngs) + "\n"
-    (args.out / f"{args.name}.md").write_text(summary)
-    print(summary)
+    print(write_report(rows, args, command))
 
 
 if __name__ == "__main__":
