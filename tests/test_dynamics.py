@@ -436,3 +436,58 @@ def test_learned_termination_needs_a_probability_above_one_half():
         for kw in ({}, {"deterministic": True})
     )
     assert not th.allclose(sampled.next_observations, mean.next_observations)
+
+
+def _fit_recording_rows(bootstrap: bool, n: int = 200) -> np.ndarray:
+    """(n_members, n_train) the rows of the training split every member saw in one epoch (rows are told apart by an
+    id in the action)."""
+    data, _, _ = _linear_system(n)
+    ids = th.arange(n, dtype=th.float32)[:, None]
+    data = Transitions(data.observations, ids, data.next_observations, data.rewards, data.terminated)
+    model = DynamicsModel(3, 1, n_members=3, n_elites=1, hidden_sizes=[8])
+    seen: list[th.Tensor] = []
+    losses = model.losses
+
+    def recording(batch: Transitions) -> tuple[th.Tensor, th.Tensor]:
+        seen.append(batch.actions[..., 0].detach().clone())  # (n_members, batch)
+        return losses(batch)
+
+    model.losses = recording  # type: ignore[method-assign]
+    fit_dynamics(model, th.optim.Adam(model.parameters()), data, batch_size=32, holdout_ratio=0.0, max_epochs=1,
+                 rng=np.random.default_rng(0), bootstrap=bootstrap)  # fmt: skip
+    # calls: the holdout evaluation before training (the training split itself here: no holdout), the epoch's
+    # minibatches, the holdout evaluation after it
+    n_batches = len(range(0, n, 32))
+    assert len(seen) == 1 + n_batches + 1
+    return th.cat(seen[1 : 1 + n_batches], dim=1).long().numpy()
+
+
+def test_every_member_trains_on_its_own_bootstrap_resample_as_mbpos_reference():
+    rows = _fit_recording_rows(bootstrap=True)
+    unique = [len(np.unique(member)) for member in rows]
+    # n draws with replacement from n rows leave about 1 - 1/e = 63% of them: never all, and not the same ones
+    assert all(0.5 * rows.shape[1] < u < 0.8 * rows.shape[1] for u in unique)
+    assert not np.array_equal(np.sort(rows[0]), np.sort(rows[1]))
+    whole = _fit_recording_rows(bootstrap=False)  # without: every member sees every row exactly once
+    assert all(np.array_equal(np.sort(member), np.arange(whole.shape[1])) for member in whole)
+
+
+def test_fit_stops_after_more_than_patience_epochs_without_progress():
+    data, _, _ = _linear_system(300)
+    model = DynamicsModel(3, 1, n_members=2, n_elites=1, hidden_sizes=[8])
+    # no epoch but the first (measured against an infinite best) counts as progress: 1 + (patience + 1) epochs,
+    # as the reference implementation (it stops when epochs_since_update > 5)
+    result = fit_dynamics(model, th.optim.Adam(model.parameters()), data, patience=2, improvement_threshold=1e9,
+                          rng=np.random.default_rng(0))  # fmt: skip
+    assert result.epochs == 1 + 3
+
+
+def test_ensemble_weights_start_as_mbpos_truncated_normal_and_biases_at_zero():
+    th.manual_seed(0)
+    layer = EnsembleLinear(7, 400, 300)
+    std = 1 / (2 * 400**0.5)
+    weight = layer.weight.detach()
+    assert float(weight.abs().max()) <= 2 * std + 1e-7
+    # a normal truncated at 2 std has std 0.88 std; a uniform on +/- 1/sqrt(fan_in) would have 1.15 std
+    assert abs(float(weight.std()) / std - 0.88) < 0.02
+    assert float(layer.bias.detach().abs().max()) == 0.0

@@ -49,10 +49,13 @@ class DynamicsSettings:
     :param initial_max_epochs: cap on the epochs of the first fit of a training run (None: until early stopping,
         whatever ``max_epochs`` says). A capped refit only tracks a model that is already good, so a poor first model
         stays poor for many refits
-    :param patience: epochs without holdout progress before a fit stops
+    :param patience: epochs without holdout progress that a fit tolerates (it stops after ``patience + 1``, as MBPO's
+        reference implementation)
     :param improvement_threshold: relative holdout improvement that counts as progress
     :param weight_decay: L2 coefficient(s) of the layers (one for all, or one per layer; None: MBPO's per-layer values)
     :param log_var_bound_coef: weight of the penalty that tightens the learnable log-variance bounds (PETS)
+    :param bootstrap: every member trains on its own bootstrap resample of the data (MBPO's reference and PETS);
+        False: every member sees all of it, in its own order
     """
 
     n_members: int = 7
@@ -69,6 +72,7 @@ class DynamicsSettings:
     improvement_threshold: float = 0.01
     weight_decay: float | list[float] | None = None
     log_var_bound_coef: float = 0.01
+    bootstrap: bool = True
 
     @classmethod
     def from_kwargs(
@@ -94,6 +98,8 @@ class DynamicsSettings:
             check_positive_int(f"dynamics_kwargs['{name}']", getattr(self, name))
         check_optional_positive_int("dynamics_kwargs['max_epochs']", self.max_epochs)
         check_optional_positive_int("dynamics_kwargs['initial_max_epochs']", self.initial_max_epochs)
+        if not isinstance(self.bootstrap, bool | np.bool_):
+            raise TypeError(f"dynamics_kwargs['bootstrap'] must be True or False, got {self.bootstrap!r}")
         if self.n_elites > self.n_members:
             raise ValueError(
                 f"dynamics_kwargs: n_elites={self.n_elites} is larger than the ensemble (n_members={self.n_members}): "
@@ -210,6 +216,7 @@ class DynamicsComponent:
             improvement_threshold=s.improvement_threshold,
             weight_decay=s.weight_decay,
             log_var_bound_coef=s.log_var_bound_coef,
+            bootstrap=s.bootstrap,
             rng=np.random.default_rng(int(np.random.randint(2**31))),  # noqa: NPY002
         )
         self.model.eval()

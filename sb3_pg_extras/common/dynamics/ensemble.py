@@ -27,10 +27,10 @@ class EnsembleLinear(nn.Module):
         self.out_features = out_features
         self.weight = nn.Parameter(th.empty(n_members, in_features, out_features))
         self.bias = nn.Parameter(th.zeros(n_members, 1, out_features))
-        # Same initialisation as nn.Linear, drawn independently for every member (diversity comes from here).
-        bound = 1.0 / math.sqrt(in_features)
-        nn.init.uniform_(self.weight, -bound, bound)
-        nn.init.uniform_(self.bias, -bound, bound)
+        # MBPO's reference initialisation: weights from a normal truncated at two standard deviations, std
+        # 1 / (2 sqrt(fan_in)), drawn independently for every member; zero biases.
+        std = 1.0 / (2.0 * math.sqrt(in_features))
+        nn.init.trunc_normal_(self.weight, std=std, a=-2.0 * std, b=2.0 * std)
 
     def forward(self, x: th.Tensor, members: th.Tensor | None = None) -> th.Tensor:
         """

@@ -65,15 +65,19 @@ def fit_dynamics(
     weight_decay: float | tuple[float, ...] | list[float] | None = None,
     log_var_bound_coef: float = 0.01,
     rng: np.random.Generator | None = None,
+    bootstrap: bool = True,
 ) -> FitResult:
     """Fit the ensemble on real transitions until the holdout error stops improving, then keep, for every member,
     its parameters from its best holdout epoch and mark the ``n_elites`` best members as elites.
 
-    Each member sees the whole training split in its own random order every epoch (members differ through their
-    initialisation and data order, as in MBPO; no bootstrap). An epoch counts as progress when some member's holdout
-    MSE improves by more than ``improvement_threshold`` (relative) on the best of this call; training stops after
-    ``patience`` epochs without progress, or after ``max_epochs``. The best starts afresh at every call, so the first
-    epoch of a warm-started refit is always kept (as in the reference implementation).
+    With ``bootstrap`` (the default, as MBPO's reference implementation, Janner et al. 2019, and PETS, Chua et al.
+    2018, section 4.1) every member trains on its own bootstrap resample of the training split, drawn once per call
+    (``n_train`` indices with replacement), in a new random order every epoch; without it every member sees the
+    whole training split, in its own order. An epoch counts as progress when some member's holdout MSE improves by
+    more than ``improvement_threshold`` (relative) on the best of this call; training stops once more than
+    ``patience`` epochs in a row made no progress (as the reference: ``patience + 1`` epochs without progress), or
+    after ``max_epochs``. The best starts afresh at every call, so the first epoch of a warm-started refit is always
+    kept (as in the reference implementation).
 
     :param model: the dynamics model (its normalisers are refitted on the training split here)
     :param optimizer: optimizer over ``model.parameters()``
@@ -87,7 +91,8 @@ def fit_dynamics(
     :param weight_decay: L2 coefficients per ensemble layer (one value for all layers, or one per layer); default:
         MBPO's decays (:func:`default_weight_decay`)
     :param log_var_bound_coef: weight of the penalty that tightens the log-variance bounds
-    :param rng: random generator for the split and the shuffles
+    :param rng: random generator for the split, the bootstrap resamples and the shuffles
+    :param bootstrap: train every member on its own bootstrap resample of the training split
     """
     rng = np.random.default_rng() if rng is None else rng
     device = data.observations.device
@@ -113,9 +118,12 @@ def fit_dynamics(
     snapshot = [p.detach().clone() for p in params]
     epochs_since_update, epoch, loss_value = 0, 0, float("nan")
     n_train, n_members = len(train), model.n_members
-    while epochs_since_update < patience and (max_epochs is None or epoch < max_epochs):
-        # (n_members, n_train): an independent shuffle per member, cut into minibatches.
-        order = th.as_tensor(np.argsort(rng.random((n_members, n_train)), axis=1), device=device)
+    # (n_members, n_train): the training rows of every member, a bootstrap resample or every row once
+    rows = rng.integers(n_train, size=(n_members, n_train)) if bootstrap else np.tile(np.arange(n_train), (n_members, 1))
+    while epochs_since_update <= patience and (max_epochs is None or epoch < max_epochs):
+        # an independent shuffle of every member's rows, cut into minibatches
+        shuffled = np.take_along_axis(rows, np.argsort(rng.random((n_members, n_train)), axis=1), axis=1)
+        order = th.as_tensor(shuffled, device=device)
         for start in range(0, n_train, batch_size):
             idx = order[:, start : start + batch_size]
             nll, _ = model.losses(train.index(idx))
