@@ -61,7 +61,7 @@ def test_learned_mode_fits_the_model_on_the_planners_data(tmp_path):
     )  # fmt: skip
     assert model.resolved_dynamics == "learned" and model.dynamics is not None
     model.learn(250)
-    assert model.n_planned == 150  # random warm-up steps, then the planner
+    assert model.n_planned == 149  # random warm-up steps until the first fit (after step 101), then the planner
     assert model.last_model_update == 201 and model._n_updates == 2  # refits at steps 101 and 201
     model.save(tmp_path / "mppi")
     loaded = MPPI.load(tmp_path / "mppi")
