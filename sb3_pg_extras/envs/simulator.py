@@ -161,11 +161,17 @@ SIMULATOR_SPECS: dict[str, SimulatorSpec] = {
     ),
     "HalfCheetah-v5": SimulatorSpec(_root_x_omitted, _obs_without_root_x(None), half_cheetah_reward, never_terminates),
     "Hopper-v5": SimulatorSpec(
-        _root_x_omitted, _obs_without_root_x(10.0), *_healthy_locomotion(hopper_is_healthy), note=_CLIP_NOTE,
+        _root_x_omitted,
+        _obs_without_root_x(10.0),
+        *_healthy_locomotion(hopper_is_healthy),
+        note=_CLIP_NOTE,
         alive_reward=_healthy_reward,
     ),
     "Walker2d-v5": SimulatorSpec(
-        _root_x_omitted, _obs_without_root_x(10.0), *_healthy_locomotion(walker2d_is_healthy), note=_CLIP_NOTE,
+        _root_x_omitted,
+        _obs_without_root_x(10.0),
+        *_healthy_locomotion(walker2d_is_healthy),
+        note=_CLIP_NOTE,
         alive_reward=_healthy_reward,
     ),
 }

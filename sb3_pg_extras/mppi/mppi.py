@@ -74,6 +74,7 @@ class _MarkDivergedModel:
         next_obs, reward, done = self.model.predict(obs, actions, *args, **kwargs)
         return next_obs, (None if reward is None else _nan_where_diverged(reward, next_obs)), done
 
+
 DYNAMICS_MODES = ("auto", "known", "simulator", "learned")
 
 

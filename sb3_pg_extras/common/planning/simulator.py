@@ -119,7 +119,8 @@ class SimulatorRollout:
         expected = start[0, 0] + timestep * np.arange(1, n_physics + 1)
         bad = ~(np.abs(states[..., 0] - expected) < 0.5 * timestep)  # NaN times count as bad
         velocities = states[..., self._qvel]
-        previous = np.concatenate([np.broadcast_to(start[:, None, self._qvel], velocities[:, :1].shape), velocities[:, :-1]], 1)
+        first = np.broadcast_to(start[:, None, self._qvel], velocities[:, :1].shape)
+        previous = np.concatenate([first, velocities[:, :-1]], 1)
         with np.errstate(invalid="ignore", over="ignore"):
             acceleration = np.abs(velocities - previous).max(-1) / timestep
             bad |= ~(acceleration <= self.max_acceleration)  # NaN or inf accelerations count as bad
