@@ -59,6 +59,14 @@ def run_episode(env_id: str, seed: int, act: Act,
     if root is not None:
         turns = float(env.unwrapped.data.qpos[root[0]]) / (2 * np.pi)  # type: ignore[attr-defined]
         path = {"top_speed": top_speed, "root_turns": turns}
+    data = getattr(env.unwrapped, "data", None)
+    if data is not None:  # MuJoCo's instability warnings in the env's own simulation (not the planner's rollouts)
+        import mujoco
+
+        path["env_unstable"] = sum(
+            int(data.warning[w].number)
+            for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC)
+        )
     return total, steps, planning, path
 
 
@@ -200,7 +208,9 @@ def defaults(args: argparse.Namespace) -> None:
                 total, steps, planning, path = run_episode(env_id, seed + 10_000 + episode,
                                                            ours(model, deterministic=True))  # fmt: skip
                 rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
-                             "return": total, "steps": steps, "s_per_action": planning / steps, **path})  # fmt: skip
+                             "return": total, "steps": steps, "s_per_action": planning / steps, **path,
+                             "diverged_samples": model.planner.n_diverged,
+                             "all_diverged": model.planner.n_all_diverged})  # fmt: skip
                 print(rows[-1], flush=True)
     summary = [f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode "
                f"`auto`), seeds {args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded "
