@@ -55,6 +55,9 @@ def run_episode(env_id: str, seed: int, act: Act,
         total, steps, start, done = total + float(reward), steps + 1, False, terminated or truncated
         if root is not None:
             top_speed = max(top_speed, float(env.unwrapped.data.qvel[root[1]]))  # type: ignore[attr-defined]
+        if steps % 100 == 0:  # progress of long episodes (seconds per action of the simulator mode)
+            print(f"  {env_id} step {steps}: return {total:.1f}, top speed {top_speed:.1f}, {planning / steps:.2f} s/action",
+                  file=sys.stderr, flush=True)  # fmt: skip
     path = {}
     if root is not None:
         turns = float(env.unwrapped.data.qpos[root[0]]) / (2 * np.pi)  # type: ignore[attr-defined]
