@@ -222,3 +222,22 @@ def test_termination_cost_defaults_to_the_alive_reward_in_the_simulator():
     assert MPPI("MlpPolicy", "HalfCheetah-v5", n_samples=2, horizon=1).resolved_termination_cost == 0.0
     assert MPPI("MlpPolicy", "Pendulum-v1", n_samples=2, horizon=1).resolved_termination_cost == 0.0  # known: may be a goal
     assert MPPI("MlpPolicy", "Hopper-v5", n_samples=2, horizon=1, termination_cost=5).planner.termination_cost == 5.0
+
+
+def test_a_learned_reward_head_is_marked_where_the_predicted_state_diverges():
+    from sb3_pg_extras.mppi.mppi import _MarkDivergedModel
+
+    class Model:
+        learn_reward, learn_termination = True, False
+
+        def sample_members(self, batch, mode="random", generator=None):
+            return th.zeros(batch, dtype=th.long)
+
+        def predict(self, obs, actions, members, deterministic=False, generator=None, noise=None):
+            return obs.masked_fill(actions > 1, float("inf")), th.ones(len(obs)), None
+
+    model = _MarkDivergedModel(Model())
+    assert model.learn_reward and not model.learn_termination and model.sample_members(3).shape == (3,)
+    next_obs, reward, done = model.predict(th.zeros(3, 1), th.tensor([[0.0], [2.0], [0.5]]), model.sample_members(3))
+    assert th.isinf(next_obs[1]).all() and done is None
+    assert reward[[0, 2]].eq(1).all() and th.isnan(reward[1])
