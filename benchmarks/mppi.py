@@ -62,10 +62,21 @@ def run_episode(env_id: str, seed: int, act: Act,
         total, steps, start, done = total + float(reward), steps + 1, False, terminated or truncated
         if root is not None:
             top_speed = max(top_speed, float(env.unwrapped.data.qvel[root[1]]))  # type: ignore[attr-defined]
+        if steps % 100 == 0:  # progress of long episodes (seconds per action of the simulator mode)
+            print(f"  {env_id} step {steps}: return {total:.1f}, top speed {top_speed:.1f}, {planning / steps:.2f} s/action",
+                  file=sys.stderr, flush=True)  # fmt: skip
     path = {}
     if root is not None:
         turns = float(env.unwrapped.data.qpos[root[0]]) / (2 * np.pi)  # type: ignore[attr-defined]
         path = {"top_speed": top_speed, "root_turns": turns}
+    data = getattr(env.unwrapped, "data", None)
+    if data is not None:  # MuJoCo's instability warnings in the env's own simulation (not the planner's rollouts)
+        import mujoco
+
+        path["env_unstable"] = sum(
+            int(data.warning[w].number)
+            for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC)
+        )
     return total, steps, planning, path
 
 
@@ -178,20 +189,26 @@ def halfcheetah(args: argparse.Namespace) -> None:
 
 
 def simulator(args: argparse.Namespace) -> None:
-    """The true simulator on the other supported MuJoCo envs: one episode (seed 0) per env and (K, H)."""
+    """The true simulator on the other supported MuJoCo envs: one episode per env, (K, H) and seed (default 0), with
+    extra MPPI settings from ``--set name=value`` (then the report is ``mppi_simulator_<tag>``)."""
     rows = []
     grid = ((100, 20),) if args.grid is None else [tuple(map(int, g.split("x"))) for g in args.grid]
+    number = lambda text: int(text) if text.lstrip("-").isdigit() else float(text)  # noqa: E731
+    settings = {name: number(value) for name, value in (item.split("=") for item in args.set or [])}
+    extra = f", except {settings}" if settings else ""
     for env_id in args.envs:
         for k, h in grid:
-            model = MPPI("MlpPolicy", env_id, dynamics_mode="simulator", n_samples=k, horizon=h, seed=0)
-            total, steps, planning, path = run_episode(env_id, 0, ours(model), args.steps)
-            rows.append({"env": env_id, "K": k, "H": h, "return": total, "steps": steps,
-                         "s_per_action": planning / steps, **path})  # fmt: skip
-            print(rows[-1], flush=True)
-    summary = [f"The true simulator (mujoco.rollout, one thread), one episode of at most {args.steps} steps (seed 0) "
-               "per env and (K, H); an episode ends early when the robot falls (the env's termination). Other "
-               "settings are MPPI's defaults."]  # fmt: skip
-    write("simulator", rows, summary)
+            for seed in args.seeds or [0]:
+                model = MPPI("MlpPolicy", env_id, dynamics_mode="simulator", n_samples=k, horizon=h, seed=seed,
+                             **settings)  # type: ignore[arg-type]  # fmt: skip
+                total, steps, planning, path = run_episode(env_id, seed, ours(model), args.steps)
+                rows.append({"env": env_id, "K": k, "H": h, "seed": seed, "return": total, "steps": steps,
+                             "s_per_action": planning / steps, **path})  # fmt: skip
+                print(rows[-1], flush=True)
+    summary = [f"The true simulator (mujoco.rollout, one thread), one episode of at most {args.steps} steps per env, "
+               "(K, H) and seed (the env seeded with the seed); an episode ends early when the robot falls (the env's "
+               f"termination). Other settings are MPPI's defaults{extra}."]  # fmt: skip
+    write("simulator" + (f"_{args.tag}" if args.tag else ""), rows, summary)
 
 
 def defaults(args: argparse.Namespace) -> None:
@@ -208,7 +225,9 @@ def defaults(args: argparse.Namespace) -> None:
                 total, steps, planning, path = run_episode(env_id, seed + 10_000 + episode,
                                                            ours(model, deterministic=True))  # fmt: skip
                 rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
-                             "return": total, "steps": steps, "s_per_action": planning / steps, **path})  # fmt: skip
+                             "return": total, "steps": steps, "s_per_action": planning / steps, **path,
+                             "diverged_samples": model.planner.n_diverged,
+                             "all_diverged": model.planner.n_all_diverged})  # fmt: skip
                 print(rows[-1], flush=True)
     summary = [f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode "
                f"`auto`), seeds {args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded "
@@ -289,10 +308,14 @@ def main() -> None:
     parser.add_argument(
         "--steps", type=int, default=None, help="episode length (halfcheetah, 1000) or env steps (learned, 3000)"
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (simulator: 0)")
+    parser.add_argument("--set", nargs="+", help="extra numeric MPPI settings as name=value (simulator)")
+    parser.add_argument("--tag", default="", help="suffix of the simulator report's name")
     parser.add_argument("--grid", nargs="+", help="(K, H) pairs as KxH, e.g. 100x20 200x30 (halfcheetah, simulator)")
     parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "Walker2d-v5"], help="envs (simulator, defaults)")
     args = parser.parse_args()
+    if args.seeds is None and args.part != "simulator":
+        args.seeds = [0, 1, 2]
     if args.steps is None:
         args.steps = 3000 if args.part == "learned" else 1000
     parts = {"pendulum": pendulum, "halfcheetah": halfcheetah, "simulator": simulator, "learned": learned}

@@ -1,6 +1,7 @@
 """MPPI: planning with the known Pendulum dynamics, the warm-start state, reproducible deterministic predict, the
 learned-model mode, construction errors."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
@@ -61,7 +62,7 @@ def test_learned_mode_fits_the_model_on_the_planners_data(tmp_path):
     )  # fmt: skip
     assert model.resolved_dynamics == "learned" and model.dynamics is not None
     model.learn(250)
-    assert model.n_planned == 150  # random warm-up steps, then the planner
+    assert model.n_planned == 149  # random warm-up steps until the first fit (after step 101), then the planner
     assert model.last_model_update == 201 and model._n_updates == 2  # refits at steps 101 and 201
     model.save(tmp_path / "mppi")
     loaded = MPPI.load(tmp_path / "mppi")
@@ -83,6 +84,13 @@ def test_learned_mode_fits_the_model_on_the_planners_data(tmp_path):
         (dict(dynamics_mode="simulated"), "dynamics_mode"),
         (dict(gamma=0.0), "gamma"),
         (dict(model_train_freq=0), "model_train_freq"),
+        (dict(control_cost=float("nan")), "control_cost"),
+        (dict(temperature=float("inf")), "temperature"),
+        (dict(noise_std=float("nan")), "noise_std"),
+        (dict(smoothing=float("nan")), "smoothing"),
+        (dict(termination_cost=float("nan")), "termination_cost"),
+        (dict(termination_cost=-1.0), "termination_cost"),
+        (dict(termination_cost="always"), "termination_cost"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, match):
@@ -152,3 +160,84 @@ def test_a_given_reward_fn_steers_the_simulator_planner():
             obs, *_ = env.step(action)
         positions[name] = float(env.envs[0].unwrapped.data.qpos[0])
     assert positions["env reward"] > 0.5 and positions["backward"] < -0.5, positions
+
+
+def test_diverging_known_dynamics_get_no_weight_and_no_nan_reaches_the_env():
+    """Known dynamics that blow up (a non-finite next state) for torques above 1: those sequences get weight 0, so the
+    plan is an average of the others and every action is finite and at most 1; the counts are logged under planner/."""
+    from stable_baselines3.common.logger import configure
+
+    from sb3_pg_extras.envs.classic import pendulum_dynamics
+
+    def blows_up(obs: th.Tensor, action: th.Tensor) -> th.Tensor:
+        next_obs = pendulum_dynamics(obs, action)
+        return next_obs.masked_fill((action[:, :1] > 1.0).expand_as(next_obs), float("inf"))
+
+    model = MPPI("MlpPolicy", "Pendulum-v1", dynamics_mode="known", dynamics_fn=blows_up, n_samples=64, horizon=5, seed=0)
+    obs = make_vec_env("Pendulum-v1", seed=0).reset()
+    state = None
+    for _ in range(5):
+        actions, state = model.predict(obs, state)
+        assert np.isfinite(actions).all() and float(actions.max()) <= 1.0
+    assert 0 < model.planner.n_diverged < model.planner.n_sampled
+    logger = configure(None, [])
+    model.set_logger(logger)
+    model.predict(obs, state)
+    assert 0 < logger.name_to_value["planner/diverged_fraction"] < 1
+    assert logger.name_to_value["planner/all_diverged"] == 0
+
+
+def test_a_non_finite_observation_is_refused():
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=8, horizon=3, seed=0)
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="non-finite observation"):
+            model.predict(np.array([[1.0, 0.0, bad]], dtype=np.float32))
+    with pytest.raises(ValueError, match="state"):
+        model.predict(np.zeros((1, 3), dtype=np.float32), state=np.full((1, 3, 1), np.nan))
+
+
+def test_the_first_plan_in_learned_mode_follows_a_fit():
+    model = MPPI(
+        "MlpPolicy", "Pendulum-v1", dynamics_mode="learned", n_samples=8, horizon=3, learning_starts=20,
+        model_train_freq=100, dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8], max_epochs=1), seed=0,
+    )  # fmt: skip
+    fitted_at_plan = []
+    plan = model.plan
+
+    def recording_plan(*args, **kwargs):
+        fitted_at_plan.append(model.last_model_update)
+        return plan(*args, **kwargs)
+
+    model.plan = recording_plan  # type: ignore[method-assign]
+    model.learn(25)
+    assert fitted_at_plan and fitted_at_plan[0] == 21  # first fit after step 21, the first step SB3 trains after
+
+
+@pytest.mark.mujoco
+def test_termination_cost_defaults_to_the_alive_reward_in_the_simulator():
+    assert MPPI("MlpPolicy", "Hopper-v5", n_samples=2, horizon=1).planner.termination_cost == 1.0
+    hopper = MPPI("MlpPolicy", gym.make("Hopper-v5", healthy_reward=3.0), n_samples=2, horizon=1)
+    assert hopper.resolved_termination_cost == 3.0
+    assert MPPI("MlpPolicy", "InvertedPendulum-v5", n_samples=2, horizon=1).resolved_termination_cost == 1.0
+    assert MPPI("MlpPolicy", "HalfCheetah-v5", n_samples=2, horizon=1).resolved_termination_cost == 0.0
+    assert MPPI("MlpPolicy", "Pendulum-v1", n_samples=2, horizon=1).resolved_termination_cost == 0.0  # known: may be a goal
+    assert MPPI("MlpPolicy", "Hopper-v5", n_samples=2, horizon=1, termination_cost=5).planner.termination_cost == 5.0
+
+
+def test_a_learned_reward_head_is_marked_where_the_predicted_state_diverges():
+    from sb3_pg_extras.mppi.mppi import _MarkDivergedModel
+
+    class Model:
+        learn_reward, learn_termination = True, False
+
+        def sample_members(self, batch, mode="random", generator=None):
+            return th.zeros(batch, dtype=th.long)
+
+        def predict(self, obs, actions, members, deterministic=False, generator=None, noise=None):
+            return obs.masked_fill(actions > 1, float("inf")), th.ones(len(obs)), None
+
+    model = _MarkDivergedModel(Model())
+    assert model.learn_reward and not model.learn_termination and model.sample_members(3).shape == (3,)
+    next_obs, reward, done = model.predict(th.zeros(3, 1), th.tensor([[0.0], [2.0], [0.5]]), model.sample_members(3))
+    assert th.isinf(next_obs[1]).all() and done is None
+    assert reward[[0, 2]].eq(1).all() and th.isnan(reward[1])

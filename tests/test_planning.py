@@ -116,6 +116,11 @@ def test_planner_finds_the_known_optimum_and_more_iterations_help():
         (dict(smoothing=-0.1), "smoothing"),
         (dict(gamma="0.9"), "must be a number"),
         (dict(control_cost=True), "must be a number"),
+        (dict(control_cost=float("nan")), "`control_cost` must be finite"),
+        (dict(temperature=float("inf")), "`temperature` must be finite"),
+        (dict(noise_std=float("nan")), "`noise_std` must be finite"),
+        (dict(termination_cost=float("inf")), "`termination_cost` must be finite"),
+        (dict(low=1.0, high=-1.0), "low < high"),
     ],
 )
 def test_bad_planner_settings_are_refused(kwargs, match):
@@ -157,3 +162,55 @@ def test_planner_samples_noise_std_times_standard_normal_perturbations():
     planner.plan(th.zeros(1), th.zeros(4, 2), rollout, th.Generator().manual_seed(0))
     expected = (0.3 * th.randn(6, 4, 2, generator=th.Generator().manual_seed(0))).clamp(-1.0, 1.0)
     th.testing.assert_close(seen[0], expected)
+
+
+def test_a_diverged_sample_gets_zero_weight_and_if_all_diverge_the_plan_is_kept():
+    costs = th.tensor([1.0, float("nan"), 2.0, float("inf"), float("-inf")])
+    weights = mppi_weights(costs, 0.5)
+    th.testing.assert_close(weights[[0, 2]], th.softmax(-th.tensor([1.0, 2.0]) / 0.5, 0))
+    assert weights[[1, 3, 4]].eq(0).all()
+    th.testing.assert_close(mppi_weights(th.tensor([float("nan"), float("inf")]), 1.0), th.zeros(2))
+
+    # a rollout in which the sequences whose first action exceeds 0.3 blow up (NaN rewards from step 1)
+    def diverging(start, candidates, generator=None):
+        rewards, alive = _reach_target(start, candidates)
+        blown = candidates[:, 0, 0] > 0.3
+        rewards[blown, 1:] = float("nan")
+        return rewards, alive
+
+    planner = MPPIPlanner(n_samples=200, horizon=3, temperature=0.1, noise_std=0.5)
+    plan = planner.plan(th.tensor(0.0), th.zeros(3, 1), diverging, th.Generator().manual_seed(0))
+    assert th.isfinite(plan).all() and float(plan[0, 0]) <= 0.3  # an average of the sequences that did not blow up
+    assert 0 < planner.n_diverged < planner.n_sampled == 200 and planner.n_all_diverged == 0
+    nominal = th.full((3, 1), 0.9)  # every candidate's first action is then above 0.3 (noise std 0.1, clipped at 1)
+    planner.noise_std = 0.1
+    kept = planner.plan(th.tensor(0.0), nominal, diverging, th.Generator().manual_seed(0))
+    th.testing.assert_close(kept, nominal)
+    assert planner.n_all_diverged == 1
+
+
+def test_a_terminated_rollout_pays_for_the_steps_it_loses():
+    rewards = th.full((2, 5), -0.5)  # the same reward at every step, e.g. a cost-type reward
+    alive = th.ones(2, 5, dtype=th.bool)
+    alive[1, 2:] = False  # sequence 1 terminates at step 1
+    without = sequence_costs(rewards, alive)
+    assert without[1] < without[0]  # without a termination cost, terminating early pays
+    costs = sequence_costs(rewards, alive, gamma=0.9, termination_cost=1.0)
+    assert costs[1] > costs[0]
+    expected = 0.5 * (1 + 0.9) + sum(0.9**h for h in range(2, 5))
+    assert abs(float(costs[1]) - expected) < 1e-6
+    # rewards after the termination do not count, even where they are not finite
+    rewards[1, 2:] = float("nan")
+    th.testing.assert_close(sequence_costs(rewards, alive, gamma=0.9, termination_cost=1.0), costs)
+
+    # the planner: sequences that push the first action above 0.5 terminate at once
+    def falls(start, candidates, generator=None):
+        alive = th.ones(candidates.shape[:2], dtype=th.bool)
+        alive[candidates[:, 0, 0] > 0.5, 1:] = False
+        return th.full(candidates.shape[:2], -1.0), alive
+
+    first = {}
+    for cost in (0.0, 2.0):
+        planner = MPPIPlanner(n_samples=300, horizon=5, temperature=0.2, noise_std=0.6, termination_cost=cost)
+        first[cost] = float(planner.plan(th.tensor(0.0), th.zeros(5, 1), falls, th.Generator().manual_seed(0))[0, 0])
+    assert first[0.0] > 0.5 > first[2.0]

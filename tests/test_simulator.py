@@ -124,3 +124,38 @@ def test_given_functions_score_the_observations_of_the_rolled_out_steps(env_id: 
                     assert terminated[k, h] == bool(termination_fn(*args)[0])
                     assert rewards[k, h] == own_rewards[k, h]  # the env's own reward is kept
                 before = after
+
+
+def _unlimited_half_cheetah() -> tuple[SimulatorRollout, np.ndarray]:
+    """HalfCheetah-v5's simulator with the actuators' control limits switched off (on the planning copy only), so that
+    a huge control makes the integrator blow up, and an observation to start from."""
+    _, obs = env_after_random_steps("HalfCheetah-v5", 3)
+    copy = gym.make("HalfCheetah-v5").unwrapped
+    copy.model.actuator_ctrllimited[:] = 0
+    return SimulatorRollout(copy, SIMULATOR_SPECS["HalfCheetah-v5"]), obs
+
+
+@pytest.mark.parametrize("torque", [1e9, 1e4])  # MuJoCo's own instability check (qacc > 1e10); the stated bound (1e5)
+def test_a_rollout_whose_simulation_diverges_is_marked_from_the_step_it_diverges(torque: float) -> None:
+    sim, obs = _unlimited_half_cheetah()
+    controls = np.zeros((3, 8, 6))
+    controls[1, 3:] = torque  # blows up at step 3
+    controls[2] = 0.5
+    rewards, _ = sim(obs, controls)
+    assert np.isfinite(rewards[[0, 2]]).all() and np.isfinite(rewards[1, :3]).all()
+    assert np.isnan(rewards[1, 3:]).all()
+    assert sim.n_diverged == 1
+    # the sequences that did not diverge are scored as without the diverging one beside them
+    alone, _ = sim(obs, controls[[0, 2]])
+    np.testing.assert_array_equal(alone, rewards[[0, 2]])
+
+
+def test_a_corrupted_state_diverges_and_a_non_finite_observation_is_refused() -> None:
+    sim, obs = _unlimited_half_cheetah()
+    corrupted = obs.copy()
+    corrupted[8:] = 1e5  # velocities no body reaches
+    rewards, _ = sim(corrupted, np.zeros((2, 4, 6)))
+    assert np.isnan(rewards).all()
+    corrupted[0] = np.nan
+    with pytest.raises(ValueError, match="non-finite observation"):
+        sim(corrupted, np.zeros((2, 4, 6)))

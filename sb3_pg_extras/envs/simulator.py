@@ -27,6 +27,12 @@ StateTerminationFn = Callable[[Any, np.ndarray, np.ndarray], np.ndarray]
 ObsToStateFn = Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray]]
 # (env, qpos (..., nq), qvel (..., nv)) -> observations (..., obs_dim), as the env's ``_get_obs()``
 StateToObsFn = Callable[[Any, np.ndarray, np.ndarray], np.ndarray]
+# env -> the reward the env pays for every step the robot stays alive (healthy)
+AliveRewardFn = Callable[[Any], float]
+
+
+def no_alive_reward(env: Any) -> float:
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class SimulatorSpec:
     :param reward: the env's reward of each step from the states before and after it and the control
     :param termination: the env's ``terminated`` flag from the state after a step
     :param note: what the mapping cannot recover (clipped velocities)
+    :param alive_reward: the env's reward for staying alive one step (its ``healthy_reward``; 0 where it never
+        terminates), which a planner can charge for every step lost to a termination
     """
 
     obs_to_state: ObsToStateFn
@@ -44,6 +52,7 @@ class SimulatorSpec:
     reward: StateRewardFn
     termination: StateTerminationFn
     note: str = ""
+    alive_reward: AliveRewardFn = no_alive_reward
 
 
 def _check_positions_excluded(env: Any) -> None:
@@ -136,16 +145,34 @@ def inverted_pendulum_reward(env: Any, qpos_before: np.ndarray, qpos_after: np.n
     return (~inverted_pendulum_termination(env, qpos_after, qvel_after)).astype(np.float64)
 
 
+def _healthy_reward(env: Any) -> float:
+    return float(env._healthy_reward)
+
+
+def _one(env: Any) -> float:
+    return 1.0
+
+
 _CLIP_NOTE = "velocities are clipped to [-10, 10] in the observation: the state is exact while they lie inside"
 
 SIMULATOR_SPECS: dict[str, SimulatorSpec] = {
-    "InvertedPendulum-v5": SimulatorSpec(_full_state, _full_obs, inverted_pendulum_reward, inverted_pendulum_termination),
+    "InvertedPendulum-v5": SimulatorSpec(
+        _full_state, _full_obs, inverted_pendulum_reward, inverted_pendulum_termination, alive_reward=_one
+    ),
     "HalfCheetah-v5": SimulatorSpec(_root_x_omitted, _obs_without_root_x(None), half_cheetah_reward, never_terminates),
     "Hopper-v5": SimulatorSpec(
-        _root_x_omitted, _obs_without_root_x(10.0), *_healthy_locomotion(hopper_is_healthy), note=_CLIP_NOTE
+        _root_x_omitted,
+        _obs_without_root_x(10.0),
+        *_healthy_locomotion(hopper_is_healthy),
+        note=_CLIP_NOTE,
+        alive_reward=_healthy_reward,
     ),
     "Walker2d-v5": SimulatorSpec(
-        _root_x_omitted, _obs_without_root_x(10.0), *_healthy_locomotion(walker2d_is_healthy), note=_CLIP_NOTE
+        _root_x_omitted,
+        _obs_without_root_x(10.0),
+        *_healthy_locomotion(walker2d_is_healthy),
+        note=_CLIP_NOTE,
+        alive_reward=_healthy_reward,
     ),
 }
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from typing import Any, TypeVar
 
 import gymnasium as gym
@@ -40,6 +42,39 @@ from sb3_pg_extras.mppi.policies import MPPIPolicy
 
 SelfMPPI = TypeVar("SelfMPPI", bound="MPPI")
 
+
+def _nan_where_diverged(rewards: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
+    """NaN rewards (batch,) where the predicted next state (batch, obs_dim) is not finite: a diverged rollout, to
+    which the planner gives weight 0 (a non-finite entry makes the row's sum non-finite: one reduction)."""
+    return rewards.masked_fill(~th.isfinite(next_obs.sum(-1)), float("nan"))
+
+
+class _MarkDivergedReward:
+    """A reward function whose reward is NaN where the predicted next state is not finite."""
+
+    def __init__(self, reward_fn: TransitionFn) -> None:
+        self.reward_fn = reward_fn
+
+    def __call__(self, obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
+        return _nan_where_diverged(self.reward_fn(obs, action, next_obs), next_obs)
+
+
+class _MarkDivergedModel:
+    """A transition model (the learned ensemble with a reward head) whose predicted reward is NaN where its predicted
+    next state is not finite."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.learn_reward, self.learn_termination = model.learn_reward, model.learn_termination
+
+    def sample_members(self, *args: Any, **kwargs: Any) -> th.Tensor:
+        return self.model.sample_members(*args, **kwargs)
+
+    def predict(self, obs: th.Tensor, actions: th.Tensor, *args: Any, **kwargs: Any) -> tuple[th.Tensor, Any, Any]:
+        next_obs, reward, done = self.model.predict(obs, actions, *args, **kwargs)
+        return next_obs, (None if reward is None else _nan_where_diverged(reward, next_obs)), done
+
+
 DYNAMICS_MODES = ("auto", "known", "simulator", "learned")
 
 
@@ -68,7 +103,11 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
       state mapping is, else ``"learned"``.
 
     Costs are minus the (``gamma``-discounted) rewards of the imagined steps (a terminated sequence earns nothing
-    after its termination) plus an optional control cost; rewards and terminations come from ``reward_fn`` /
+    after its termination, and pays ``termination_cost`` for every step of the horizon it loses) plus an optional
+    control cost. A sampled sequence whose rollout diverged (in the simulator: MuJoCo's instability check fired, a
+    state is not finite or an acceleration exceeds 1e5; with known or learned dynamics: a predicted state or a reward
+    is not finite) gets weight 0; if every sequence diverged, the (shifted) nominal plan is kept, and the counts are
+    logged under ``planner/``. Rewards and terminations come from ``reward_fn`` /
     ``termination_fn`` (in every mode: in the simulator mode they score the observations of the rolled-out states),
     the env's known functions, or learned heads. Settings that the resolved mode does not use (``dynamics_fn``
     outside ``"known"``; ``dynamics_kwargs``, ``learn_reward``, ``learn_termination`` outside ``"learned"``) are
@@ -77,7 +116,12 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
 
     ``predict(obs, state, episode_start)`` plans for every env; the warm-start plans travel in SB3's ``state``
     (shape (n_envs, horizon, action_dim)) and are reset where ``episode_start`` is True. Without a ``state`` it plans
-    from a zero nominal plan. ``learn()`` keeps its own plans across steps.
+    from a zero nominal plan in SB3's [-1, 1] scale, which is the midpoint of the env's action range; the shifted plan
+    is filled with the same midpoint (not a zero action where the bounds are asymmetric). Observations are cast to
+    float32, also in the simulator mode (the simulator's predictions then agree with the env to about 1e-5, not to
+    the 1e-9 of a float64 state); a non-finite observation is refused. ``learn()`` keeps its own plans across steps.
+    In the learned mode it acts at random until the first fit of the ensemble (after ``learning_starts`` steps), so
+    the first planned action uses a fitted model.
 
     Defaults: K = 1000 sequences of H = 30 steps, enough for the known Pendulum-v1 dynamics; in the simulator mode
     of MuJoCo envs that is K x H = 30,000 simulator steps per action, so use fewer samples there. The planner
@@ -95,7 +139,11 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
     :param gamma: discount of the rewards along the horizon
     :param control_cost: weight of the control cost ``lambda * nominal^T Sigma^-1 eps`` (0: none)
     :param smoothing: AR(1) correlation of the perturbations along the horizon, in [0, 1)
-    :param learning_starts: uniform random env steps before planning starts (learned dynamics only)
+    :param termination_cost: cost of every horizon step that a sampled sequence loses to a termination (discounted
+        like the rewards), a number >= 0, or ``"auto"``: in the simulator mode the env's reward for staying alive one
+        step (``healthy_reward`` of Hopper-v5 / Walker2d-v5, 1 for InvertedPendulum-v5, 0 for HalfCheetah-v5), else 0
+        (a known or learned termination may be a goal, as in MountainCarContinuous-v0)
+    :param learning_starts: uniform random env steps before the first fit of the model (learned dynamics only)
     :param model_train_freq: env steps between two refits of the learned ensemble
     :param dynamics_kwargs: settings of the learned ensemble (:class:`~sb3_pg_extras.common.dynamics.DynamicsSettings`)
     :param dynamics_fn: known batched dynamics ``(obs, action) -> next_obs``, actions in env units (``"known"`` mode)
@@ -130,6 +178,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         gamma: float = 1.0,
         control_cost: float = 0.0,
         smoothing: float = 0.0,
+        termination_cost: float | str = "auto",
         learning_starts: int = 1000,
         model_train_freq: int = 250,
         dynamics_kwargs: dict[str, Any] | None = None,
@@ -157,6 +206,11 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         # the planner refuses bad K, H, lambda, noise, iterations and smoothing with a message naming them
         MPPIPlanner(n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing)
         check_non_negative("control_cost", control_cost)
+        if termination_cost != "auto":
+            if isinstance(termination_cost, bool) or not isinstance(termination_cost, (int, float)):
+                raise ValueError(f"MPPI's `termination_cost` must be a number >= 0 or 'auto', got {termination_cost!r}")
+            if not (math.isfinite(termination_cost) and termination_cost >= 0):
+                raise ValueError(f"MPPI's `termination_cost` must be finite and >= 0, got {termination_cost!r}")
         for name, value in (("model_train_freq", model_train_freq), ("buffer_size", buffer_size)):
             check_positive_int(name, value)
         self.dynamics_mode = dynamics_mode
@@ -167,6 +221,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         self.iterations = iterations
         self.control_cost = control_cost
         self.smoothing = smoothing
+        self.termination_cost = termination_cost
         self.model_train_freq = model_train_freq
         self.dynamics_kwargs = dynamics_kwargs
         self.dynamics_fn = dynamics_fn
@@ -239,9 +294,22 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
             self._setup_model_and_functions()
         self.planner = MPPIPlanner(
             self.n_samples, self.horizon, self.temperature, self.noise_std, self.iterations, self.gamma,
-            self.control_cost, self.smoothing,
+            self.control_cost, self.smoothing, termination_cost=self.resolved_termination_cost,
         )  # fmt: skip
         self._plans: np.ndarray | None = None  # learn()'s warm-start plans, one per env
+        self._all_diverged_reported = 0
+
+    @property
+    def resolved_termination_cost(self) -> float:
+        """The cost of a horizon step lost to a termination: ``termination_cost``, or for ``"auto"`` the env's alive
+        reward in the simulator mode and 0 otherwise."""
+        if self.termination_cost != "auto":
+            return float(self.termination_cost)
+        if self.resolved_dynamics == "simulator":
+            spec = get_simulator_spec(self.env_id)
+            assert spec is not None
+            return float(spec.alive_reward(self._planning_env.unwrapped))
+        return 0.0
 
     def _check_mode_settings(self) -> None:
         """Settings that the resolved dynamics mode would not use are refused, never silently ignored."""
@@ -292,8 +360,12 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
                 learn_termination=self.learn_termination,
                 device=self.device,
             )
-            self._model = self.dynamics.model
+            # a non-finite predicted state marks the sequence diverged (a NaN reward): through the reward function, or
+            # through the model where its reward head scores the steps
+            self._model = _MarkDivergedModel(self.dynamics.model) if self.dynamics.reward_fn is None else self.dynamics.model
             self._reward, self._termination = self.dynamics.reward_fn, self.dynamics.termination_fn
+            if self._reward is not None:
+                self._reward = _MarkDivergedReward(self._reward)
         else:
             known = get_env_functions(self.env_id) if self.env_id is not None else None
             dynamics_fn = self.dynamics_fn or (known.dynamics if known is not None else None)
@@ -309,7 +381,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
                 for bound in (self.action_space.low, self.action_space.high)
             )
             assert functions.reward is not None and functions.termination is not None
-            self._reward, self._termination = functions.reward, functions.termination
+            self._reward, self._termination = _MarkDivergedReward(functions.reward), functions.termination
 
     def _rollout(
         self, start: th.Tensor, candidates: th.Tensor, generator: th.Generator | None = None
@@ -339,6 +411,18 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         )
         self.plan_time += time.perf_counter() - start
         self.n_planned += len(observations)
+        if self.planner.n_all_diverged > self._all_diverged_reported:
+            self._all_diverged_reported = self.planner.n_all_diverged
+            warnings.warn(
+                "MPPI: every sampled sequence diverged (non-finite costs); the shifted previous plan is kept "
+                "(counted in `planner/all_diverged`)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        logger = getattr(self, "_logger", None)  # set by learn(); predict() alone has none
+        if logger is not None:
+            logger.record("planner/diverged_fraction", self.planner.n_diverged / max(self.planner.n_sampled, 1))
+            logger.record("planner/all_diverged", self.planner.n_all_diverged)
         return out
 
     # The state is one array of plans, not SB3's tuple of arrays: SB3 hands any state object back unchanged.
@@ -359,12 +443,19 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         # flat Box observations (checked at construction): one observation is 1-D, a batch 2-D; SB3's generic check
         # costs a few milliseconds per call, as much as a tenth of a plan
         vectorized = observation.ndim == 2
+        if not np.isfinite(observation).all():
+            raise ValueError(
+                "MPPI cannot plan from a non-finite observation (NaN or inf): the env diverged or returned a bad value; "
+                "wrap it in VecCheckFinite to find where"
+            )
         obs_dim = int(np.prod(observation.shape[1:] if vectorized else observation.shape))
         obs = th.as_tensor(observation, device=self.device, dtype=th.float32).reshape(-1, obs_dim)
         n_envs, shape = obs.shape[0], (self.horizon, *self.action_space.shape)
         nominal = np.zeros((n_envs, *shape), dtype=np.float32) if state is None else np.array(state, dtype=np.float32)
         if nominal.shape != (n_envs, *shape):
             raise ValueError(f"MPPI's state must be the plans of shape {(n_envs, *shape)}, got {nominal.shape}")
+        if not np.isfinite(nominal).all():
+            raise ValueError("MPPI's state (the warm-start plans) must be finite")
         if episode_start is not None:
             nominal[np.asarray(episode_start, dtype=bool).reshape(n_envs)] = 0.0
         generator = th.Generator(device=self.device).manual_seed(self.seed or 0) if deterministic else None
@@ -374,9 +465,12 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         return (actions if vectorized else actions[0]), next_state
 
     def _sample_action(self, learning_starts: int, action_noise: Any = None, n_envs: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Random warm-up steps (learned dynamics), else the planner's action with learn()'s own warm-start plans."""
-        if self.uses_learned_model and self.num_timesteps < learning_starts:
-            return super()._sample_action(learning_starts, None, n_envs)
+        """Random warm-up steps (learned dynamics) until the first fit of the model, else the planner's action with
+        learn()'s own warm-start plans. SB3 trains only once ``num_timesteps > learning_starts``, so the warm-up lasts
+        ``learning_starts + 1`` steps and the first planned action uses the fitted model."""
+        if self.uses_learned_model and (self.num_timesteps < learning_starts or self.last_model_update < 0):
+            # SB3 samples uniformly while num_timesteps < its learning_starts argument: ask for a warm-up step
+            return super()._sample_action(self.num_timesteps + 1, None, n_envs)
         actions, self._plans = self.predict(self._last_obs, self._plans)  # type: ignore[arg-type]
         scaled = self.policy.scale_action(actions)
         return self.policy.unscale_action(scaled), scaled

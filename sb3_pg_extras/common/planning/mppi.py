@@ -2,32 +2,43 @@
 Reinforcement Learning", ICRA; Algorithm 2) as pure tensor functions and a small planner object.
 
 Every function works on whole batches: K sampled sequences of H actions at once, never a Python loop over samples.
+
+A sequence whose rollout diverged (a non-finite reward at a step it lives through: a simulation that blew up, a learned
+model that predicted a non-finite state) has a non-finite cost and gets weight 0: it predicts nothing. If every sequence
+diverged, the nominal plan is kept unchanged.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch as th
 
 # (start state, action sequences (K, H, action_dim), random generator or None) -> (rewards (K, H), alive (K, H)): one
 # rollout of every sequence, ``alive[k, h]`` False once sequence k has terminated before step h (its later rewards do
-# not count); a stochastic model draws its randomness from the generator
+# not count); a non-finite reward at a live step marks a diverged rollout; a stochastic model draws its randomness
+# from the generator
 RolloutFn = Callable[[th.Tensor, th.Tensor, th.Generator | None], tuple[th.Tensor, th.Tensor]]
 
 
 def mppi_weights(costs: th.Tensor, temperature: float) -> th.Tensor:
-    """Boltzmann weights ``w_k = exp(-C_k / lambda) / sum_j exp(-C_j / lambda)``, computed stably (the minimum cost is
-    subtracted first, so no exponent overflows and the best sequence always has a finite weight).
+    """Boltzmann weights ``w_k = exp(-C_k / lambda) / sum_j exp(-C_j / lambda)`` (Williams et al. 2017, Algorithm 2),
+    computed stably (the minimum finite cost is subtracted first, so no exponent overflows and the best sequence always
+    has a finite weight). A non-finite cost (NaN, +inf or -inf: a diverged rollout) gets weight 0.
 
     :param costs: (K,) total cost of every sampled sequence
     :param temperature: lambda > 0 (small: follow the best sequences; large: average them all)
-    :return: (K,) non-negative weights summing to 1
+    :return: (K,) non-negative weights summing to 1, or all 0 when no cost is finite
     """
-    if temperature <= 0:
+    if not temperature > 0:
         raise ValueError(f"The MPPI temperature lambda must be > 0, got {temperature}")
-    return th.softmax(-(costs - costs.min()) / temperature, dim=0)  # pragma: no mutate[Number*]: costs is 1-d, dim 0 is dim -1
+    finite = th.isfinite(costs)
+    # +inf for the diverged sequences: exp(-inf) = 0; the shift uses the smallest finite cost
+    costs = th.where(finite, costs, th.inf)
+    weights = th.softmax(-(costs - costs.min()) / temperature, dim=0)  # pragma: no mutate[Number*]: costs is 1-d
+    return th.where(finite, weights, 0.0)  # every cost non-finite: inf - inf is NaN everywhere, weights all 0
 
 
 def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
@@ -62,10 +73,16 @@ def sequence_costs(
     noise_std: th.Tensor | float = 1.0,
     temperature: float = 1.0,
     control_cost: float = 0.0,
+    termination_cost: float = 0.0,
 ) -> th.Tensor:
-    """MPPI's cost of every sampled sequence: minus its (discounted) return, plus the control cost of Williams et al.
-    2017 (eq. 34), ``control_cost * lambda * sum_h nominal_h^T Sigma^-1 eps_h``, which keeps the update unbiased when
-    the perturbations are drawn around a non-zero nominal plan (0 switches it off).
+    """MPPI's cost of every sampled sequence: minus its (discounted) return, plus ``termination_cost`` for every step
+    of the horizon lost to a termination (``termination_cost * sum_h gamma^h [sequence terminated before step h]``, so
+    that a sequence that terminates scores below one that lives on with the same rewards so far), plus the control cost
+    of Williams et al. 2017 (eq. 34), ``control_cost * lambda * sum_h nominal_h^T Sigma^-1 eps_h``, which keeps the
+    importance-sampling update unbiased when the perturbations are drawn around a non-zero nominal plan and the
+    candidates are not clipped (clipping them to the action bounds biases the plan toward the bound); 0 switches it
+    off. The rewards of steps after a termination are ignored, even when non-finite; a non-finite reward at a live
+    step makes the cost non-finite (a diverged rollout, weight 0 in :func:`mppi_weights`).
 
     :param rewards: (K, H) rewards of the imagined steps
     :param alive: (K, H) True where step h happens (before any termination)
@@ -75,11 +92,15 @@ def sequence_costs(
     :param noise_std: standard deviation of the perturbations (scalar or (action_dim,)), ``Sigma = diag(std^2)``
     :param temperature: lambda
     :param control_cost: weight of the control cost term
+    :param termination_cost: cost of every step lost to a termination (0: a terminated sequence only loses the rewards
+        it does not collect)
     :return: (K,)
     """
     horizon = rewards.shape[1]
     discounts = gamma ** th.arange(horizon, device=rewards.device, dtype=rewards.dtype)
-    costs = -(rewards * alive * discounts).sum(1)
+    costs = -(th.where(alive, rewards, 0.0) * discounts).sum(1)
+    if termination_cost:
+        costs = costs + termination_cost * ((~alive) * discounts).sum(1)
     if control_cost:
         if nominal is None or perturbations is None:
             raise ValueError("The control cost needs the nominal plan and the perturbations")
@@ -89,12 +110,14 @@ def sequence_costs(
 
 
 def weighted_update(nominal: th.Tensor, perturbations: th.Tensor, weights: th.Tensor) -> th.Tensor:
-    """The MPPI step: ``nominal + sum_k w_k eps_k``, shape (H, action_dim)."""
+    """The MPPI step (Williams et al. 2017, Algorithm 2): ``nominal + sum_k w_k eps_k``, shape (H, action_dim)."""
     return nominal + th.einsum("k,kha->ha", weights, perturbations)
 
 
 def shift_plan(plan: th.Tensor, fill: th.Tensor | float = 0.0) -> th.Tensor:
-    """Warm start for the next env step: drop the executed first action, append ``fill`` (a copy of the plan, (H, A))."""
+    """Warm start for the next env step (Williams et al. 2017, Algorithm 2): drop the executed first action, append
+    ``fill`` (a copy of the plan, (H, A)). In SB3's [-1, 1] action scale the default 0 is the midpoint of the env's
+    action range (a zero action in env units only where the bounds are symmetric)."""
     shifted = th.roll(plan, -1, dims=0)
     shifted[-1] = fill
     return shifted
@@ -103,9 +126,12 @@ def shift_plan(plan: th.Tensor, fill: th.Tensor | float = 0.0) -> th.Tensor:
 @dataclass
 class MPPIPlanner:
     """K perturbed action sequences around a nominal plan, scored by a rollout function, combined by Boltzmann
-    weights; ``iterations`` rounds per call. Actions live in the space the rollout function takes (SB3's [-1, 1]
-    for the algorithm of this package) and are clipped to ``[low, high]`` before the rollout; the update uses the
-    clipped perturbations.
+    weights; ``iterations`` rounds per call (Williams et al. 2017, Algorithm 2). Actions live in the space the rollout
+    function takes (SB3's [-1, 1] for the algorithm of this package) and are clipped to ``[low, high]`` before the
+    rollout; the update uses the clipped perturbations, which biases the plan toward a bound that the noise crosses.
+
+    Diverged rollouts (non-finite costs) get weight 0; a round in which every rollout diverged leaves the plan as it
+    was. The counters ``n_sampled``, ``n_diverged`` (sequences) and ``n_all_diverged`` (rounds) say how often.
 
     :param n_samples: K >= 2
     :param horizon: H >= 1
@@ -117,6 +143,7 @@ class MPPIPlanner:
     :param smoothing: AR(1) correlation of the perturbations along time, in [0, 1)
     :param low: lower action bound
     :param high: upper action bound
+    :param termination_cost: cost of every horizon step lost to a termination (0: none)
     """
 
     n_samples: int
@@ -129,16 +156,22 @@ class MPPIPlanner:
     smoothing: float = 0.0
     low: float = -1.0
     high: float = 1.0
+    termination_cost: float = 0.0
+    n_sampled: int = field(default=0, init=False)
+    n_diverged: int = field(default=0, init=False)
+    n_all_diverged: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, int) or self.n_samples < 2:
             raise ValueError(f"MPPI needs at least 2 sampled sequences (n_samples >= 2), got {self.n_samples!r}")
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
             raise ValueError(f"The MPPI horizon must be an integer >= 1, got {self.horizon!r}")
-        for name in ("temperature", "noise_std", "gamma", "control_cost", "smoothing"):
+        for name in ("temperature", "noise_std", "gamma", "control_cost", "smoothing", "low", "high", "termination_cost"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"MPPI's `{name}` must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"MPPI's `{name}` must be finite, got {value!r}")
         if not self.temperature > 0:
             raise ValueError(f"The MPPI temperature lambda must be > 0, got {self.temperature!r}")
         if not self.noise_std > 0:
@@ -147,6 +180,8 @@ class MPPIPlanner:
             raise ValueError(f"iterations must be an integer >= 1, got {self.iterations!r}")
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing!r}")
+        if not self.low < self.high:
+            raise ValueError(f"The action bounds must satisfy low < high, got low={self.low!r}, high={self.high!r}")
 
     def plan(
         self, start: th.Tensor, nominal: th.Tensor, rollout: RolloutFn, generator: th.Generator | None = None
@@ -158,7 +193,14 @@ class MPPIPlanner:
             perturbations = candidates - nominal
             rewards, alive = rollout(start, candidates, generator)
             costs = sequence_costs(
-                rewards, alive, self.gamma, nominal, perturbations, self.noise_std, self.temperature, self.control_cost
-            )
+                rewards, alive, self.gamma, nominal, perturbations, self.noise_std, self.temperature, self.control_cost,
+                self.termination_cost,
+            )  # fmt: skip
+            diverged = int((~th.isfinite(costs)).sum())
+            self.n_sampled += self.n_samples
+            self.n_diverged += diverged
+            if diverged == self.n_samples:  # nothing predicts anything: keep the plan
+                self.n_all_diverged += 1
+                continue
             nominal = weighted_update(nominal, perturbations, mppi_weights(costs, self.temperature))
         return nominal
