@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+import numpy as np
 from gymnasium import spaces
 
 if TYPE_CHECKING:
     from stable_baselines3.common.utils import LinearSchedule
 
 
+def is_number(value: Any, allow_inf: bool = False) -> bool:
+    """A real number: Python's and numpy's ints and floats, not a bool (``True`` is no number here), never NaN, and
+    finite unless ``allow_inf`` (for the few settings where inf has a meaning, e.g. ``is_clip``: no truncation)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)) or math.isnan(value):
+        return False
+    return allow_inf or math.isfinite(value)
+
+
+def is_integer(value: Any) -> bool:
+    """A Python or numpy integer, not a bool (numpy integers come from YAML files and ``-optimize`` samplers; SB3's
+    own algorithms accept them)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_integer(value) or value <= 0:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
 
 
@@ -24,19 +40,35 @@ def check_optional_positive_int(name: str, value: Any) -> None:
         check_positive_int(name, value)
 
 
+def check_in_range(name: str, value: Any, low: float, high: float, closed_low: bool = True, closed_high: bool = True) -> None:
+    """A finite number in the interval from ``low`` to ``high`` (closed or open at either end)."""
+    if (
+        not is_number(value)
+        or not (value >= low if closed_low else value > low)
+        or not (value <= high if closed_high else value < high)
+    ):
+        interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
+        raise ValueError(f"`{name}` must be a number in {interval}, got {value!r}.")
+
+
 def check_gamma(gamma: Any) -> None:
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 < gamma <= 1.0:
-        raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}.")
+    check_in_range("gamma", gamma, 0.0, 1.0, closed_low=False)
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Any finite number (NaN and inf are refused: they end in a torch error, or a silent NaN, during training)."""
+    if not is_number(value):
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
 
 
 def check_non_negative(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative number, got {value!r}.")
+    if not is_number(value) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative finite number, got {value!r}.")
 
 
 def check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
+    if not is_number(value) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive finite number, got {value!r}.")
 
 
 def check_learning_rate(name: str, value: float | Callable[[float], float]) -> None:
@@ -71,14 +103,13 @@ def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: in
 
 
 def check_tau(tau: Any) -> None:
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
-        raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
+    check_in_range("tau", tau, 0.0, 1.0, closed_low=False)
 
 
 def check_n_critics(policy_kwargs: dict[str, Any] | None, default: int) -> None:
     """``policy_kwargs['n_critics']`` (``default`` when absent) must be an integer >= 1."""
     n_critics = (policy_kwargs or {}).get("n_critics", default)
-    if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
+    if not is_integer(n_critics) or n_critics < 1:
         raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
 
 
@@ -166,7 +197,7 @@ def coefficient_schedule(name: str, value: Any) -> Callable[[float], float]:
 
     if callable(value):
         return value
-    if not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0:
+    if is_number(value) and value >= 0:
         return ConstantSchedule(float(value))
     return parse_string_hyperparameter(name, value, ("lin",), others="a non-negative number, a schedule")
 
@@ -204,14 +235,14 @@ def check_bool(name: str, value: Any) -> None:
 
 
 def check_int_at_least(name: str, value: Any, minimum: int, meaning: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if not is_integer(value) or value < minimum:
         extra = f" ({meaning})" if meaning else ""
         raise ValueError(f"`{name}` must be an integer >= {minimum}{extra}, got {value!r}.")
 
 
 def _check_train_freq(train_freq: Any) -> None:
     frequency, unit = (train_freq, "step") if not isinstance(train_freq, (tuple, list)) else (*train_freq, "")[:2]
-    if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 1 or unit not in ("step", "episode"):
+    if not is_integer(frequency) or frequency < 1 or unit not in ("step", "episode"):
         raise ValueError(f"`train_freq` must be an integer >= 1 or a tuple (n >= 1, 'step' | 'episode'), got {train_freq!r}.")
 
 
@@ -270,5 +301,5 @@ def check_sac_temperature(ent_coef: Any, target_entropy: Any) -> None:
         parse_string_hyperparameter("ent_coef", ent_coef, ("auto",), positive=True, others="a non-negative number")
     else:
         check_non_negative("ent_coef", ent_coef)
-    if target_entropy != "auto" and (isinstance(target_entropy, bool) or not isinstance(target_entropy, (int, float))):
-        raise ValueError(f"`target_entropy` must be 'auto' (-dim(A)) or a number, got {target_entropy!r}.")
+    if target_entropy != "auto" and not is_number(target_entropy):
+        raise ValueError(f"`target_entropy` must be 'auto' (-dim(A)) or a finite number, got {target_entropy!r}.")

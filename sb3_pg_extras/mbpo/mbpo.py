@@ -27,6 +27,7 @@ from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_common_arguments,
+    check_in_range,
     check_non_negative,
     check_positive_int,
     check_sac_temperature,
@@ -254,9 +255,7 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
         check_env_id(args["env_id"])
         for name in ("buffer_size", "batch_size", "model_train_freq", "rollouts_per_step", "model_retain_steps"):
             check_positive_int(name, args[name])
-        real_ratio = args["real_ratio"]
-        if isinstance(real_ratio, bool) or not isinstance(real_ratio, (int, float)) or not 0.0 <= real_ratio <= 1.0:
-            raise ValueError(f"`real_ratio` (fraction of real data in SAC minibatches) must be in [0, 1], got {real_ratio!r}")
+        check_in_range("real_ratio", args["real_ratio"], 0.0, 1.0)  # the fraction of real data in SAC minibatches
         low, high = args["min_rollout_horizon"], args["max_rollout_horizon"]
         check_positive_int("min_rollout_horizon", low)
         check_positive_int("max_rollout_horizon", high)

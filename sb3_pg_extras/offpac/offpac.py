@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -32,6 +31,7 @@ from sb3_pg_extras.common.validation import (
     check_n_critics,
     check_positive_int,
     coefficient_schedule,
+    is_number,
 )
 from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, policy_for_action_space
 
@@ -145,7 +145,7 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         check_common_arguments(locals())
         check_positive_int("n_action_samples", n_action_samples)
         coefficient_schedule("ent_coef", ent_coef)  # refuses a bad value now; the schedule is built in _setup_model
-        if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or math.isnan(is_clip) or is_clip < 1.0:
+        if not is_number(is_clip, allow_inf=True) or is_clip < 1.0:
             raise ValueError(
                 f"`is_clip` (the truncation c of the importance ratios) must be >= 1, got {is_clip!r}: "
                 "use 1 for the lowest variance or float('inf') for no truncation."

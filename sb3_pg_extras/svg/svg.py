@@ -36,6 +36,8 @@ from sb3_pg_extras.common.validation import (
     check_common_arguments,
     check_positive_int,
     check_sac_temperature,
+    is_integer,
+    is_number,
 )
 from sb3_pg_extras.common.value_gradients import (
     infer_squashed_gaussian_noise,
@@ -74,11 +76,11 @@ def parse_horizon(horizon: Any) -> int | float:
         return math.inf
     if isinstance(horizon, float) and math.isinf(horizon) and horizon > 0:
         return math.inf
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 0:
+    if not is_integer(horizon) or horizon < 0:
         raise ValueError(
             f"`horizon` must be an integer >= 0 (SVG(0), SVG(1), ... SVG(n)) or 'inf' (SVG(inf)), got {horizon!r}"
         )
-    return horizon
+    return int(horizon)
 
 
 class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
@@ -266,8 +268,8 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         for name in ("buffer_size", "batch_size", "inf_unroll_length", "model_train_freq"):
             check_positive_int(name, args[name])
         is_clip = args["is_clip"]
-        if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or not is_clip > 0:
-            raise ValueError(f"`is_clip` (truncation of the importance weights) must be > 0, got {is_clip!r}")
+        if not is_number(is_clip, allow_inf=True) or not is_clip > 0:
+            raise ValueError(f"`is_clip` (truncation of the importance weights) must be > 0 (inf: none), got {is_clip!r}")
         if args["noise_inference"] and horizon >= 1:
             check_no_action_noise("SVG with noise_inference=True", args["action_noise"])
         if horizon >= 1:  # (the reward and termination functions are resolved, or refused, in _setup_model)
