@@ -242,8 +242,11 @@ def check_int_at_least(name: str, value: Any, minimum: int, meaning: str = "") -
 
 def _check_train_freq(train_freq: Any) -> None:
     frequency, unit = (train_freq, "step") if not isinstance(train_freq, (tuple, list)) else (*train_freq, "")[:2]
-    if not is_integer(frequency) or frequency < 1 or unit not in ("step", "episode"):
-        raise ValueError(f"`train_freq` must be an integer >= 1 or a tuple (n >= 1, 'step' | 'episode'), got {train_freq!r}.")
+    # a Python int: SB3's OffPolicyAlgorithm refuses numpy integers here (and only here)
+    if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 1 or unit not in ("step", "episode"):
+        raise ValueError(
+            f"`train_freq` must be a Python integer >= 1 or a tuple (n >= 1, 'step' | 'episode'), got {train_freq!r}."
+        )
 
 
 def _check_max_grad_norm(value: Any) -> None:
