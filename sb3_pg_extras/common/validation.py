@@ -83,14 +83,171 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
         raise ValueError(f"Unknown `{name}`={value!r}: use one of {', '.join(repr(c) for c in choices)}.")
 
 
-def check_action_space(algo: str, action_space: Any, supported: tuple[type, ...]) -> None:
-    """Refuse an action space the algorithm cannot act in, naming it and the supported kinds."""
+def check_action_space(algo: str, action_space: Any, supported: tuple[type, ...], env: Any = None) -> None:
+    """Refuse an action space the algorithm cannot act in, naming it and the supported kinds, and an unbounded Box
+    (SB3 asserts that Box actions are bounded: its policies scale them into the bounds), naming the env."""
     if action_space is not None and not isinstance(action_space, supported):
         names = ", ".join(cls.__name__ for cls in supported)
         raise ValueError(
             f"{algo} does not support the action space {action_space} ({type(action_space).__name__}); "
             f"use an environment whose action space is one of: {names}."
         )
+    if isinstance(action_space, spaces.Box) and not np.all(np.isfinite([action_space.low, action_space.high])):
+        raise ValueError(
+            f"{algo} needs a bounded Box action space (actions are scaled into the bounds), but the env "
+            f"{describe_env(env)} has {action_space}: give it finite action bounds (an ActionWrapper whose "
+            "action_space is a bounded Box)."
+        )
+
+
+def describe_env(env: Any) -> str:
+    """The env's versioned id (``spec.id``) for messages, else its class name (``env`` may be a gymnasium env, a VecEnv
+    or None)."""
+    if env is None:
+        return "(none)"
+    try:
+        spec = env.get_attr("spec")[0] if hasattr(env, "get_attr") else getattr(env, "spec", None)
+    except AttributeError:
+        spec = None
+    if spec is not None:
+        return repr(spec.id)
+    return type(getattr(env, "unwrapped", env)).__name__
+
+
+ObservationKind = Literal["any", "box", "flat_box"]
+
+_OBSERVATION_TEXT = {
+    "box": "Box observations (vectors, or images with CnnPolicy)",
+    "flat_box": "flat (1-D) Box observations only, with MlpPolicy",
+}
+
+
+def check_env_spaces(
+    algo: str, env: Any, action_spaces: tuple[type, ...], observations: ObservationKind = "any", hint: str = ""
+) -> None:
+    """
+    The one check of an env's spaces at construction, before SB3 sees the env (SB3's own checks loop a user between
+    "use MultiInputPolicy" and "unknown policy" for an algorithm that has no such policy):
+
+    - the action space is of a ``action_spaces`` kind, and a Box is bounded (the message names the env);
+    - the observation space is what the algorithm models: anything (``"any"``), a Box (``"box"``: no Dict) or a flat
+      Box (``"flat_box"``: a learned model or planner works on vectors).
+
+    :param algo: the algorithm's name, for messages
+    :param env: a gymnasium env or VecEnv (None: nothing to check, e.g. ``load`` without env)
+    :param action_spaces: the supported action space classes
+    :param observations: the supported observations
+    :param hint: what else the user may do (e.g. "or use horizon=0 (model-free)"), appended to the observation error
+    """
+    if env is None:
+        return
+    check_action_space(algo, env.action_space, action_spaces, env)
+    space = env.observation_space
+    fits = {
+        "any": True,
+        "box": isinstance(space, spaces.Box),
+        "flat_box": isinstance(space, spaces.Box) and len(space.shape) == 1,
+    }[observations]
+    if not fits:
+        raise ValueError(
+            f"{algo} supports {_OBSERVATION_TEXT[observations]}, but the env {describe_env(env)} observes {space}: "
+            "flatten the observations (gymnasium.wrappers.FlattenObservation; for images, a feature vector)"
+            + (f" {hint}" if hint else "")
+            + "."
+        )
+
+
+def check_no_vec_normalize(algo: str, env: Any, remedy: str = "") -> None:
+    """Refuse a VecNormalize anywhere in the wrapper chain of ``env`` (not only the outermost wrapper): a learned model
+    and the reward / termination functions work on raw observations and rewards."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper, VecNormalize
+
+    wrapper = env
+    while isinstance(wrapper, VecEnvWrapper):
+        if isinstance(wrapper, VecNormalize):
+            raise ValueError(
+                f"{algo} cannot train on a VecNormalize env (found in the wrapper chain of {type(env).__name__}): its "
+                "model and reward / termination functions work on raw observations and rewards. Remove the "
+                "normalisation (normalize: false in the zoo)" + (f" {remedy}" if remedy else "") + "."
+            )
+        wrapper = wrapper.venv
+
+
+def _probe_batch(space: spaces.Box, batch: int, generator: Any) -> Any:
+    """``batch`` points of a Box, uniform within finite bounds and standard normal where a bound is infinite."""
+    import torch as th
+
+    low = th.as_tensor(np.array(np.broadcast_to(space.low, space.shape)), dtype=th.float32)
+    high = th.as_tensor(np.array(np.broadcast_to(space.high, space.shape)), dtype=th.float32)
+    uniform = th.rand((batch, *space.shape), generator=generator)
+    normal = th.randn((batch, *space.shape), generator=generator)
+    finite = th.isfinite(low) & th.isfinite(high)
+    return th.where(finite, low + uniform * (high - low).nan_to_num(0.0), normal)
+
+
+def check_user_functions(
+    algo: str,
+    observation_space: Any,
+    action_space: Any,
+    reward_fn: Any = None,
+    termination_fn: Any = None,
+    dynamics_fn: Any = None,
+    device: Any = "cpu",
+) -> None:
+    """
+    Check a user's ``reward_fn`` / ``termination_fn`` (``(obs, action, next_obs) -> (batch,)``, float / bool) and
+    ``dynamics_fn`` (``(obs, action) -> (batch, obs_dim)``, float) once, on a probe batch of float32 tensors drawn from
+    the spaces (actions in env units): each must be callable, run, and return a torch tensor of that shape and dtype.
+    A wrong shape would otherwise broadcast silently (a (batch, 1) reward makes a (batch, batch) objective) or fail
+    deep inside a rollout. The batch size differs from every dimension so that a transposed output cannot pass.
+
+    :raises TypeError: a function that is not callable
+    :raises ValueError: a function that fails on the probe batch or returns the wrong shape or dtype
+    """
+    import torch as th
+
+    given = {"reward_fn": reward_fn, "termination_fn": termination_fn, "dynamics_fn": dynamics_fn}
+    for name, fn in given.items():
+        if fn is not None and not callable(fn):
+            signature = "(obs, action)" if name == "dynamics_fn" else "(obs, action, next_obs)"
+            raise TypeError(f"{algo}: `{name}` must be a batched torch function of {signature} or None, got {fn!r}.")
+    if all(fn is None for fn in given.values()) or not (
+        isinstance(observation_space, spaces.Box) and isinstance(action_space, spaces.Box)
+    ):
+        return
+    obs_dim, act_dim = int(np.prod(observation_space.shape)), int(np.prod(action_space.shape))
+    batch = obs_dim + act_dim + 2
+    generator = th.Generator().manual_seed(0)
+    obs, next_obs = (_probe_batch(observation_space, batch, generator).to(device) for _ in range(2))
+    actions = _probe_batch(action_space, batch, generator).to(device)
+    expected = {
+        "reward_fn": ((batch,), "a float tensor", lambda dtype: dtype.is_floating_point),
+        "termination_fn": ((batch,), "a bool tensor", lambda dtype: dtype == th.bool),
+        "dynamics_fn": ((batch, *observation_space.shape), "a float tensor", lambda dtype: dtype.is_floating_point),
+    }
+    for name, fn in given.items():
+        if fn is None:
+            continue
+        shape, kind, dtype_ok = expected[name]
+        arguments = (obs, actions) if name == "dynamics_fn" else (obs, actions, next_obs)
+        shapes = ", ".join(str(tuple(a.shape)) for a in arguments)
+        try:
+            out = fn(*arguments)
+        except Exception as error:
+            raise ValueError(
+                f"{algo}: `{name}` failed on a probe batch of float32 tensors of shapes {shapes}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        if not isinstance(out, th.Tensor) or tuple(out.shape) != shape or not dtype_ok(out.dtype):
+            got = (
+                f"{type(out).__name__} of shape {tuple(out.shape)} and dtype {out.dtype}"
+                if isinstance(out, th.Tensor)
+                else (repr(type(out).__name__))
+            )
+            raise ValueError(
+                f"{algo}: `{name}` must return {kind} of shape {shape} for inputs of shapes {shapes} (one value per "
+                f"row of the batch), got {got}."
+            )
 
 
 def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: int | None) -> None:

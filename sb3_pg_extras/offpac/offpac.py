@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
@@ -28,6 +28,7 @@ from sb3_pg_extras.common.utils import repeat_observations
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_common_arguments,
+    check_env_spaces,
     check_n_critics,
     check_positive_int,
     coefficient_schedule,
@@ -151,7 +152,9 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
                 "use 1 for the lowest variance or float('inf') for no truncation."
             )
         check_no_action_noise("OffPAC", action_noise)
-        _check_bounded(getattr(env, "action_space", None))  # before SB3, which only asserts
+        if env is not None:  # before SB3, which only asserts that Box actions are bounded
+            env = maybe_make_env(env, verbose)
+            check_env_spaces("OffPAC", env, (spaces.Discrete, spaces.Box))
         check_behaviour_buffer_class("OffPAC", replay_buffer_class)
         policy_kwargs = {"n_critics": 1, "net_arch": [64, 64], **(policy_kwargs or {})}
         check_n_critics(policy_kwargs, default=1)
@@ -303,14 +306,6 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "ent_coef_schedule"]
-
-
-def _check_bounded(action_space: spaces.Space | None) -> None:
-    if isinstance(action_space, spaces.Box) and not np.all(np.isfinite([action_space.low, action_space.high])):
-        raise ValueError(
-            f"OffPAC needs a bounded Box action space (its policy squashes actions into the bounds), got {action_space}: "
-            "give the env finite action bounds (e.g. with gymnasium.wrappers.ClipAction)."
-        )
 
 
 __all__ = ["OffPAC"]
