@@ -48,7 +48,7 @@ def check_in_range(name: str, value: Any, low: float, high: float, closed_low: b
         or not (value <= high if closed_high else value < high)
     ):
         interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
-        raise ValueError(f"`{name}` must be a number in {interval}, got {value!r}.")
+        raise ValueError(f"`{name}` must be in {interval}, got {value!r}.")
 
 
 def check_gamma(gamma: Any) -> None:
