@@ -467,7 +467,7 @@ def use_safe_store_dict() -> None:
     ``StoreDict`` from ``rl_zoo3.utils``; modules already imported are patched too)."""
     import rl_zoo3.utils
 
-    rl_zoo3.utils.StoreDict = SafeStoreDict  # type: ignore[misc]
+    rl_zoo3.utils.StoreDict = SafeStoreDict  # type: ignore[misc, assignment]
     for name, module in list(sys.modules.items()):
         if name.startswith("rl_zoo3.") and getattr(module, "StoreDict", None) is not None:
             module.StoreDict = SafeStoreDict  # type: ignore[attr-defined]

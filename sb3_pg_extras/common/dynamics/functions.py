@@ -78,9 +78,11 @@ def env_setting_overrides(env_id: str, kwargs: dict[str, Any]) -> dict[str, tupl
         return {}
     defaults: dict[str, Any] = {}
     try:
-        creator = registered.entry_point if callable(registered.entry_point) else load_env_creator(registered.entry_point)
-        target = creator.__init__ if isinstance(creator, type) else creator
-        defaults = {name: p.default for name, p in inspect.signature(target).parameters.items() if p.default is not p.empty}
+        entry = registered.entry_point
+        creator = load_env_creator(entry) if isinstance(entry, str) else entry
+        if creator is not None:  # the signature of a class is that of its __init__, without self
+            parameters = inspect.signature(creator).parameters.items()
+            defaults = {name: p.default for name, p in parameters if p.default is not p.empty}
     except (ImportError, AttributeError, ValueError, TypeError):  # an entry point that cannot be inspected
         pass
     defaults.update(registered.kwargs)
