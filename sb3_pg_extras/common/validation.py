@@ -63,12 +63,12 @@ def check_finite(name: str, value: Any) -> None:
 
 def check_non_negative(name: str, value: Any) -> None:
     if not is_number(value) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative finite number, got {value!r}.")
+        raise ValueError(f"`{name}` must be a non-negative number (finite), got {value!r}.")
 
 
 def check_positive(name: str, value: Any) -> None:
     if not is_number(value) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive finite number, got {value!r}.")
+        raise ValueError(f"`{name}` must be a positive number (finite), got {value!r}.")
 
 
 def check_learning_rate(name: str, value: float | Callable[[float], float]) -> None:
