@@ -18,8 +18,10 @@ package's ``zoo_hyperparams/<algo>.yml``.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import importlib
+import re
 import runpy
 import sys
 import time
@@ -380,22 +382,103 @@ def _option_values(argv: Sequence[str], *names: str) -> list[str]:
     return []
 
 
+# rl_zoo3's string forms, accepted unquoted: "auto", "auto_<x>", "lin_<x>" (rl_zoo3's linear schedules)
+_ZOO_STRING_FORM = re.compile(r"(?:lin|auto)(?:_[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?")
+# values that rl_zoo3 evaluates again as Python when they are strings: parsed here instead (replay_buffer_class is
+# a class name that only a trusted YAML file may give)
+_EVALUATED_BY_ZOO = ("policy_kwargs", "replay_buffer_kwargs", "monitor_kwargs", "normalize")
+
+
+def parse_param_value(text: str) -> Any:
+    """
+    One ``-params`` / ``--env-kwargs`` value, parsed without evaluating anything: Python literals (numbers, quoted
+    strings, True / False / None, lists, tuples, dicts; :func:`ast.literal_eval`), ``dict(key=value, ...)`` of such
+    values, ``float("inf")``-style ``float(<literal>)``, ``nn.<Module>`` (a ``torch.nn`` module class, e.g.
+    ``activation_fn=nn.ReLU``), and rl_zoo3's unquoted ``auto``, ``auto_<x>`` and ``lin_<x>`` (kept as strings).
+
+    :raises ValueError: anything else (names, other calls, attributes, operators), saying what is accepted
+    """
+    stripped = text.strip()
+    if _ZOO_STRING_FORM.fullmatch(stripped):
+        return stripped
+    try:
+        tree = ast.parse(stripped, mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"not a Python literal ({error.msg})") from None
+    return _parse_node(tree.body)
+
+
+def _parse_node(node: ast.expr) -> Any:
+    if isinstance(node, (ast.Constant, ast.UnaryOp)):
+        return ast.literal_eval(node)  # numbers, strings, True / False / None, and signed numbers
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        items = [_parse_node(item) for item in node.elts]
+        return {ast.List: list, ast.Tuple: tuple, ast.Set: set}[type(node)](items)
+    if isinstance(node, ast.Dict) and all(key is not None for key in node.keys):
+        return {_parse_node(key): _parse_node(value) for key, value in zip(node.keys, node.values)}  # type: ignore[arg-type]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id == "dict" and not node.args and all(kw.arg is not None for kw in node.keywords):
+            return {kw.arg: _parse_node(kw.value) for kw in node.keywords}
+        if node.func.id == "float" and len(node.args) == 1 and not node.keywords:
+            return float(_parse_node(node.args[0]))
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "nn":
+        from torch import nn
+
+        module = getattr(nn, node.attr, None)
+        if isinstance(module, type) and issubclass(module, nn.Module):
+            return module
+    raise ValueError(
+        f"{ast.unparse(node)!r} is not accepted: use literals (numbers, quoted strings, lists, dicts, True / False / "
+        "None), dict(key=value, ...), float('inf'), nn.<Module> or rl_zoo3's auto / auto_<x> / lin_<x>"
+    )
+
+
+def parse_params(items: Sequence[str], option: str = "-params") -> dict[str, Any]:
+    """``key:value`` items of a ``-params`` / ``--env-kwargs`` option, each value parsed once by
+    :func:`parse_param_value`; the strings that rl_zoo3 would evaluate again (``policy_kwargs:"dict(...)"``) are parsed
+    here too, so rl_zoo3 receives values and evaluates none of them. A bad item exits with a message."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition(":")
+        try:
+            parsed[key] = parse_param_value(value)
+            if key in _EVALUATED_BY_ZOO and isinstance(parsed[key], str):
+                parsed[key] = parse_param_value(parsed[key])
+            if key == "replay_buffer_class":
+                raise ValueError("a class name, which rl_zoo3 evaluates as Python: set it in a (trusted) YAML file")
+        except (ValueError, TypeError) as error:
+            raise SystemExit(
+                f"{option} {item}: the value {value!r} of {key!r} is refused: {error}. Numbers are written as is "
+                f"(learning_rate:0.001); quote other strings inside the shell's quotes, e.g. {key}:\"'MlpPolicy'\"."
+            ) from None
+    return parsed
+
+
+class SafeStoreDict(argparse.Action):
+    """rl_zoo3's ``StoreDict`` (``key:value`` items into a dict) without its ``eval``: values are parsed by
+    :func:`parse_params`. Installed in rl_zoo3's modules by :func:`use_safe_store_dict`."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, parse_params(values, option_string or self.dest))
+
+
+def use_safe_store_dict() -> None:
+    """Make rl_zoo3's scripts parse ``-params`` / ``--env-kwargs`` with :class:`SafeStoreDict` (they import
+    ``StoreDict`` from ``rl_zoo3.utils``; modules already imported are patched too)."""
+    import rl_zoo3.utils
+
+    rl_zoo3.utils.StoreDict = SafeStoreDict  # type: ignore[misc, assignment]
+    for name, module in list(sys.modules.items()):
+        if name.startswith("rl_zoo3.") and getattr(module, "StoreDict", None) is not None:
+            module.StoreDict = SafeStoreDict  # type: ignore[attr-defined]
+
+
 def check_command_line(argv: Sequence[str]) -> None:
     """
     Refuse, with a message that says what to change, the command-line mistakes on which rl_zoo3 fails with a bare
-    traceback: a ``-params`` value that is not a Python expression, and a ``--conf-file`` that is empty or is not a
-    mapping of env ids to hyperparameter entries.
+    traceback: a ``--conf-file`` that is empty or is not a mapping of env ids to hyperparameter entries. (``-params``
+    values are parsed, once and without evaluation, by :class:`SafeStoreDict`, which exits with a message.)
     """
-    for item in _option_values(argv, "-params", "--hyperparams"):
-        key, _, value = item.partition(":")
-        try:
-            eval(value, {}, {})  # rl_zoo3 evaluates each value as Python (its StoreDict action)
-        except Exception as error:
-            raise SystemExit(
-                f"-params {item}: the value {value!r} of {key!r} is not a Python expression ({error}). Numbers are "
-                f"written as is (learning_rate:0.001); quote strings inside the shell's quotes, e.g. "
-                f"{key}:\"'lin_0.001'\"."
-            ) from None
     conf = _option_value(argv, "-conf", "--conf-file")
     if conf is not None and conf.endswith((".yml", ".yaml")) and Path(conf).is_file():
         import yaml
@@ -451,6 +534,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             and ("-optimize" in rest or "--optimize-hyperparameters" in rest)
         ):
             prepare_shared_storage(storage)
+    use_safe_store_dict()
     sys.argv = [f"sb3_pg_extras.zoo {script}", *rest]
     if script in _MAIN_MODULES:
         runpy.run_module(_MAIN_MODULES[script], run_name="__main__", alter_sys=True)

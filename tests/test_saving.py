@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 
 import pytest
@@ -34,16 +35,27 @@ def saved_files(tmp_path_factory) -> dict[str, str]:
     return files
 
 
-def without_record(src: str, dst: str) -> None:
-    """A copy of a saved file as an earlier version of the package wrote it (no record of the writing class)."""
+_DELETE = object()
+
+
+def with_record(src: str, dst: str, saved_by=_DELETE) -> None:
+    """A copy of a saved file with another ``saved_by`` entry (deleted by default: as an earlier version of the
+    package wrote it, with no record of the writing class)."""
     with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w") as new:
         for item in old.infolist():
             content = old.read(item.filename)
             if item.filename == "data":
                 data = json.loads(content)
-                del data["saved_by"]
+                if saved_by is _DELETE:
+                    del data["saved_by"]
+                else:
+                    data["saved_by"] = saved_by
                 content = json.dumps(data).encode()
             new.writestr(item, content)
+
+
+def without_record(src: str, dst: str) -> None:
+    with_record(src, dst)
 
 
 @pytest.mark.parametrize("writer", [*ALGO_IDS, "ppo", "sac"])
@@ -103,3 +115,27 @@ def test_a_replay_buffer_from_another_env_is_refused(tmp_path, n_envs, env_id, m
         model.load_replay_buffer(tmp_path / "b.pkl")
     model.save_replay_buffer(tmp_path / "own.pkl")
     model.load_replay_buffer(tmp_path / "own.pkl")  # a fitting buffer still loads
+
+
+@pytest.mark.parametrize(
+    "saved_by",
+    [["os.system"], [123], "sb3_pg_extras.mbpo.mbpo.MBPO", [], None, ["tests_damaged_module_42.Evil"], [["x"]]],
+    ids=repr,
+)
+def test_a_damaged_saved_by_entry_is_refused_and_nothing_is_imported(saved_files, tmp_path, saved_by) -> None:
+    """Issue 42: ``["os.system"]`` gave ``issubclass() arg 2 must be a class``, ``[123]`` an AttributeError, and the
+    loader imported whatever module the entry named."""
+    damaged = str(tmp_path / "damaged.zip")
+    with_record(saved_files["mbpo"], damaged, saved_by)
+    before = set(sys.modules)
+    with pytest.raises(ValueError, match="This file is damaged: its `saved_by` entry is"):
+        CASES["mbpo"].cls.load(damaged)
+    assert "tests_damaged_module_42" not in set(sys.modules) - before
+
+
+def test_a_subclass_file_loads_with_its_base_and_names_a_known_writer(saved_files, tmp_path) -> None:
+    renamed = str(tmp_path / "sub.zip")
+    with_record(saved_files["mbpo"], renamed, ["my_project.MyMBPO", "sb3_pg_extras.mbpo.mbpo.MBPO"])
+    assert isinstance(CASES["mbpo"].cls.load(renamed), CASES["mbpo"].cls)
+    with pytest.raises(ValueError, match="written by MyMBPO, not by SVG"):
+        CASES["svg"].cls.load(renamed)

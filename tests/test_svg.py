@@ -84,19 +84,25 @@ def lq_q(obs, actions):
 
 
 def lq_svg(horizon, noise_inference=True) -> SVG:
+    # the model-free SVG(0) refuses model settings
+    model_settings = (
+        {}
+        if horizon == 0
+        else dict(
+            reward_fn=lq_reward, termination_fn=lq_termination, dynamics_kwargs=dict(n_members=1, n_elites=1, hidden_sizes=[4])
+        )
+    )
     model = SVG(
         "MlpPolicy",
         LQEnv(),
         horizon=horizon,
         inf_unroll_length=4,
         noise_inference=noise_inference,
-        reward_fn=lq_reward,
-        termination_fn=lq_termination,
         ent_coef=0.1,
         gamma=0.9,
-        dynamics_kwargs=dict(n_members=1, n_elites=1, hidden_sizes=[4]),
         policy_kwargs=dict(net_arch=[8]),
         seed=0,
+        **model_settings,
     )
     model.actor.double()
     # SB3's preprocessing casts observations to float32; the finite differences need float64 all the way

@@ -167,8 +167,10 @@ def test_two_workers_share_one_study(tmp_path: Path, storage: str) -> None:
 @pytest.mark.parametrize(
     "extra, content, message",
     [
-        (["-params", "learning_rate:abc"], None, "not a Python expression"),
-        (["-params", "gamma:0.9", "learning_rate:lin_1e-3"], None, "quote strings"),
+        (["-params", "learning_rate:abc"], None, "'abc' is not accepted.*quote other strings"),
+        (["-params", "gamma:0.9", "learning_rate:lin_1e3x"], None, "quote other strings"),
+        (["-params", "gamma:0.9", "learning_rate:(1"], None, "not a Python literal"),
+        (["-params", "replay_buffer_class:'HerReplayBuffer'"], None, "trusted"),
         (["--conf-file", "CONF"], "", "is empty"),
         (["--conf-file", "CONF"], "- Pendulum-v1\n- CartPole-v1\n", "is a list"),
     ],
@@ -187,3 +189,54 @@ def test_a_wrong_value_through_params_is_refused_by_the_constructor(tmp_path: Pa
         zoo.main(
             ["train", "--algo", "reinforce", "--env", "CartPole-v1", "-n", "64", "-f", str(tmp_path), "-params", "gamma:1.5"]
         )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "__import__('pathlib').Path('PWNED').touch()",
+        "\"__import__('pathlib').Path('PWNED').touch()\"",  # a string that rl_zoo3 used to evaluate again
+        "[x for x in ().__class__.__base__.__subclasses__()]",
+    ],
+)
+@pytest.mark.parametrize("key", ["ent_coef", "policy_kwargs"])
+def test_params_values_are_never_evaluated(tmp_path: Path, monkeypatch, key: str, value: str) -> None:
+    """Issue 42: -params values were evaluated twice, first by ``eval(value, {}, {})`` (builtins reachable)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises((SystemExit, ValueError)):
+        zoo.main(
+            [
+                "train",
+                "--algo",
+                "reinforce",
+                "--env",
+                "CartPole-v1",
+                "-n",
+                "32",
+                "-f",
+                str(tmp_path),
+                "-params",
+                f"{key}:{value}",
+            ]
+        )
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_params_are_parsed_once_into_values_that_rl_zoo3_does_not_evaluate() -> None:
+    from torch import nn
+
+    parsed = zoo.parse_params(
+        ["learning_rate:lin_1e-3", "ent_coef:auto_0.1", "n_steps:32",
+         "policy_kwargs:\"dict(net_arch=[8], activation_fn=nn.Tanh)\"", "is_clip:float('inf')", "normalize:False",
+         "gamma:-1"]
+    )  # fmt: skip
+    assert parsed == {
+        "learning_rate": "lin_1e-3", "ent_coef": "auto_0.1", "n_steps": 32,
+        "policy_kwargs": {"net_arch": [8], "activation_fn": nn.Tanh}, "is_clip": float("inf"), "normalize": False,
+        "gamma": -1,
+    }  # fmt: skip
+    zoo.use_safe_store_dict()
+    import rl_zoo3.train
+    import rl_zoo3.utils
+
+    assert rl_zoo3.train.StoreDict is zoo.SafeStoreDict and rl_zoo3.utils.StoreDict is zoo.SafeStoreDict

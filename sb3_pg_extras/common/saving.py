@@ -46,6 +46,7 @@ _KNOWN_WRITERS = (
 
 
 def class_path(cls: type) -> str:
+    """The dotted name of a class (module and qualified name)."""
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -100,16 +101,35 @@ def guess_writer(keys: set[str]) -> str | None:
     return None if best is None else best[1]
 
 
+def known_class_paths(cls: type) -> dict[str, str]:
+    """``{dotted class path: class name}`` of every algorithm class this package knows (its own, SB3's and
+    sb3-contrib's, with their bases) and of ``cls`` and its bases: what a ``saved_by`` entry is compared against."""
+    classes = [klass for path in _KNOWN_WRITERS if (klass := _resolve(path)) is not None] + [cls]
+    return {class_path(k): k.__name__ for klass in classes for k in klass.__mro__ if issubclass(k, BaseAlgorithm)}
+
+
+def _damaged(recorded: Any) -> ValueError:
+    return ValueError(
+        f"This file is damaged: its `saved_by` entry is {recorded!r}, which names no algorithm class of sb3_pg_extras, "
+        "Stable-Baselines3 or sb3-contrib (it should list the dotted names of the class that saved the file and its "
+        "bases). Nothing was imported from it; save the model again from a working copy."
+    )
+
+
 def check_saved_class(cls: type, data: dict[str, Any]) -> None:
-    """Refuse ``data`` (a saved file's attributes) when another algorithm than ``cls`` (or a subclass) wrote it."""
-    recorded = data.get("saved_by")
-    if isinstance(recorded, list) and recorded:  # the writing class, then its algorithm bases
-        if class_path(cls) in recorded:
-            return
-        writer = _resolve(recorded[0])
-        if writer is not None and issubclass(cls, writer):
-            return
-        name = recorded[0].rpartition(".")[2]
+    """Refuse ``data`` (a saved file's attributes) when another algorithm than ``cls`` (or a subclass) wrote it, or
+    when its ``saved_by`` entry is damaged. The entry is compared by name with the known classes: nothing it names is
+    imported."""
+    if "saved_by" in data:  # the writing class, then its algorithm bases
+        recorded = data["saved_by"]
+        if not isinstance(recorded, list) or not recorded or not all(isinstance(entry, str) for entry in recorded):
+            raise _damaged(recorded)
+        if class_path(cls) in recorded or recorded[0] in {class_path(k) for k in cls.__mro__}:
+            return  # written by cls, a subclass of it, or a base class of it
+        known = known_class_paths(cls)
+        if not any(entry in known for entry in recorded):
+            raise _damaged(recorded)
+        name = known.get(recorded[0], recorded[0].rpartition(".")[2])
     else:  # an SB3 file, or one written by an earlier version of this package: judge by the settings it holds
         keys = set(data)
         if _holds(keys, cls):

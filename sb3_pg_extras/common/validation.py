@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+import numpy as np
 from gymnasium import spaces
 
 if TYPE_CHECKING:
     from stable_baselines3.common.utils import LinearSchedule
 
 
+def is_number(value: Any, allow_inf: bool = False) -> bool:
+    """A real number: Python's and numpy's ints and floats, not a bool (``True`` is no number here), never NaN, and
+    finite unless ``allow_inf`` (for the few settings where inf has a meaning, e.g. ``is_clip``: no truncation)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)) or math.isnan(value):
+        return False
+    return allow_inf or math.isfinite(value)
+
+
+def is_integer(value: Any) -> bool:
+    """A Python or numpy integer, not a bool (numpy integers come from YAML files and ``-optimize`` samplers; SB3's
+    own algorithms accept them)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_integer(value) or value <= 0:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
 
 
@@ -24,19 +40,35 @@ def check_optional_positive_int(name: str, value: Any) -> None:
         check_positive_int(name, value)
 
 
+def check_in_range(name: str, value: Any, low: float, high: float, closed_low: bool = True, closed_high: bool = True) -> None:
+    """A finite number in the interval from ``low`` to ``high`` (closed or open at either end)."""
+    if (
+        not is_number(value)
+        or not (value >= low if closed_low else value > low)
+        or not (value <= high if closed_high else value < high)
+    ):
+        interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
+        raise ValueError(f"`{name}` must be in {interval}, got {value!r}.")
+
+
 def check_gamma(gamma: Any) -> None:
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 < gamma <= 1.0:
-        raise ValueError(f"`gamma` must be in (0, 1], got {gamma!r}.")
+    check_in_range("gamma", gamma, 0.0, 1.0, closed_low=False)
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Any finite number (NaN and inf are refused: they end in a torch error, or a silent NaN, during training)."""
+    if not is_number(value):
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
 
 
 def check_non_negative(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative number, got {value!r}.")
+    if not is_number(value) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative number (finite), got {value!r}.")
 
 
 def check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
+    if not is_number(value) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive number (finite), got {value!r}.")
 
 
 def check_learning_rate(name: str, value: float | Callable[[float], float]) -> None:
@@ -51,14 +83,171 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
         raise ValueError(f"Unknown `{name}`={value!r}: use one of {', '.join(repr(c) for c in choices)}.")
 
 
-def check_action_space(algo: str, action_space: Any, supported: tuple[type, ...]) -> None:
-    """Refuse an action space the algorithm cannot act in, naming it and the supported kinds."""
+def check_action_space(algo: str, action_space: Any, supported: tuple[type, ...], env: Any = None) -> None:
+    """Refuse an action space the algorithm cannot act in, naming it and the supported kinds, and an unbounded Box
+    (SB3 asserts that Box actions are bounded: its policies scale them into the bounds), naming the env."""
     if action_space is not None and not isinstance(action_space, supported):
         names = ", ".join(cls.__name__ for cls in supported)
         raise ValueError(
             f"{algo} does not support the action space {action_space} ({type(action_space).__name__}); "
             f"use an environment whose action space is one of: {names}."
         )
+    if isinstance(action_space, spaces.Box) and not np.all(np.isfinite([action_space.low, action_space.high])):
+        raise ValueError(
+            f"{algo} needs a bounded Box action space (actions are scaled into the bounds), but the env "
+            f"{describe_env(env)} has {action_space}: give it finite action bounds (an ActionWrapper whose "
+            "action_space is a bounded Box)."
+        )
+
+
+def describe_env(env: Any) -> str:
+    """The env's versioned id (``spec.id``) for messages, else its class name (``env`` may be a gymnasium env, a VecEnv
+    or None)."""
+    if env is None:
+        return "(none)"
+    try:
+        spec = env.get_attr("spec")[0] if hasattr(env, "get_attr") else getattr(env, "spec", None)
+    except AttributeError:
+        spec = None
+    if spec is not None:
+        return repr(spec.id)
+    return type(getattr(env, "unwrapped", env)).__name__
+
+
+ObservationKind = Literal["any", "box", "flat_box"]
+
+_OBSERVATION_TEXT = {
+    "box": "Box observations (vectors, or images with CnnPolicy)",
+    "flat_box": "flat (1-D) Box observations only, with MlpPolicy",
+}
+
+
+def check_env_spaces(
+    algo: str, env: Any, action_spaces: tuple[type, ...], observations: ObservationKind = "any", hint: str = ""
+) -> None:
+    """
+    The one check of an env's spaces at construction, before SB3 sees the env (SB3's own checks loop a user between
+    "use MultiInputPolicy" and "unknown policy" for an algorithm that has no such policy):
+
+    - the action space is of a ``action_spaces`` kind, and a Box is bounded (the message names the env);
+    - the observation space is what the algorithm models: anything (``"any"``), a Box (``"box"``: no Dict) or a flat
+      Box (``"flat_box"``: a learned model or planner works on vectors).
+
+    :param algo: the algorithm's name, for messages
+    :param env: a gymnasium env or VecEnv (None: nothing to check, e.g. ``load`` without env)
+    :param action_spaces: the supported action space classes
+    :param observations: the supported observations
+    :param hint: what else the user may do (e.g. "or use horizon=0 (model-free)"), appended to the observation error
+    """
+    if env is None:
+        return
+    check_action_space(algo, env.action_space, action_spaces, env)
+    space = env.observation_space
+    fits = {
+        "any": True,
+        "box": isinstance(space, spaces.Box),
+        "flat_box": isinstance(space, spaces.Box) and len(space.shape) == 1,
+    }[observations]
+    if not fits:
+        raise ValueError(
+            f"{algo} supports {_OBSERVATION_TEXT[observations]}, but the env {describe_env(env)} observes {space}: "
+            "flatten the observations (gymnasium.wrappers.FlattenObservation; for images, a feature vector)"
+            + (f" {hint}" if hint else "")
+            + "."
+        )
+
+
+def check_no_vec_normalize(algo: str, env: Any, remedy: str = "") -> None:
+    """Refuse a VecNormalize anywhere in the wrapper chain of ``env`` (not only the outermost wrapper): a learned model
+    and the reward / termination functions work on raw observations and rewards."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper, VecNormalize
+
+    wrapper = env
+    while isinstance(wrapper, VecEnvWrapper):
+        if isinstance(wrapper, VecNormalize):
+            raise ValueError(
+                f"{algo} cannot train on a VecNormalize env (found in the wrapper chain of {type(env).__name__}): its "
+                "model and reward / termination functions work on raw observations and rewards. Remove the "
+                "normalisation (normalize: false in the zoo)" + (f" {remedy}" if remedy else "") + "."
+            )
+        wrapper = wrapper.venv
+
+
+def _probe_batch(space: spaces.Box, batch: int, generator: Any) -> Any:
+    """``batch`` points of a Box, uniform within finite bounds and standard normal where a bound is infinite."""
+    import torch as th
+
+    low = th.as_tensor(np.array(np.broadcast_to(space.low, space.shape)), dtype=th.float32)
+    high = th.as_tensor(np.array(np.broadcast_to(space.high, space.shape)), dtype=th.float32)
+    uniform = th.rand((batch, *space.shape), generator=generator)
+    normal = th.randn((batch, *space.shape), generator=generator)
+    finite = th.isfinite(low) & th.isfinite(high)
+    return th.where(finite, low + uniform * (high - low).nan_to_num(0.0), normal)
+
+
+def check_user_functions(
+    algo: str,
+    observation_space: Any,
+    action_space: Any,
+    reward_fn: Any = None,
+    termination_fn: Any = None,
+    dynamics_fn: Any = None,
+    device: Any = "cpu",
+) -> None:
+    """
+    Check a user's ``reward_fn`` / ``termination_fn`` (``(obs, action, next_obs) -> (batch,)``, float / bool) and
+    ``dynamics_fn`` (``(obs, action) -> (batch, obs_dim)``, float) once, on a probe batch of float32 tensors drawn from
+    the spaces (actions in env units): each must be callable, run, and return a torch tensor of that shape and dtype.
+    A wrong shape would otherwise broadcast silently (a (batch, 1) reward makes a (batch, batch) objective) or fail
+    deep inside a rollout. The batch size differs from every dimension so that a transposed output cannot pass.
+
+    :raises TypeError: a function that is not callable
+    :raises ValueError: a function that fails on the probe batch or returns the wrong shape or dtype
+    """
+    import torch as th
+
+    given = {"reward_fn": reward_fn, "termination_fn": termination_fn, "dynamics_fn": dynamics_fn}
+    for name, fn in given.items():
+        if fn is not None and not callable(fn):
+            signature = "(obs, action)" if name == "dynamics_fn" else "(obs, action, next_obs)"
+            raise TypeError(f"{algo}: `{name}` must be a batched torch function of {signature} or None, got {fn!r}.")
+    if all(fn is None for fn in given.values()) or not (
+        isinstance(observation_space, spaces.Box) and isinstance(action_space, spaces.Box)
+    ):
+        return
+    obs_dim, act_dim = int(np.prod(observation_space.shape)), int(np.prod(action_space.shape))
+    batch = obs_dim + act_dim + 2
+    generator = th.Generator().manual_seed(0)
+    obs, next_obs = (_probe_batch(observation_space, batch, generator).to(device) for _ in range(2))
+    actions = _probe_batch(action_space, batch, generator).to(device)
+    expected = {
+        "reward_fn": ((batch,), "a float tensor", lambda dtype: dtype.is_floating_point),
+        "termination_fn": ((batch,), "a bool tensor", lambda dtype: dtype == th.bool),
+        "dynamics_fn": ((batch, *observation_space.shape), "a float tensor", lambda dtype: dtype.is_floating_point),
+    }
+    for name, fn in given.items():
+        if fn is None:
+            continue
+        shape, kind, dtype_ok = expected[name]
+        arguments = (obs, actions) if name == "dynamics_fn" else (obs, actions, next_obs)
+        shapes = ", ".join(str(tuple(a.shape)) for a in arguments)
+        try:
+            out = fn(*arguments)
+        except Exception as error:
+            raise ValueError(
+                f"{algo}: `{name}` failed on a probe batch of float32 tensors of shapes {shapes}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        if not isinstance(out, th.Tensor) or tuple(out.shape) != shape or not dtype_ok(out.dtype):
+            got = (
+                f"{type(out).__name__} of shape {tuple(out.shape)} and dtype {out.dtype}"
+                if isinstance(out, th.Tensor)
+                else (repr(type(out).__name__))
+            )
+            raise ValueError(
+                f"{algo}: `{name}` must return {kind} of shape {shape} for inputs of shapes {shapes} (one value per "
+                f"row of the batch), got {got}."
+            )
 
 
 def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: int | None) -> None:
@@ -71,14 +260,13 @@ def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: in
 
 
 def check_tau(tau: Any) -> None:
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 < tau <= 1.0:
-        raise ValueError(f"`tau` must be in (0, 1], got {tau!r}.")
+    check_in_range("tau", tau, 0.0, 1.0, closed_low=False)
 
 
 def check_n_critics(policy_kwargs: dict[str, Any] | None, default: int) -> None:
     """``policy_kwargs['n_critics']`` (``default`` when absent) must be an integer >= 1."""
     n_critics = (policy_kwargs or {}).get("n_critics", default)
-    if isinstance(n_critics, bool) or not isinstance(n_critics, int) or n_critics < 1:
+    if not is_integer(n_critics) or n_critics < 1:
         raise ValueError(f"`policy_kwargs['n_critics']` must be an integer >= 1, got {n_critics!r}.")
 
 
@@ -166,7 +354,7 @@ def coefficient_schedule(name: str, value: Any) -> Callable[[float], float]:
 
     if callable(value):
         return value
-    if not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0:
+    if is_number(value) and value >= 0:
         return ConstantSchedule(float(value))
     return parse_string_hyperparameter(name, value, ("lin",), others="a non-negative number, a schedule")
 
@@ -204,15 +392,18 @@ def check_bool(name: str, value: Any) -> None:
 
 
 def check_int_at_least(name: str, value: Any, minimum: int, meaning: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if not is_integer(value) or value < minimum:
         extra = f" ({meaning})" if meaning else ""
         raise ValueError(f"`{name}` must be an integer >= {minimum}{extra}, got {value!r}.")
 
 
 def _check_train_freq(train_freq: Any) -> None:
     frequency, unit = (train_freq, "step") if not isinstance(train_freq, (tuple, list)) else (*train_freq, "")[:2]
+    # a Python int: SB3's OffPolicyAlgorithm refuses numpy integers here (and only here)
     if isinstance(frequency, bool) or not isinstance(frequency, int) or frequency < 1 or unit not in ("step", "episode"):
-        raise ValueError(f"`train_freq` must be an integer >= 1 or a tuple (n >= 1, 'step' | 'episode'), got {train_freq!r}.")
+        raise ValueError(
+            f"`train_freq` must be a Python integer >= 1 or a tuple (n >= 1, 'step' | 'episode'), got {train_freq!r}."
+        )
 
 
 def _check_max_grad_norm(value: Any) -> None:
@@ -270,5 +461,5 @@ def check_sac_temperature(ent_coef: Any, target_entropy: Any) -> None:
         parse_string_hyperparameter("ent_coef", ent_coef, ("auto",), positive=True, others="a non-negative number")
     else:
         check_non_negative("ent_coef", ent_coef)
-    if target_entropy != "auto" and (isinstance(target_entropy, bool) or not isinstance(target_entropy, (int, float))):
-        raise ValueError(f"`target_entropy` must be 'auto' (-dim(A)) or a number, got {target_entropy!r}.")
+    if target_entropy != "auto" and not is_number(target_entropy):
+        raise ValueError(f"`target_entropy` must be 'auto' (-dim(A)) or a finite number, got {target_entropy!r}.")

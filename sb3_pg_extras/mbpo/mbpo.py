@@ -10,7 +10,6 @@ from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.vec_env import VecNormalize
 from stable_baselines3.sac.policies import SACPolicy
 
 from sb3_pg_extras.common.dynamics import (
@@ -19,14 +18,16 @@ from sb3_pg_extras.common.dynamics import (
     MixedReplayBuffer,
     ScheduledModelRefits,
     check_env_id,
+    check_model_based_env,
     resolve_transition_functions,
     sample_observations,
     vec_env_id,
 )
 from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.validation import (
-    check_action_space,
     check_common_arguments,
+    check_env_spaces,
+    check_in_range,
     check_non_negative,
     check_positive_int,
     check_sac_temperature,
@@ -176,7 +177,7 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
         if env is not None:
             # SAC asserts on the action space; make the env here to refuse others with a clear message instead.
             env = maybe_make_env(env, verbose)
-            check_action_space("MBPO", env.action_space, (spaces.Box,))
+            check_env_spaces("MBPO", env, (spaces.Box,), "flat_box")
         self._check_hyperparameters(locals())
         # refuse bad model settings now, not at the first refit
         DynamicsSettings.from_kwargs("MBPO", dynamics_kwargs, _MODEL_DEFAULTS)
@@ -226,19 +227,6 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
             device=device,
             _init_setup_model=False,
         )
-        # Without an env (``load(path)``), SB3 sets the spaces only after __init__: they are checked when given.
-        observation_space = getattr(self, "observation_space", None)
-        flat_box = isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1
-        if observation_space is not None and not flat_box:
-            raise ValueError(
-                f"MBPO models flat Box observations, got {observation_space}: flatten the observations "
-                "(e.g. gymnasium.wrappers.FlattenObservation)"
-            )
-        if isinstance(self.env, VecNormalize) or self._vec_normalize_env is not None:
-            raise ValueError(
-                "MBPO cannot train on a VecNormalize env: the model buffer and the reward/termination functions work "
-                "on raw observations and rewards. Remove the normalisation (normalize: false in the zoo)."
-            )
         if self.env_id is None:
             self.env_id = vec_env_id(self.env)
         if _init_setup_model:
@@ -252,9 +240,7 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
         check_env_id(args["env_id"])
         for name in ("buffer_size", "batch_size", "model_train_freq", "rollouts_per_step", "model_retain_steps"):
             check_positive_int(name, args[name])
-        real_ratio = args["real_ratio"]
-        if isinstance(real_ratio, bool) or not isinstance(real_ratio, (int, float)) or not 0.0 <= real_ratio <= 1.0:
-            raise ValueError(f"`real_ratio` (fraction of real data in SAC minibatches) must be in [0, 1], got {real_ratio!r}")
+        check_in_range("real_ratio", args["real_ratio"], 0.0, 1.0)  # the fraction of real data in SAC minibatches
         low, high = args["min_rollout_horizon"], args["max_rollout_horizon"]
         check_positive_int("min_rollout_horizon", low)
         check_positive_int("max_rollout_horizon", high)
@@ -272,7 +258,18 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
     def _setup_model(self) -> None:
         super()._setup_model()
         assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)
-        # Here rather than in __init__ so that load() (which sets env_id and the functions first) resolves them too.
+        # Here rather than in __init__ so that load() (which sets env_id and the functions first) checks and resolves
+        # them too.
+        check_model_based_env(
+            "MBPO",
+            self.env,
+            self.env_id,
+            self.observation_space,
+            self.action_space,
+            self.reward_fn,
+            self.termination_fn,
+            device=self.device,
+        )
         functions = resolve_transition_functions(
             "MBPO", self.env_id, self.reward_fn, self.termination_fn, self.learn_reward, self.learn_termination
         )

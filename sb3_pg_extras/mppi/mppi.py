@@ -13,7 +13,6 @@ from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
-from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg_extras.common.dynamics import (
     DynamicsComponent,
@@ -21,6 +20,7 @@ from sb3_pg_extras.common.dynamics import (
     KnownDynamics,
     ScheduledModelRefits,
     check_env_id,
+    check_model_based_env,
     open_loop_rollout,
     resolve_transition_functions,
     unscale_actions,
@@ -30,9 +30,9 @@ from sb3_pg_extras.common.planning import MPPIPlanner, shift_plan
 from sb3_pg_extras.common.planning.simulator import SimulatorRollout
 from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.validation import (
-    check_action_space,
     check_choice,
     check_common_arguments,
+    check_env_spaces,
     check_non_negative,
     check_positive_int,
 )
@@ -201,7 +201,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         check_env_id(env_id)
         if env is not None:
             env = maybe_make_env(env, verbose)
-            check_action_space("MPPI", env.action_space, (spaces.Box,))
+            check_env_spaces("MPPI", env, (spaces.Box,), "flat_box")
         check_choice("dynamics_mode", dynamics_mode, DYNAMICS_MODES)
         # the planner refuses bad K, H, lambda, noise, iterations and smoothing with a message naming them
         MPPIPlanner(n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing)
@@ -252,13 +252,6 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
             sde_support=False,
             supported_action_spaces=(spaces.Box,),
         )
-        observation_space = getattr(self, "observation_space", None)  # unset when load() passes no env
-        if observation_space is not None and not (
-            isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1
-        ):
-            raise ValueError(f"MPPI plans with flat Box observations, got {observation_space}: flatten them")
-        if isinstance(self.env, VecNormalize):
-            raise ValueError("MPPI cannot run on a VecNormalize env: its models work on raw observations")
         if self.env_id is None:
             self.env_id = vec_env_id(self.env)
         if _init_setup_model:
@@ -288,6 +281,11 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         self._reward: Any = None
         self._termination: Any = None
         self._check_mode_settings()
+        mode = self.resolved_dynamics  # VecNormalize, user functions, env id and env settings: the shared checks
+        check_model_based_env(
+            "MPPI", self.env, self.env_id, self.observation_space, self.action_space, self.reward_fn, self.termination_fn,
+            self.dynamics_fn, mode == "known" and self.dynamics_fn is None, mode == "simulator", self.device,
+        )  # fmt: skip
         if self.resolved_dynamics == "simulator":
             self._setup_simulator()
         else:

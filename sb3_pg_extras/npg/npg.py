@@ -29,6 +29,7 @@ from sb3_pg_extras.common.validation import (
     check_action_space,
     check_choice,
     check_common_arguments,
+    check_in_range,
     check_non_negative,
     check_normalizable_batch,
     check_positive,
@@ -139,8 +140,7 @@ class NPG(CheckedFiles, OnPolicyAlgorithm):
         _init_setup_model: bool = True,
     ):
         check_common_arguments(locals())
-        if not isinstance(gae_lambda, (int, float)) or not 0.0 <= gae_lambda <= 1.0:
-            raise ValueError(f"`gae_lambda` must be in [0, 1], got {gae_lambda!r}.")
+        check_in_range("gae_lambda", gae_lambda, 0.0, 1.0)
         check_choice("step_rule", step_rule, STEP_RULES)
         check_positive("target_kl", target_kl)
         check_choice("kl_reduction", kl_reduction, KL_REDUCTIONS)

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, TypeVar
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
@@ -29,9 +28,11 @@ from sb3_pg_extras.common.utils import repeat_observations
 from sb3_pg_extras.common.validation import (
     check_action_space,
     check_common_arguments,
+    check_env_spaces,
     check_n_critics,
     check_positive_int,
     coefficient_schedule,
+    is_number,
 )
 from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, policy_for_action_space
 
@@ -142,13 +143,15 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         check_common_arguments(locals())
         check_positive_int("n_action_samples", n_action_samples)
         coefficient_schedule("ent_coef", ent_coef)  # refuses a bad value now; the schedule is built in _setup_model
-        if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or math.isnan(is_clip) or is_clip < 1.0:
+        if not is_number(is_clip, allow_inf=True) or is_clip < 1.0:
             raise ValueError(
                 f"`is_clip` (the truncation c of the importance ratios) must be >= 1, got {is_clip!r}: "
                 "use 1 for the lowest variance or float('inf') for no truncation."
             )
         check_no_action_noise("OffPAC", action_noise)
-        _check_bounded(getattr(env, "action_space", None))  # before SB3, which only asserts
+        if env is not None:  # before SB3, which only asserts that Box actions are bounded
+            env = maybe_make_env(env, verbose)
+            check_env_spaces("OffPAC", env, (spaces.Discrete, spaces.Box))
         check_behaviour_buffer_class("OffPAC", replay_buffer_class)
         policy_kwargs = {"n_critics": 1, "net_arch": [64, 64], **(policy_kwargs or {})}
         check_n_critics(policy_kwargs, default=1)
@@ -300,14 +303,6 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "ent_coef_schedule"]
-
-
-def _check_bounded(action_space: spaces.Space | None) -> None:
-    if isinstance(action_space, spaces.Box) and not np.all(np.isfinite([action_space.low, action_space.high])):
-        raise ValueError(
-            f"OffPAC needs a bounded Box action space (its policy squashes actions into the bounds), got {action_space}: "
-            "give the env finite action bounds (e.g. with gymnasium.wrappers.ClipAction)."
-        )
 
 
 __all__ = ["OffPAC"]

@@ -13,7 +13,6 @@ from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
 from stable_baselines3.common.utils import polyak_update
-from stable_baselines3.common.vec_env import VecNormalize
 from stable_baselines3.sac.policies import SACPolicy
 from torch.nn import functional as F
 
@@ -24,6 +23,7 @@ from sb3_pg_extras.common.dynamics import (
     ScheduledModelRefits,
     Transitions,
     check_env_id,
+    check_model_based_env,
     resolve_transition_functions,
     vec_env_id,
 )
@@ -32,10 +32,12 @@ from sb3_pg_extras.common.policies import stored_actions_log_prob
 from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.utils import float32_samples
 from sb3_pg_extras.common.validation import (
-    check_action_space,
     check_common_arguments,
+    check_env_spaces,
     check_positive_int,
     check_sac_temperature,
+    is_integer,
+    is_number,
 )
 from sb3_pg_extras.common.value_gradients import (
     infer_squashed_gaussian_noise,
@@ -52,6 +54,9 @@ SelfSVG = TypeVar("SelfSVG", bound="SVG")
 _MODEL_DEFAULTS: dict[str, Any] = dict(
     n_members=5, n_elites=5, hidden_sizes=(200, 200, 200), max_epochs=2, initial_max_epochs=2
 )
+
+# Settings of the model of SVG(n >= 1), refused by the model-free SVG(0) when given.
+_MODEL_SETTINGS = ("dynamics_kwargs", "reward_fn", "termination_fn", "learn_reward", "learn_termination", "env_id")
 
 
 @dataclass
@@ -72,11 +77,11 @@ def parse_horizon(horizon: Any) -> int | float:
         return math.inf
     if isinstance(horizon, float) and math.isinf(horizon) and horizon > 0:
         return math.inf
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 0:
+    if not is_integer(horizon) or horizon < 0:
         raise ValueError(
             f"`horizon` must be an integer >= 0 (SVG(0), SVG(1), ... SVG(n)) or 'inf' (SVG(inf)), got {horizon!r}"
         )
-    return horizon
+    return int(horizon)
 
 
 class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
@@ -194,10 +199,12 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        self._check_hyperparameters(locals())
         if env is not None:
             env = maybe_make_env(env, verbose)
-            check_action_space("SVG", env.action_space, (spaces.Box,))
-        self._check_hyperparameters(locals())
+            model_based = parse_horizon(horizon) >= 1  # the model works on vectors; SVG(0) takes any Box (CnnPolicy)
+            hint = "or use horizon=0 (model-free: any Box observations)" if model_based else ""
+            check_env_spaces("SVG", env, (spaces.Box,), "flat_box" if model_based else "box", hint)
         self.horizon = horizon
         self.inf_unroll_length = inf_unroll_length
         self.noise_inference = noise_inference
@@ -237,18 +244,6 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
             _init_setup_model=False,
         )
         if self.uses_model:
-            observation_space = getattr(self, "observation_space", None)  # unset when load() passes no env
-            flat_box = isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1
-            if observation_space is not None and not flat_box:
-                raise ValueError(
-                    f"SVG(n >= 1) models flat Box observations, got {observation_space}: flatten the observations "
-                    "(gymnasium.wrappers.FlattenObservation) or use horizon=0 (model-free)"
-                )
-            if isinstance(self.env, VecNormalize):
-                raise ValueError(
-                    "SVG(n >= 1) cannot train on a VecNormalize env: the model and the reward / termination functions "
-                    "work on raw observations. Remove the normalisation (normalize: false in the zoo) or use horizon=0."
-                )
             if self.env_id is None:
                 self.env_id = vec_env_id(self.env)
         if _init_setup_model:
@@ -261,11 +256,18 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         check_sac_temperature(args["ent_coef"], args["target_entropy"])
         check_env_id(args["env_id"])
         horizon = parse_horizon(args["horizon"])
+        if horizon == 0:  # SVG(0) is model-free: model settings would silently do nothing
+            unused = [name for name in _MODEL_SETTINGS if args[name] not in (None, False)]
+            if unused:
+                raise ValueError(
+                    f"SVG(0) (horizon=0) is model-free and does not use {', '.join(f'`{name}`' for name in unused)}: "
+                    "drop them, or use horizon >= 1 to learn and unroll a model."
+                )
         for name in ("buffer_size", "batch_size", "inf_unroll_length", "model_train_freq"):
             check_positive_int(name, args[name])
         is_clip = args["is_clip"]
-        if isinstance(is_clip, bool) or not isinstance(is_clip, (int, float)) or not is_clip > 0:
-            raise ValueError(f"`is_clip` (truncation of the importance weights) must be > 0, got {is_clip!r}")
+        if not is_number(is_clip, allow_inf=True) or not is_clip > 0:
+            raise ValueError(f"`is_clip` (truncation of the importance weights) must be > 0 (inf: none), got {is_clip!r}")
         if args["noise_inference"] and horizon >= 1:
             check_no_action_noise("SVG with noise_inference=True", args["action_noise"])
         if horizon >= 1:  # (the reward and termination functions are resolved, or refused, in _setup_model)
@@ -292,6 +294,10 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         self.dynamics: DynamicsComponent | None = None
         if self.uses_model:
             assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)
+            check_model_based_env(
+                "SVG", self.env, self.env_id, self.observation_space, self.action_space, self.reward_fn,
+                self.termination_fn, device=self.device, vec_normalize_remedy="or use horizon=0",
+            )  # fmt: skip
             functions = resolve_transition_functions(
                 "SVG", self.env_id, self.reward_fn, self.termination_fn, self.learn_reward, self.learn_termination
             )

@@ -4,6 +4,7 @@ out (closed or open loop) with the reward and termination functions of the env, 
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -21,10 +22,12 @@ from sb3_pg_extras.common.dynamics.rollout import ActFn, ImaginedRollout, imagin
 from sb3_pg_extras.common.dynamics.trainer import FitResult, fit_dynamics
 from sb3_pg_extras.common.dynamics.transitions import Transitions
 from sb3_pg_extras.common.validation import (
+    check_in_range,
     check_non_negative,
     check_optional_positive_int,
     check_positive,
     check_positive_int,
+    is_number,
 )
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"silu": nn.SiLU, "swish": nn.SiLU, "relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
@@ -105,6 +108,10 @@ class DynamicsSettings:
                 f"dynamics_kwargs: n_elites={self.n_elites} is larger than the ensemble (n_members={self.n_members}): "
                 "lower n_elites or add members"
             )
+        if not isinstance(self.hidden_sizes, (list, tuple)):
+            raise TypeError(
+                f"dynamics_kwargs['hidden_sizes'] must be a list of layer sizes, e.g. [200, 200], got {self.hidden_sizes!r}"
+            )
         self.hidden_sizes = tuple(self.hidden_sizes)
         for size in self.hidden_sizes:
             check_positive_int("dynamics_kwargs['hidden_sizes'] entries", size)
@@ -117,12 +124,11 @@ class DynamicsSettings:
         elif not (isinstance(self.activation_fn, type) and issubclass(self.activation_fn, nn.Module)):
             raise ValueError(f"dynamics_kwargs['activation_fn'] must be a torch.nn module class, got {self.activation_fn!r}")
         check_positive("dynamics_kwargs['learning_rate']", self.learning_rate)
-        if isinstance(self.holdout_ratio, bool) or not isinstance(self.holdout_ratio, (int, float)):
-            raise ValueError(f"dynamics_kwargs['holdout_ratio'] must be a number in [0, 1), got {self.holdout_ratio!r}")
-        if not 0.0 <= self.holdout_ratio < 1.0:
-            raise ValueError(f"dynamics_kwargs['holdout_ratio'] must be in [0, 1), got {self.holdout_ratio}")
+        check_in_range("dynamics_kwargs['holdout_ratio']", self.holdout_ratio, 0.0, 1.0, closed_high=False)
         check_non_negative("dynamics_kwargs['improvement_threshold']", self.improvement_threshold)
-        decays = [self.weight_decay] if isinstance(self.weight_decay, (int, float)) else self.weight_decay
+        decays = [self.weight_decay] if isinstance(self.weight_decay, numbers.Real) else self.weight_decay
+        if decays is not None and not isinstance(decays, (list, tuple)):
+            raise TypeError(f"dynamics_kwargs['weight_decay'] must be a number or a list of numbers, got {decays!r}")
         if decays is not None:
             n_layers = len(self.hidden_sizes) + 1
             if len(decays) not in (1, n_layers):
@@ -130,8 +136,8 @@ class DynamicsSettings:
                     f"dynamics_kwargs['weight_decay'] needs 1 or {n_layers} coefficients (one per layer), got {decays!r}"
                 )
             for decay in decays:
-                if isinstance(decay, bool) or not isinstance(decay, (int, float)) or decay < 0:
-                    raise ValueError(f"dynamics_kwargs['weight_decay'] must be non-negative numbers, got {decays!r}")
+                if not is_number(decay) or decay < 0:
+                    raise ValueError(f"dynamics_kwargs['weight_decay'] must be non-negative finite numbers, got {decays!r}")
         check_non_negative("dynamics_kwargs['log_var_bound_coef']", self.log_var_bound_coef)
 
     @property

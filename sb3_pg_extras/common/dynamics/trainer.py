@@ -107,7 +107,7 @@ def fit_dynamics(
     params = _member_params(model)
     if weight_decay is None:
         weight_decay = default_weight_decay(len(model.ensemble.hidden))
-    decays = [weight_decay] if isinstance(weight_decay, float | int) else list(weight_decay)
+    decays = list(weight_decay) if isinstance(weight_decay, (tuple, list)) else [weight_decay]  # numpy floats too
 
     # Each refit starts from a fresh best (as the reference implementation does): the warm-started weights are judged
     # against what this refit achieves, never against their own pre-refit error, so the first trained epoch of every
