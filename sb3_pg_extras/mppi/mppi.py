@@ -5,7 +5,6 @@ import time
 import warnings
 from typing import Any, TypeVar
 
-import gymnasium as gym
 import numpy as np
 import torch as th
 from gymnasium import spaces
@@ -16,18 +15,20 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 
 from sb3_pg_extras.common.dynamics import (
     DynamicsComponent,
-    DynamicsSettings,
-    KnownDynamics,
     ScheduledModelRefits,
     check_env_id,
     check_model_based_env,
-    open_loop_rollout,
-    resolve_transition_functions,
-    unscale_actions,
     vec_env_id,
 )
 from sb3_pg_extras.common.planning import MPPIPlanner, shift_plan
-from sb3_pg_extras.common.planning.simulator import SimulatorRollout
+from sb3_pg_extras.common.planning.backends import (
+    KnownFunctionsBackend,
+    LearnedEnsembleBackend,
+    RolloutBackend,
+    SimulatorBackend,
+    resolve_dynamics_mode,
+)
+from sb3_pg_extras.common.planning.backends import MarkDivergedModel as _MarkDivergedModel  # noqa: F401 (its old name)
 from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.validation import (
     check_choice,
@@ -36,43 +37,10 @@ from sb3_pg_extras.common.validation import (
     check_non_negative,
     check_positive_int,
 )
-from sb3_pg_extras.envs import DynamicsFn, TransitionFn, get_env_functions
-from sb3_pg_extras.envs.simulator import SIMULATOR_SPECS, get_simulator_spec
+from sb3_pg_extras.envs import DynamicsFn, TransitionFn
 from sb3_pg_extras.mppi.policies import MPPIPolicy
 
 SelfMPPI = TypeVar("SelfMPPI", bound="MPPI")
-
-
-def _nan_where_diverged(rewards: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
-    """NaN rewards (batch,) where the predicted next state (batch, obs_dim) is not finite: a diverged rollout, to
-    which the planner gives weight 0 (a non-finite entry makes the row's sum non-finite: one reduction)."""
-    return rewards.masked_fill(~th.isfinite(next_obs.sum(-1)), float("nan"))
-
-
-class _MarkDivergedReward:
-    """A reward function whose reward is NaN where the predicted next state is not finite."""
-
-    def __init__(self, reward_fn: TransitionFn) -> None:
-        self.reward_fn = reward_fn
-
-    def __call__(self, obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
-        return _nan_where_diverged(self.reward_fn(obs, action, next_obs), next_obs)
-
-
-class _MarkDivergedModel:
-    """A transition model (the learned ensemble with a reward head) whose predicted reward is NaN where its predicted
-    next state is not finite."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self.learn_reward, self.learn_termination = model.learn_reward, model.learn_termination
-
-    def sample_members(self, *args: Any, **kwargs: Any) -> th.Tensor:
-        return self.model.sample_members(*args, **kwargs)
-
-    def predict(self, obs: th.Tensor, actions: th.Tensor, *args: Any, **kwargs: Any) -> tuple[th.Tensor, Any, Any]:
-        next_obs, reward, done = self.model.predict(obs, actions, *args, **kwargs)
-        return next_obs, (None if reward is None else _nan_where_diverged(reward, next_obs)), done
 
 
 DYNAMICS_MODES = ("auto", "known", "simulator", "learned")
@@ -265,31 +233,20 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
     def resolved_dynamics(self) -> str:
         """The dynamics actually used: ``"auto"`` becomes ``"known"`` where the env's torch dynamics are known, else
         ``"simulator"`` where its simulator state mapping is, else ``"learned"``."""
-        if self.dynamics_mode != "auto":
-            return self.dynamics_mode
-        known = get_env_functions(self.env_id) if self.env_id is not None else None
-        if self.dynamics_fn is not None or (known is not None and known.dynamics is not None):
-            return "known"
-        return "simulator" if get_simulator_spec(self.env_id) is not None else "learned"
+        return resolve_dynamics_mode(self.dynamics_mode, self.env_id, self.dynamics_fn)
 
     def _setup_model(self) -> None:
         super()._setup_model()
         assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)
-        self._simulator: SimulatorRollout | None = None
-        self.dynamics: DynamicsComponent | None = None
-        self._model: Any = None
-        self._reward: Any = None
-        self._termination: Any = None
         self._check_mode_settings()
         mode = self.resolved_dynamics  # VecNormalize, user functions, env id and env settings: the shared checks
         check_model_based_env(
             "MPPI", self.env, self.env_id, self.observation_space, self.action_space, self.reward_fn, self.termination_fn,
             self.dynamics_fn, mode == "known" and self.dynamics_fn is None, mode == "simulator", self.device,
         )  # fmt: skip
-        if self.resolved_dynamics == "simulator":
-            self._setup_simulator()
-        else:
-            self._setup_model_and_functions()
+        self._backend = self._make_backend()
+        # the learned ensemble, if any, is fitted and saved by ScheduledModelRefits under this name
+        self.dynamics: DynamicsComponent | None = self._backend.dynamics
         self.planner = MPPIPlanner(
             self.n_samples, self.horizon, self.temperature, self.noise_std, self.iterations, self.gamma,
             self.control_cost, self.smoothing, termination_cost=self.resolved_termination_cost,
@@ -303,11 +260,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         reward in the simulator mode and 0 otherwise."""
         if self.termination_cost != "auto":
             return float(self.termination_cost)
-        if self.resolved_dynamics == "simulator":
-            spec = get_simulator_spec(self.env_id)
-            assert spec is not None
-            return float(spec.alive_reward(self._planning_env.unwrapped))
-        return 0.0
+        return self._backend.alive_reward if self.resolved_dynamics == "simulator" else 0.0
 
     def _check_mode_settings(self) -> None:
         """Settings that the resolved dynamics mode would not use are refused, never silently ignored."""
@@ -324,80 +277,28 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
                 f"settings belong to dynamics_mode={modes}; pass that mode, or drop them"
             )
 
-    def _setup_simulator(self) -> None:
-        """A private copy of the env (made from the training env's spec, or from ``env_id`` after a load without env),
-        whose MuJoCo model the planner rolls out; the training env's own simulator is never touched."""
-        spec = get_simulator_spec(self.env_id)
-        if spec is None or self.env_id is None:
-            raise ValueError(
-                f"MPPI(dynamics_mode='simulator') has no simulator state mapping for the env {self.env_id!r}: it "
-                f"supports {', '.join(SIMULATOR_SPECS)}; use dynamics_mode='learned' (or 'known' with `dynamics_fn=`)"
-            )
-        env_spec = self.env.get_attr("spec")[0] if self.env is not None else None
-        if env_spec is not None:
-            self.simulator_env_kwargs = dict(env_spec.kwargs)
-        self._planning_env = gym.make(self.env_id, **getattr(self, "simulator_env_kwargs", {}))
-        self._simulator = SimulatorRollout(
-            self._planning_env.unwrapped, spec, reward_fn=self.reward_fn, termination_fn=self.termination_fn
-        )
-
-    def _setup_model_and_functions(self) -> None:
+    def _make_backend(self) -> RolloutBackend:
+        """The dynamics the planner rolls its sequences through, chosen once from the resolved ``dynamics_mode``."""
         assert isinstance(self.action_space, spaces.Box) and isinstance(self.observation_space, spaces.Box)
-        learned = self.uses_learned_model
-        functions = resolve_transition_functions(
-            "MPPI", self.env_id, self.reward_fn, self.termination_fn, learned and self.learn_reward,
-            learned and self.learn_termination,
+        mode = self.resolved_dynamics
+        if mode == "simulator":
+            # a private copy of the env (made from the training env's spec, or from ``env_id`` and the saved kwargs
+            # after a load without env) whose MuJoCo model is rolled out; the training env's simulator is never touched
+            env_spec = self.env.get_attr("spec")[0] if self.env is not None else None
+            if env_spec is not None:
+                self.simulator_env_kwargs = dict(env_spec.kwargs)
+            return SimulatorBackend(
+                "MPPI", self.env_id, self.action_space, getattr(self, "simulator_env_kwargs", {}), self.reward_fn,
+                self.termination_fn,
+            )  # fmt: skip
+        if mode == "known":
+            return KnownFunctionsBackend(
+                "MPPI", self.env_id, self.action_space, self.dynamics_fn, self.reward_fn, self.termination_fn, self.device
+            )
+        return LearnedEnsembleBackend(
+            "MPPI", self.env_id, self.observation_space, self.action_space, self.dynamics_kwargs, self.reward_fn,
+            self.termination_fn, self.learn_reward, self.learn_termination, self.device,
         )  # fmt: skip
-        if learned:
-            self.dynamics = DynamicsComponent(
-                self.observation_space,
-                self.action_space,
-                DynamicsSettings.from_kwargs("MPPI", self.dynamics_kwargs),
-                functions,
-                learn_reward=self.learn_reward,
-                learn_termination=self.learn_termination,
-                device=self.device,
-            )
-            # a non-finite predicted state marks the sequence diverged (a NaN reward): through the reward function, or
-            # through the model where its reward head scores the steps
-            self._model = _MarkDivergedModel(self.dynamics.model) if self.dynamics.reward_fn is None else self.dynamics.model
-            self._reward, self._termination = self.dynamics.reward_fn, self.dynamics.termination_fn
-            if self._reward is not None:
-                self._reward = _MarkDivergedReward(self._reward)
-        else:
-            known = get_env_functions(self.env_id) if self.env_id is not None else None
-            dynamics_fn = self.dynamics_fn or (known.dynamics if known is not None else None)
-            if dynamics_fn is None:
-                raise ValueError(
-                    f"MPPI(dynamics_mode='known') has no dynamics for the env {self.env_id!r}: pass `dynamics_fn=` (a "
-                    "batched torch function of (obs, action) in env units) or use dynamics_mode='learned'"
-                )
-            # env units throughout: _rollout unscales the whole batch of candidate sequences once
-            self._model = KnownDynamics(dynamics_fn, None, self.device)
-            self._env_bounds = tuple(
-                th.as_tensor(bound, device=self.device, dtype=th.float32)
-                for bound in (self.action_space.low, self.action_space.high)
-            )
-            assert functions.reward is not None and functions.termination is not None
-            self._reward, self._termination = _MarkDivergedReward(functions.reward), functions.termination
-
-    def _rollout(
-        self, start: th.Tensor, candidates: th.Tensor, generator: th.Generator | None = None
-    ) -> tuple[th.Tensor, th.Tensor]:
-        """Rewards and alive flags (K, H) of the candidate sequences from one start state."""
-        if self._simulator is not None:
-            controls = self.policy.unscale_action(candidates.cpu().numpy())
-            rewards, terminated = self._simulator(start.cpu().numpy(), controls)
-            valid = np.ones_like(terminated)
-            valid[:, 1:] = ~np.logical_or.accumulate(terminated, axis=1)[:, :-1]  # alive until a termination
-            to_torch = lambda a: th.as_tensor(a, device=start.device)  # noqa: E731
-            return to_torch(rewards).float(), to_torch(valid)
-        if self.dynamics is None:  # known dynamics and functions take env units
-            candidates = unscale_actions(candidates, *self._env_bounds)
-        rollout = open_loop_rollout(
-            self._model, start, candidates, self._reward, self._termination, generator=generator, keep_transitions=False
-        )
-        return rollout.rewards.T, rollout.valid.T
 
     @th.inference_mode()  # lighter than no_grad for the many small ops of a plan (no version counters)
     def plan(self, observations: th.Tensor, plans: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
@@ -405,7 +306,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         (one planning problem per env: a loop over envs, never over samples)."""
         start = time.perf_counter()
         out = th.stack(
-            [self.planner.plan(obs, nominal, self._rollout, generator) for obs, nominal in zip(observations, plans)]
+            [self.planner.plan(obs, nominal, self._backend.rollout, generator) for obs, nominal in zip(observations, plans)]
         )
         self.plan_time += time.perf_counter() - start
         self.n_planned += len(observations)
@@ -502,10 +403,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
 
     def _excluded_save_params(self) -> list[str]:
         # the dynamics component is handled by ScheduledModelRefits
-        return [
-            *super()._excluded_save_params(), "_model", "_reward", "_termination", "planner", "_plans", "_simulator",
-            "_planning_env", "_env_bounds",
-        ]  # fmt: skip
+        return [*super()._excluded_save_params(), "_backend", "planner", "_plans"]
 
 
 __all__ = ["MPPI"]
