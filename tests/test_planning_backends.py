@@ -1,0 +1,104 @@
+"""The planner's rollout backends (common/planning/backends.py) through their one interface: the simulator, the known
+functions and the learned ensemble score K sequences of H scaled actions from one observation; the known backend
+against a plain loop over the env's functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+
+from sb3_pg_extras.common.planning.backends import (
+    KnownFunctionsBackend,
+    LearnedEnsembleBackend,
+    RolloutBackend,
+    SimulatorBackend,
+    resolve_dynamics_mode,
+)
+from sb3_pg_extras.envs import get_env_functions
+
+th.set_num_threads(1)
+
+
+def _spaces(env_id: str) -> tuple[spaces.Box, spaces.Box]:
+    env = gym.make(env_id)
+    assert isinstance(env.observation_space, spaces.Box) and isinstance(env.action_space, spaces.Box)
+    return env.observation_space, env.action_space
+
+
+def _known() -> RolloutBackend:
+    return KnownFunctionsBackend("MPPI", "Pendulum-v1", _spaces("Pendulum-v1")[1])
+
+
+def _learned() -> RolloutBackend:
+    obs_space, action_space = _spaces("Pendulum-v1")
+    settings = dict(n_members=2, n_elites=2, hidden_sizes=[8])
+    return LearnedEnsembleBackend("MPPI", "Pendulum-v1", obs_space, action_space, settings)
+
+
+def _simulator() -> RolloutBackend:
+    return SimulatorBackend("MPPI", "Hopper-v5", _spaces("Hopper-v5")[1])
+
+
+BACKENDS = {
+    "known": ("Pendulum-v1", _known),
+    "learned": ("Pendulum-v1", _learned),
+    "simulator": ("Hopper-v5", _simulator),
+}
+
+
+@pytest.mark.parametrize(
+    "mode", [pytest.param(mode, marks=pytest.mark.mujoco) if mode == "simulator" else mode for mode in BACKENDS]
+)
+def test_every_backend_scores_k_sequences_from_one_observation(mode: str) -> None:
+    env_id, make = BACKENDS[mode]
+    assert resolve_dynamics_mode("auto", env_id) == ("simulator" if mode == "simulator" else "known")
+    backend = make()
+    obs, _ = gym.make(env_id).reset(seed=0)
+    start = th.as_tensor(obs, dtype=th.float32)
+    candidates = th.rand(6, 4, backend.action_space.shape[0], generator=th.Generator().manual_seed(0)) * 2 - 1
+    rewards, alive = backend.rollout(start, candidates, th.Generator().manual_seed(1))
+    assert rewards.shape == alive.shape == (6, 4) and rewards.dtype == th.float32 and alive.dtype == th.bool
+    assert th.isfinite(rewards).all() and alive[:, 0].all()
+    assert not (alive[:, 1:] & ~alive[:, :-1]).any()  # once terminated, never alive again
+    again, _ = backend.rollout(start, candidates, th.Generator().manual_seed(1))
+    th.testing.assert_close(again, rewards)  # the same generator draws the same ensemble members
+    assert (backend.dynamics is not None) == (mode == "learned")
+    assert backend.alive_reward == (1.0 if mode == "simulator" else 0.0)  # Hopper-v5's healthy reward
+
+
+def test_the_known_backend_equals_a_loop_over_the_envs_functions_and_marks_divergence() -> None:
+    functions = get_env_functions("Pendulum-v1")
+    assert functions is not None and functions.dynamics is not None and functions.reward is not None
+    dynamics: Callable[[th.Tensor, th.Tensor], th.Tensor] = functions.dynamics
+    backend = KnownFunctionsBackend("MPPI", "Pendulum-v1", _spaces("Pendulum-v1")[1])
+    start = th.tensor([0.6, 0.8, -1.0])
+    candidates = th.tensor([[[0.5], [-1.0], [1.0]], [[0.0], [0.25], [-0.5]]])
+    rewards, alive = backend.rollout(start, candidates)
+    for k, sequence in enumerate(candidates):
+        obs = start[None]
+        for h, scaled in enumerate(sequence):
+            action = (2.0 * scaled)[None]  # Pendulum-v1's torque range is [-2, 2]
+            next_obs = dynamics(obs, action)
+            th.testing.assert_close(rewards[k, h], functions.reward(obs, action, next_obs)[0])
+            obs = next_obs
+    assert alive.all()
+
+    def blows_up(obs: th.Tensor, action: th.Tensor) -> th.Tensor:
+        return dynamics(obs, action).masked_fill((action > 1.0).expand(-1, obs.shape[-1]), float("inf"))
+
+    diverging = KnownFunctionsBackend("MPPI", "Pendulum-v1", _spaces("Pendulum-v1")[1], dynamics_fn=blows_up)
+    rewards, _ = diverging.rollout(start, candidates)
+    assert th.isnan(rewards[0, 2]) and th.isfinite(rewards[0, :2]).all() and th.isfinite(rewards[1]).all()
+
+
+def test_modes_without_their_pieces_are_refused() -> None:
+    action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+    with pytest.raises(ValueError, match=r"MPPI\(dynamics_mode='simulator'\) has no simulator state mapping"):
+        SimulatorBackend("MPPI", "Pendulum-v1", action_space)
+    with pytest.raises(ValueError, match="no reward function"):
+        KnownFunctionsBackend("MPPI", None, action_space, dynamics_fn=lambda o, a: o)
