@@ -1,5 +1,12 @@
-"""Sampling-based planning maths (MPPI)."""
+"""Sampling-based planning: the MPPI maths and planner, and the rollout backends it scores sequences with."""
 
+from sb3_pg_extras.common.planning.backends import (
+    KnownFunctionsBackend,
+    LearnedEnsembleBackend,
+    RolloutBackend,
+    SimulatorBackend,
+    resolve_dynamics_mode,
+)
 from sb3_pg_extras.common.planning.mppi import (
     MPPIPlanner,
     RolloutFn,
@@ -11,9 +18,14 @@ from sb3_pg_extras.common.planning.mppi import (
 )
 
 __all__ = [
+    "KnownFunctionsBackend",
+    "LearnedEnsembleBackend",
     "MPPIPlanner",
+    "RolloutBackend",
     "RolloutFn",
+    "SimulatorBackend",
     "mppi_weights",
+    "resolve_dynamics_mode",
     "sequence_costs",
     "shift_plan",
     "smooth_noise",
