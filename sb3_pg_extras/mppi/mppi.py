@@ -260,7 +260,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         reward in the simulator mode and 0 otherwise."""
         if self.termination_cost != "auto":
             return float(self.termination_cost)
-        return self._backend.alive_reward if self.resolved_dynamics == "simulator" else 0.0
+        return self._backend.alive_reward  # 0 for known or learned dynamics, whose termination may be a goal
 
     def _check_mode_settings(self) -> None:
         """Settings that the resolved dynamics mode would not use are refused, never silently ignored."""
