@@ -226,7 +226,11 @@ def sample_svg_params(trial: Any, n_actions: int, n_envs: int, additional_args: 
         "model_train_freq": trial.suggest_categorical("model_train_freq", [250, 500, 1000]),
         "net_arch": trial.suggest_categorical("net_arch", ["small", "medium"]),
     }
-    return convert_sac_policy_params(sampled)
+    params = convert_sac_policy_params(sampled)
+    if params["horizon"] == 0:
+        # SVG(0) is model-free and refuses model settings: a trial at horizon 0 drops those of the YAML entry
+        params.update(dynamics_kwargs=None, learn_reward=False, learn_termination=False)
+    return params
 
 
 def convert_mppi_params(sampled_params: dict[str, Any]) -> dict[str, Any]:

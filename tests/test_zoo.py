@@ -240,3 +240,14 @@ def test_params_are_parsed_once_into_values_that_rl_zoo3_does_not_evaluate() -> 
     import rl_zoo3.utils
 
     assert rl_zoo3.train.StoreDict is zoo.SafeStoreDict and rl_zoo3.utils.StoreDict is zoo.SafeStoreDict
+
+
+def test_svg_trials_at_horizon_zero_drop_the_entrys_model_settings() -> None:
+    """rl_zoo3 updates the entry's hyperparameters with a trial's: at horizon 0 (model-free, which refuses model
+    settings) the trial must override the entry's dynamics_kwargs, or the trial fails."""
+    from sb3_pg_extras import SVG
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    params = next(p for p in (zoo.sample_svg_params(study.ask(), 1, 1, {}) for _ in range(100)) if p["horizon"] == 0)
+    entry = {"dynamics_kwargs": {"hidden_sizes": [8], "n_members": 2, "n_elites": 1}, "learn_reward": True}
+    SVG("MlpPolicy", "Pendulum-v1", **{**entry, **params})  # builds: no model setting is left
