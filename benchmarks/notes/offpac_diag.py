@@ -23,11 +23,14 @@ from stable_baselines3.common.callbacks import BaseCallback
 from benchmarks.run import build
 
 
-def greedy_return(model, env, n: int, use_q: bool) -> float:
+def greedy_return(model, env, n: int, use_q: bool, ends: list | None = None) -> float:
+    """Mean return of n greedy episodes; ``ends`` collects how each failed episode ended ("x": cart off the track,
+    "th": pole angle)."""
     returns = []
     for _ in range(n):
         obs, done, total = env.reset(), False, 0.0
         while not done:
+            last = obs[0]
             if use_q:
                 with th.no_grad():
                     q = model.critic(th.as_tensor(obs, dtype=th.float32))[0]
@@ -37,13 +40,16 @@ def greedy_return(model, env, n: int, use_q: bool) -> float:
             obs, reward, dones, _ = env.step(action)
             total += float(reward[0])
             done = bool(dones[0])
+        if ends is not None and total < 500:
+            ends.append("x" if abs(last[0]) > abs(last[2]) * 2.4 / 0.2095 else "th")
         returns.append(total)
     return float(np.mean(returns))
 
 
 class Diag(BaseCallback):
-    def __init__(self, eval_env, every: int, stats: dict) -> None:
+    def __init__(self, eval_env, every: int, stats: dict, save_dir: str = "") -> None:
         super().__init__()
+        self.save_dir = save_dir
         self.eval_env, self.every, self.stats, self.t0 = eval_env, every, stats, time.time()
 
     def _on_step(self) -> bool:
@@ -58,9 +64,11 @@ class Diag(BaseCallback):
             q = m.critic(obs)[0]
         ent = -(probs * log_probs).sum(1)
         agree = (probs.argmax(1) == q.argmax(1)).float().mean().item()
+        ends: list = []
         line = {
             "steps": self.num_timesteps,
-            "greedy": greedy_return(m, self.eval_env, 5, False),
+            "greedy": greedy_return(m, self.eval_env, 5, False, ends),
+            "ends": "".join(e[0] for e in ends) or "-",
             "q_greedy": greedy_return(m, self.eval_env, 5, True),
             "ent": ent.mean().item(),
             "det99": (probs.max(1).values > 0.99).float().mean().item(),
@@ -74,6 +82,8 @@ class Diag(BaseCallback):
             "wall": time.time() - self.t0,
         }
         self.stats.clear()
+        if self.save_dir:
+            th.save(m.policy.state_dict(), f"{self.save_dir}/policy_{self.num_timesteps}.pt")
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in line.items()), flush=True)
         return True
 
@@ -84,6 +94,7 @@ def main() -> None:
     parser.add_argument("--n-timesteps", type=int, default=100_000)
     parser.add_argument("--every", type=int, default=5000)
     parser.add_argument("--set", nargs="*", default=[])
+    parser.add_argument("--save-dir", default="", help="save the policy's state dict there at every line")
     args = parser.parse_args()
     th.set_num_threads(1)
     th.manual_seed(args.seed)
@@ -99,7 +110,7 @@ def main() -> None:
         return out
 
     model._gradient_step = logged_step
-    model.learn(n_timesteps, callback=Diag(eval_env, args.every, stats))
+    model.learn(n_timesteps, callback=Diag(eval_env, args.every, stats, args.save_dir))
 
 
 if __name__ == "__main__":
