@@ -7,7 +7,7 @@ compares the critic's V(s) = sum_a pi(a|s) min_j Q_j(s, a) with the discounted r
 episode that reaches the 500-step limit, only its first len - 100 steps, whose return-to-go the cut barely changes).
 With reward 1 per step, no value can exceed 1 / (1 - gamma) (50 at gamma 0.98).
 
-    PYTHONPATH=. python benchmarks/notes/offpac_qbias.py DIR [--gamma 0.98] [--n-critics 1]
+    python -m benchmarks.studies.offpac_qbias DIR [--gamma 0.98] [--n-critics 1]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ on the critic (argmax_a Q(s, a)), and on the replay buffer's states the policy's
 states, how often argmax pi agrees with argmax Q, the mean |Q(s, left) - Q(s, right)|, the share of terminal
 transitions, and the means of the actor step's statistics since the last line.
 
-    PYTHONPATH=. python benchmarks/notes/offpac_diag.py --seed 100 --n-timesteps 100000 [--set key=value ...]
+    python -m benchmarks.studies.offpac_diag --seed 100 --n-timesteps 100000 [--set key=value ...]
 """
 
 from __future__ import annotations
