@@ -378,3 +378,13 @@ def test_optimizer_speed_times_every_adam_variant_with_its_setting(tmp_path: Pat
     rows = [line for line in text.splitlines() if line.startswith("| ") and "ms per" not in line]
     assert [row.split(" | ")[0] for row in rows] == ["| default", "| foreach=True", "| fused=True"]
     assert rows[0].split(" | ")[2] == "1.00"  # the default against itself
+
+
+def test_every_report_names_the_command_that_writes_it() -> None:
+    reports = load_benchmark_script("reports")
+    found = reports.reports()  # raises for a report without a `python -m benchmarks...` command
+    assert len(found) > 40
+    for report in found:
+        if report.module == "benchmarks.run":  # rewritten from its CSV by that command with --report-only
+            assert f"--name {report.path.stem}" in report.command and report.rewrite[-1] == "--report-only"
+            assert (report.path.parent / f"{report.path.stem}.csv").exists()
