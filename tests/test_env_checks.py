@@ -15,7 +15,7 @@ from gymnasium import spaces
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
-from sb3_pg_extras import MBPO, MPPI, SVG, OffPAC
+from sb3_pg_extras import MBPO, MPPI, NPG, REINFORCE, SVG, OffPAC
 
 TINY_MODEL = dict(dynamics_kwargs=dict(n_members=2, n_elites=1, hidden_sizes=[8]), policy_kwargs=dict(net_arch=[8]))
 TINY = {
@@ -137,7 +137,7 @@ class UnboundedActions(gym.Env):
 gym.register("UnboundedActions-v0", entry_point=UnboundedActions, max_episode_steps=10)
 
 
-@pytest.mark.parametrize("cls", [*MODEL_BASED, OffPAC], ids=[*IDS, "OffPAC"])
+@pytest.mark.parametrize("cls", [*MODEL_BASED, OffPAC, REINFORCE, NPG], ids=[*IDS, "OffPAC", "REINFORCE", "NPG"])
 @pytest.mark.parametrize("by_id", [True, False], ids=["id", "object"])
 def test_unbounded_box_actions_are_refused_naming_the_env(cls, by_id) -> None:
     env = "UnboundedActions-v0" if by_id else UnboundedActions()

@@ -7,6 +7,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.utils import flat_grad
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, BasePolicy, MultiInputActorCriticPolicy
@@ -29,6 +30,7 @@ from sb3_pg_extras.common.validation import (
     check_action_space,
     check_choice,
     check_common_arguments,
+    check_env_spaces,
     check_in_range,
     check_non_negative,
     check_normalizable_batch,
@@ -150,6 +152,9 @@ class NPG(CheckedFiles, OnPolicyAlgorithm):
         check_non_negative("cg_residual_tol", cg_residual_tol)
         check_positive_int("n_critic_updates", n_critic_updates)
         check_positive_int("sub_sampling_factor", sub_sampling_factor)
+        if env is not None:  # before SB3, which asserts on an unbounded Box: the shared message names the env
+            env = maybe_make_env(env, verbose)
+            check_env_spaces("NPG", env, self.supported_action_spaces)
         super().__init__(
             policy,
             env,

@@ -5,6 +5,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -22,6 +23,7 @@ from sb3_pg_extras.common.validation import (
     check_action_space,
     check_choice,
     check_common_arguments,
+    check_env_spaces,
     check_non_negative,
     check_normalizable_batch,
     check_optional_positive_int,
@@ -168,6 +170,9 @@ class REINFORCE(CheckedFiles, OnPolicyAlgorithm):
                 f"REINFORCE needs Monte-Carlo returns: `rollout_buffer_class` must derive from MonteCarloRolloutBuffer "
                 f"or DictMonteCarloRolloutBuffer, got {rollout_buffer_class.__name__}."
             )
+        if env is not None:  # before SB3, which asserts on an unbounded Box: the shared message names the env
+            env = maybe_make_env(env, verbose)
+            check_env_spaces("REINFORCE", env, self.supported_action_spaces)
         super().__init__(
             policy,
             env,
