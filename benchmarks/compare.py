@@ -471,7 +471,7 @@ def profiles(scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Ta
 TUNED = {
     "reinforce": "0-4 (its reports; entries chosen after them)",
     "npg": "pilots on 10-12; reports on 0-4",
-    ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports)",
+    ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports), 100-104 (twin critics)",
     ("offpac", "Pendulum-v1"): "pilots on 0-1, report on 0-4",
     ("sac_discrete", "CartPole-v1"): "tuned on 0, reports on 0-2",
     ("sac_discrete", "Acrobot-v1"): "0-2 (report)",
