@@ -63,6 +63,7 @@ FULL_COMMAND = (
     "&& python -m benchmarks.compare readme"
 )
 REPS = 5000  # bootstrap resamples of the confidence intervals
+QUICK_REPS = 500  # --quick: the same tables, cheaper intervals
 # The protocol: seeds that no tuning run, pilot or earlier report used (tuning uses seeds >= 100 and < 1000; TUNED
 # lists the seeds each of our entries was tuned on); every off-policy algorithm, ours and the built-ins, takes at most
 # 5% of its budget in uniformly random warm-up steps (run.py --warmup-cap: learning_starts = min(its own value, 5%
@@ -177,12 +178,12 @@ EXCLUDED = {
     ("mppi", "Hopper-v5"): "no zoo entry: in the simulator the robot falls after ~120 steps (mppi_simulator.md)",
 }
 
-# --quick: two tasks at tiny budgets, 2 seeds (the bootstrap needs two runs per task), 2 evaluation episodes; SVG
-# trains 100 steps after its 1000 random ones, SAC has its own budget (as the model-based methods of TASKS)
+# --quick: two tasks at tiny budgets, 2 seeds (the bootstrap needs two runs per task), 2 evaluation episodes, 500
+# bootstrap resamples; SAC has its own budget (as the model-based methods of TASKS)
 QUICK = [
     Task("CartPole-v1", "discrete", ("reinforce", "ppo"), 2048, 1024, 475, 23.7, seeds=(0, 1), eval_episodes=2,
          prefix="quick", final_episodes=2),
-    Task("Pendulum-v1", "continuous", ("svg", "sac"), 1100, 550, -200, -1207.6, own_budgets=(("sac", 400),),
+    Task("Pendulum-v1", "continuous", ("svg", "sac"), 200, 100, -200, -1207.6, own_budgets=(("sac", 150),),
          seeds=(0, 1), eval_episodes=2, prefix="quick", final_episodes=2),
 ]  # fmt: skip
 
@@ -736,7 +737,7 @@ def main(argv: list[str] | None = None) -> None:
         if not (args.out / REPORT).exists():
             parser.error(f"no {args.out / REPORT}: run `report` first")
         args.readme.write_text(readme(args.out, args.readme, tasks))
-        write_verdicts(args.out, args.docs, tasks)
+        write_verdicts(args.out, args.docs, tasks, QUICK_REPS if args.quick else REPS)
         return
     if args.action == "run":
         suite.run_benchmarks(
@@ -749,7 +750,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.compare report" + (f" --quick --out {args.out}" if args.quick else "")
-    (args.out / REPORT).write_text(report(tasks, args.out, command=command))
+    (args.out / REPORT).write_text(report(tasks, args.out, QUICK_REPS if args.quick else REPS, command=command))
 
 
 if __name__ == "__main__":
