@@ -7,11 +7,12 @@ zoo_hyperparams/, the built-ins from rl_zoo3's own files), through ``benchmarks/
               PPO, SAC, TD3, DDPG (the pairs left out and why: EXCLUDED below, also printed by --list)
 
 Each task is one run.py benchmark named ``compare_<task>`` with all of its algorithms (so the env steps/s ratios
-compare within one run), seeds 0-2; its CSV, Markdown table and learning curves land in ``benchmarks/results/``.
+compare within one run), on the fresh seeds 1000-1004 that no tuning run used (SEEDS_FRESH); its CSV, Markdown
+table and learning curves land in ``benchmarks/results/compare/``.
 
     python -m benchmarks.compare --list                   # the suite, and the estimated cost of every run
     python -m benchmarks.compare run CartPole-v1 --jobs 2 # one task (--resume after a stop)
-    python -m benchmarks.compare run all --jobs 2         # the whole suite: about 8 hours on 2 cores (--list)
+    python -m benchmarks.compare run all --jobs 2         # the whole suite: about 13 hours on 2 cores (--list)
     python -m benchmarks.compare report                   # benchmarks/results/compare/compare.md + compare_profiles.png
     python -m benchmarks.compare readme                   # README.md's Results section, from compare.md
     python -m benchmarks.compare random                   # re-measures the random-policy scores stated in TASKS
@@ -23,8 +24,8 @@ folder it needs (never benchmarks/results/; ``readme --quick`` needs ``--readme`
 Budgets: one env-step budget per task, the same for every algorithm of the task (a sample-efficiency comparison),
 except the model-based methods whose env steps cost 10-20x SAC's: they get their zoo entry's budget (or less) through
 ``--set <algo>.n_timesteps=N``, their final return is at that budget, and compare.md says so. The budgets are
-chosen from the env steps/s measured in the reports in benchmarks/results/ (SPEED) so that the whole suite with 3
-seeds fits 16 core-hours; ``--list`` prints the estimate of every run. They are far below the zoo's budgets for the
+chosen from the env steps/s measured in the reports in benchmarks/results/ (SPEED) so that the whole suite with 5
+seeds fits about a day of both cores (23.5 core-hours); ``--list`` prints the estimate of every run. They are far below the zoo's budgets for the
 on-policy methods on MuJoCo (which use 1M steps): at these budgets those do not learn the MuJoCo tasks.
 
 Zoo entries: a built-in without an rl_zoo3 entry for a task uses the file's ``default`` entry (run.py's rule: the
@@ -34,8 +35,10 @@ constructor's defaults); one of ours without an entry in zoo_hyperparams/ is bui
 Aggregate (``report``, with the ``rliable`` package): each run's final return normalised as (return - random) /
 (threshold - random), with the task's random-policy score and threshold stated in TASKS (0: uniformly random
 actions, 1: the threshold); per domain, the interquartile mean (IQM) and the mean over all runs of all tasks
-with 95% stratified-bootstrap confidence intervals, and performance profiles. An algorithm that runs on a subset of
-a domain's tasks is aggregated over the tasks it ran (the table says which), so compare its row with care.
+with 95% stratified-bootstrap confidence intervals, over the tasks every algorithm of the domain ran; for each of
+ours against each built-in, the IQM of both and the probability of improvement on exactly the tasks both ran (the
+pairwise table); and performance profiles. A verdict ("beats", "matches", "falls short of") is written only from
+these numbers: a win where the confidence intervals separate.
 """
 
 from __future__ import annotations
