@@ -133,6 +133,7 @@ def test_table_creation_race_errors_of_postgres_are_retried(monkeypatch) -> None
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     from sb3_pg_extras import zoo
+    from sb3_pg_extras.zoo import cli
 
     raised = [
         ProgrammingError("CREATE TYPE studydirection", {}, Exception('type "studydirection" already exists')),
@@ -146,6 +147,6 @@ def test_table_creation_race_errors_of_postgres_are_retried(monkeypatch) -> None
             raise raised.pop(0)
 
     monkeypatch.setattr(optuna.storages, "RDBStorage", storage)
-    monkeypatch.setattr(zoo.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(cli.time, "sleep", lambda seconds: None)
     zoo.prepare_shared_storage("postgresql://host/db")
     assert len(calls) == 3  # two lost races, then the tables exist
