@@ -132,15 +132,38 @@ OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sa
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
 
 
+def journal(path: Path) -> optuna.storages.JournalStorage:
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+
+
 @pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
 def test_optimize_two_trials(case: AlgoCase, tmp_path: Path) -> None:
+    """``-optimize`` through the command line: our sampler is registered, its values reach the model, a trial trains and
+    is evaluated. The trials are cheap points of the search space, enqueued in the study beforehand (Optuna's
+    ``enqueue_trial``: the sampler's ``suggest_*`` calls return them); random ones would train the largest settings."""
+    study = optuna.create_study(study_name="s", storage=journal(tmp_path / "study.log"), direction="maximize")
+    for point in case.zoo_trials:
+        study.enqueue_trial(point)
     params = ["-params", *case.zoo_params] if case.zoo_params else []
-    storage = ["--storage", "study.log", "--study-name", "s"]
+    storage = ["--storage", "study.log", "--study-name", "s", "--optimization-log-path", "trials"]
     run_zoo("train", "--algo", case.zoo_key, "--env", case.env_id, *OPTIMIZE, *params, *storage, "-f", "opt", cwd=tmp_path)
-    backend = optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log"))
-    study = optuna.load_study(study_name="s", storage=optuna.storages.JournalStorage(backend))
-    values = [t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(values) == 2 and all(np.isfinite(values))  # two trials trained and were evaluated
+    study = optuna.load_study(study_name="s", storage=journal(tmp_path / "study.log"))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 2 and all(np.isfinite(t.value) for t in complete)  # two trials trained and were evaluated
+    # the sampler suggested every one of its values (none left to the random sampler), and the model got them
+    assert [t.params for t in complete] == list(case.zoo_trials)
+    for trial in complete:
+        model = case.cls.load(tmp_path / "trials" / f"trial_{trial.number}" / "best_model.zip", device="cpu")
+        expected = zoo.CONVERTERS[case.zoo_key](trial.params)
+        for name, value in expected.items():
+            actual = getattr(model, name)
+            if name == "policy_kwargs":
+                actual = {key: actual.get(key) for key in value}
+            elif name == "train_freq":
+                actual = actual.frequency  # SB3 keeps it as TrainFreq(frequency, unit)
+            assert actual == pytest.approx(value) if isinstance(value, float) else actual == value, name
+        if "one_minus_gamma" in trial.params:  # and without the converter: no entry or default has this gamma
+            assert model.gamma == pytest.approx(1 - trial.params["one_minus_gamma"])
 
 
 @pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])
