@@ -100,17 +100,27 @@ def test_every_yaml_entry_builds_and_trains(algo: str, env_id: str, tmp_path: Pa
     assert list((tmp_path / algo).glob(f"{env_id}_1/{env_id}.zip"))
 
 
-def test_train_then_enjoy_and_plot(tmp_path: Path) -> None:
+@pytest.mark.filterwarnings("ignore:FigureCanvasAgg is non-interactive")  # plot_train's plt.show()
+@pytest.mark.filterwarnings("ignore:No artists with labels found")  # all_plots' legend of no evaluation
+def test_train_then_enjoy_and_plot(tmp_path: Path, monkeypatch) -> None:
     run_zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-n", "3000", "-f", "logs", "--seed", "1", cwd=tmp_path)
     assert (tmp_path / "logs/reinforce/CartPole-v1_1/CartPole-v1.zip").is_file()
     out = run_zoo(
         "enjoy", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-render", "-n", "1000", cwd=tmp_path
     )
     assert "Mean reward" in out.stdout
-    run_zoo("plot_train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", cwd=tmp_path)
-    run_zoo(
-        "all_plots", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-display", "-o", "plots", cwd=tmp_path
-    )
+    # The plotting scripts read only the logs (no model, nothing registered): through the same main(), in this process,
+    # which saves two interpreter start-ups (torch and rl_zoo3 imports are most of a zoo command's time here).
+    from matplotlib import pyplot as plt
+
+    plt.switch_backend("Agg")  # plot_train calls plt.show()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # zoo.main sets it for rl_zoo3's parser
+    zoo.main(["plot_train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs"])
+    assert plt.get_fignums()  # a figure was drawn
+    plt.close("all")
+    zoo.main(["all_plots", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-display", "-o", "plots"])
+    plt.close("all")
     assert (tmp_path / "plots.pkl").is_file()
     run_zoo(
         "record_video", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-n", "50", "-o", "video", cwd=tmp_path
