@@ -24,6 +24,7 @@ import pytest
 SERVER_USER = "postgres"  # the server refuses to run as root; as root, it runs as this user (created when missing)
 OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sampler", "random", "--pruner", "none"]
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
+OPTIMIZE += ["-params", "n_envs:1"]  # random REINFORCE trials collect n_steps (up to 2048) per env: one env, not 8
 
 
 def _server_bin_dir() -> Path | None:

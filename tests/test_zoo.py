@@ -140,6 +140,8 @@ def test_mppi_trains_and_enjoys_through_the_zoo(tmp_path: Path) -> None:
 
 OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sampler", "random", "--pruner", "none"]
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
+# Random REINFORCE trials collect n_steps (up to 2048) per env before they stop: one env, not the entry's 8.
+ONE_ENV = ["-params", "n_envs:1"]
 
 
 def journal(path: Path) -> optuna.storages.JournalStorage:
@@ -179,7 +181,7 @@ def test_optimize_two_trials(case: AlgoCase, tmp_path: Path) -> None:
 @pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])
 def test_two_workers_share_one_study(tmp_path: Path, storage: str) -> None:
     cmd = [sys.executable, "-m", "sb3_pg_extras.zoo", "train", "--algo", "reinforce", "--env", "CartPole-v1", *OPTIMIZE]
-    cmd += ["--storage", storage, "--study-name", "shared", "-f", "opt"]
+    cmd += [*ONE_ENV, "--storage", storage, "--study-name", "shared", "-f", "opt"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     workers = [
         subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)
