@@ -28,8 +28,12 @@ class AlgoCase:
     extra_state: tuple[str, ...] = field(default_factory=tuple)
     # steps for a "learn a few hundred steps" run
     learn_steps: int = 256
-    # tiny settings for zoo command lines (rl_zoo3's -params), where the sampler or the YAML file leaves them large
+    # tiny settings for zoo command lines (rl_zoo3's -params), where the YAML file leaves them large and the sampler
+    # does not set them (rl_zoo3 applies a trial's sampled values over the YAML entry and -params)
     zoo_params: tuple[str, ...] = ()
+    # cheap points of the zoo sampler's search space, a value for every name it suggests: the -optimize test enqueues
+    # them (Optuna's enqueue_trial), so its trials run the sampler and the command line without the largest settings
+    zoo_trials: tuple[dict[str, Any], ...] = ()
     # whether the policy has parameters that training changes (MPPI plans and has none)
     trains_policy: bool = True
 
@@ -46,11 +50,21 @@ TINY_MODEL_BASED: dict[str, Any] = dict(
     learn_termination=True,
     policy_kwargs=dict(net_arch=[8]),
 )
+# (the -optimize test runs 1024 steps: the last 64 train)
 TINY_MODEL_BASED_ZOO = (
-    "learning_starts:768",
+    "learning_starts:960",
     "dynamics_kwargs:dict(n_members=2,n_elites=1,hidden_sizes=[8],max_epochs=2,initial_max_epochs=2)",
 )
 MODEL_BASED_STATE = ("actor.optimizer", "critic.optimizer", "dynamics.model", "dynamics.optimizer")
+
+
+def two_trials(first: dict[str, Any], **second: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two trial points for ``zoo_trials``: ``first``, then ``first`` with the values of ``second``."""
+    return first, {**first, **second}
+
+
+# gamma 0.975 in every trial: no YAML entry and no constructor default has it, so the model shows the trial's value
+OFF_POLICY_TRIAL = dict(one_minus_gamma=0.025, learning_rate=2e-3, batch_size=64, net_arch="small")
 
 ALGOS = [
     AlgoCase(
@@ -59,12 +73,43 @@ ALGOS = [
         kwargs=dict(n_steps=32, baseline_epochs=3, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete", "box", "multidiscrete", "multibinary"),
         extra_state=("baseline_optimizer",),
+        zoo_trials=two_trials(
+            dict(
+                one_minus_gamma=0.025,
+                n_steps=128,
+                learning_rate=2e-3,
+                baseline_learning_rate=2e-3,
+                baseline_epochs=5,
+                normalize_advantage=True,
+                ent_coef=1e-3,
+                net_arch="tiny",
+                activation_fn="tanh",
+            ),
+            normalize_advantage=False,
+            activation_fn="relu",
+        ),
     ),
     AlgoCase(
         zoo_key="npg",
         cls=NPG,
         kwargs=dict(n_steps=32, batch_size=16, n_critic_updates=2, cg_max_steps=3, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete", "box", "multidiscrete", "multibinary"),
+        zoo_trials=two_trials(
+            dict(
+                one_minus_gamma=0.025,
+                n_steps_pow=7,
+                batch_size_pow=6,
+                one_minus_gae_lambda=0.05,
+                learning_rate=2e-3,
+                target_kl=0.01,
+                cg_max_steps=5,
+                cg_damping=0.01,
+                n_critic_updates=5,
+                net_arch="small",
+                activation_fn="tanh",
+            ),
+            activation_fn="relu",
+        ),
     ),
     AlgoCase(
         zoo_key="sac_discrete",
@@ -72,6 +117,21 @@ ALGOS = [
         kwargs=dict(learning_starts=50, buffer_size=1000, batch_size=16, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete",),
         extra_state=("ent_coef_optimizer", "log_ent_coef", "actor.optimizer", "critic.optimizer"),
+        zoo_trials=two_trials(
+            dict(
+                OFF_POLICY_TRIAL,
+                batch_size=32,
+                buffer_size=10_000,
+                learning_starts=1000,
+                train_freq=1,
+                tau=0.01,
+                target_entropy_ratio=0.5,
+                n_steps=1,
+                backup_entropy=True,
+            ),
+            n_steps=3,
+            backup_entropy=False,
+        ),
     ),
     AlgoCase(
         zoo_key="offpac",
@@ -79,6 +139,10 @@ ALGOS = [
         kwargs=dict(learning_starts=50, buffer_size=1000, batch_size=16, n_action_samples=2, policy_kwargs=dict(net_arch=[8])),
         action_spaces=("discrete", "box"),
         extra_state=("actor.optimizer", "critic.optimizer"),
+        zoo_trials=two_trials(
+            dict(OFF_POLICY_TRIAL, buffer_size=10_000, tau=0.01, is_clip=2.0, ent_coef=1e-2, n_critics=1),
+            n_critics=2,
+        ),
     ),
     AlgoCase(
         zoo_key="mbpo",
@@ -88,6 +152,19 @@ ALGOS = [
         env_id="Pendulum-v1",
         extra_state=MODEL_BASED_STATE,
         zoo_params=TINY_MODEL_BASED_ZOO,
+        zoo_trials=two_trials(
+            dict(
+                OFF_POLICY_TRIAL,
+                learning_rate=5e-4,
+                batch_size=128,
+                gradient_steps=5,
+                real_ratio=0.5,
+                model_train_freq=500,
+                rollouts_per_step=50,
+                max_rollout_horizon=1,
+            ),
+            max_rollout_horizon=3,
+        ),
     ),
     AlgoCase(
         zoo_key="svg",
@@ -97,6 +174,11 @@ ALGOS = [
         env_id="Pendulum-v1",
         extra_state=MODEL_BASED_STATE,
         zoo_params=TINY_MODEL_BASED_ZOO,
+        # SVG(0) is model-free and refuses model settings: the sampler drops the entry's and -params' (second trial)
+        zoo_trials=two_trials(
+            dict(OFF_POLICY_TRIAL, batch_size=128, gradient_steps=1, horizon=2, noise_inference=True, model_train_freq=1000),
+            horizon=0,
+        ),
     ),
     AlgoCase(
         zoo_key="mppi",
@@ -116,8 +198,8 @@ ALGOS = [
         action_spaces=("box",),
         env_id="Pendulum-v1",
         extra_state=("dynamics.model", "dynamics.optimizer"),
-        zoo_params=("n_samples:16", "horizon:3"),
         trains_policy=False,
+        zoo_trials=two_trials(dict(temperature=1.0, noise_std=0.5, horizon=10, n_samples=100, smoothing=0.0), smoothing=0.5),
     ),
 ]
 

@@ -24,6 +24,7 @@ import pytest
 SERVER_USER = "postgres"  # the server refuses to run as root; as root, it runs as this user (created when missing)
 OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sampler", "random", "--pruner", "none"]
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
+OPTIMIZE += ["-params", "n_envs:1"]  # random REINFORCE trials collect n_steps (up to 2048) per env: one env, not 8
 
 
 def _server_bin_dir() -> Path | None:
@@ -133,6 +134,7 @@ def test_table_creation_race_errors_of_postgres_are_retried(monkeypatch) -> None
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     from sb3_pg_extras import zoo
+    from sb3_pg_extras.zoo import cli
 
     raised = [
         ProgrammingError("CREATE TYPE studydirection", {}, Exception('type "studydirection" already exists')),
@@ -146,6 +148,6 @@ def test_table_creation_race_errors_of_postgres_are_retried(monkeypatch) -> None
             raise raised.pop(0)
 
     monkeypatch.setattr(optuna.storages, "RDBStorage", storage)
-    monkeypatch.setattr(zoo.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(cli.time, "sleep", lambda seconds: None)
     zoo.prepare_shared_storage("postgresql://host/db")
     assert len(calls) == 3  # two lost races, then the tables exist

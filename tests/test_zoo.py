@@ -100,17 +100,27 @@ def test_every_yaml_entry_builds_and_trains(algo: str, env_id: str, tmp_path: Pa
     assert list((tmp_path / algo).glob(f"{env_id}_1/{env_id}.zip"))
 
 
-def test_train_then_enjoy_and_plot(tmp_path: Path) -> None:
+@pytest.mark.filterwarnings("ignore:FigureCanvasAgg is non-interactive")  # plot_train's plt.show()
+@pytest.mark.filterwarnings("ignore:No artists with labels found")  # all_plots' legend of no evaluation
+def test_train_then_enjoy_and_plot(tmp_path: Path, monkeypatch) -> None:
     run_zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-n", "3000", "-f", "logs", "--seed", "1", cwd=tmp_path)
     assert (tmp_path / "logs/reinforce/CartPole-v1_1/CartPole-v1.zip").is_file()
     out = run_zoo(
         "enjoy", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-render", "-n", "1000", cwd=tmp_path
     )
     assert "Mean reward" in out.stdout
-    run_zoo("plot_train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", cwd=tmp_path)
-    run_zoo(
-        "all_plots", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-display", "-o", "plots", cwd=tmp_path
-    )
+    # The plotting scripts read only the logs (no model, nothing registered): through the same main(), in this process,
+    # which saves two interpreter start-ups (torch and rl_zoo3 imports are most of a zoo command's time here).
+    from matplotlib import pyplot as plt
+
+    plt.switch_backend("Agg")  # plot_train calls plt.show()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # zoo.main sets it for rl_zoo3's parser
+    zoo.main(["plot_train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs"])
+    assert plt.get_fignums()  # a figure was drawn
+    plt.close("all")
+    zoo.main(["all_plots", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "--no-display", "-o", "plots"])
+    plt.close("all")
     assert (tmp_path / "plots.pkl").is_file()
     run_zoo(
         "record_video", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-n", "50", "-o", "video", cwd=tmp_path
@@ -130,23 +140,48 @@ def test_mppi_trains_and_enjoys_through_the_zoo(tmp_path: Path) -> None:
 
 OPTIMIZE = ["-n", "1024", "-optimize", "--n-trials", "2", "--n-jobs", "1", "--sampler", "random", "--pruner", "none"]
 OPTIMIZE += ["--n-evaluations", "1", "--eval-episodes", "2", "--verbose", "0"]
+# Random REINFORCE trials collect n_steps (up to 2048) per env before they stop: one env, not the entry's 8.
+ONE_ENV = ["-params", "n_envs:1"]
+
+
+def journal(path: Path) -> optuna.storages.JournalStorage:
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
 
 
 @pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
 def test_optimize_two_trials(case: AlgoCase, tmp_path: Path) -> None:
+    """``-optimize`` through the command line: our sampler is registered, its values reach the model, a trial trains and
+    is evaluated. The trials are cheap points of the search space, enqueued in the study beforehand (Optuna's
+    ``enqueue_trial``: the sampler's ``suggest_*`` calls return them); random ones would train the largest settings."""
+    study = optuna.create_study(study_name="s", storage=journal(tmp_path / "study.log"), direction="maximize")
+    for point in case.zoo_trials:
+        study.enqueue_trial(point)
     params = ["-params", *case.zoo_params] if case.zoo_params else []
-    storage = ["--storage", "study.log", "--study-name", "s"]
+    storage = ["--storage", "study.log", "--study-name", "s", "--optimization-log-path", "trials"]
     run_zoo("train", "--algo", case.zoo_key, "--env", case.env_id, *OPTIMIZE, *params, *storage, "-f", "opt", cwd=tmp_path)
-    backend = optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log"))
-    study = optuna.load_study(study_name="s", storage=optuna.storages.JournalStorage(backend))
-    values = [t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(values) == 2 and all(np.isfinite(values))  # two trials trained and were evaluated
+    study = optuna.load_study(study_name="s", storage=journal(tmp_path / "study.log"))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 2 and all(np.isfinite(t.value) for t in complete)  # two trials trained and were evaluated
+    # the sampler suggested every one of its values (none left to the random sampler), and the model got them
+    assert [t.params for t in complete] == list(case.zoo_trials)
+    for trial in complete:
+        model = case.cls.load(tmp_path / "trials" / f"trial_{trial.number}" / "best_model.zip", device="cpu")
+        expected = zoo.CONVERTERS[case.zoo_key](trial.params)
+        for name, value in expected.items():
+            actual = getattr(model, name)
+            if name == "policy_kwargs":
+                actual = {key: actual.get(key) for key in value}
+            elif name == "train_freq":
+                actual = actual.frequency  # SB3 keeps it as TrainFreq(frequency, unit)
+            assert actual == pytest.approx(value) if isinstance(value, float) else actual == value, name
+        if "one_minus_gamma" in trial.params:  # and without the converter: no entry or default has this gamma
+            assert model.gamma == pytest.approx(1 - trial.params["one_minus_gamma"])
 
 
 @pytest.mark.parametrize("storage", ["study.log", "sqlite:///study.db"])
 def test_two_workers_share_one_study(tmp_path: Path, storage: str) -> None:
     cmd = [sys.executable, "-m", "sb3_pg_extras.zoo", "train", "--algo", "reinforce", "--env", "CartPole-v1", *OPTIMIZE]
-    cmd += ["--storage", storage, "--study-name", "shared", "-f", "opt"]
+    cmd += [*ONE_ENV, "--storage", storage, "--study-name", "shared", "-f", "opt"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     workers = [
         subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)
