@@ -77,6 +77,7 @@ MODULES: dict[str, list[str]] = {
     "common/critics.py": ["tests/test_sac_discrete.py", "tests/test_offpac.py"],
     "common/dynamics/ensemble.py": ["tests/test_dynamics.py"],
     "common/dynamics/rollout.py": ["tests/test_dynamics.py"],
+    "common/dynamics/trainer.py": ["tests/test_dynamics.py"],
     "envs/classic.py": ["tests/test_envs.py"],
     "common/planning/mppi.py": ["tests/test_planning.py", "tests/test_mppi.py"],
     "common/value_gradients.py": ["tests/test_svg.py"],
@@ -185,6 +186,56 @@ EQUIVALENT: list[Equivalent] = [
         "if start_obs.dim() == 1:",
         ("*_Eq_LtE",),
         "0-d start states are refused above",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "def holdout_mse(model: DynamicsModel, data: Transitions, batch_size: int = 4096)",
+        ("NumberReplacer",),
+        "the chunk size leaves the chunk-length-weighted mean unchanged (but for float rounding); the chunking is "
+        "pinned with chunks of 3 and 1",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "if n_holdout == 0:",
+        ("*_Eq_LtE",),
+        "n_holdout >= 0 for holdout_ratio >= 0 (DynamicsSettings checks it is in [0, 1)), so <= 0 is == 0",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        'epochs_since_update, epoch, loss_value = 0, 0, float("nan")',
+        ("NumberReplacer",),
+        "the first epoch always makes progress (the best starts at +inf) and resets the count to 0, and -1 <= patience "
+        "wherever 0 is (patience >= 0; DynamicsSettings checks >= 1)",
+        becomes="= -1, 0,",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "np.tile(np.arange(n_train), (n_members, 1))",
+        ("NumberReplacer",),
+        "the shuffle's indices are < n_train, so the second copy of every member's rows is never read",
+        becomes="(n_members, 2))",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "while epochs_since_update <= patience and (max_epochs is None or epoch < max_epochs):",
+        ("ReplaceComparisonOperator_Lt_NotEq",),
+        "epoch counts up from 0 in steps of 1, so != max_epochs stops where < does for max_epochs >= 0 "
+        "(DynamicsSettings checks >= 1)",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "improved = best.isinf() | ((best - current) / best.clamp_min(1e-12) > improvement_threshold)",
+        ("ReplaceBinaryOperator_BitOr_BitXor",),
+        "where best is +inf, (best - current) / best is inf / inf = NaN, never above the threshold: the two sides are "
+        "never both true, so ^ is |",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "improved = best.isinf() | ((best - current) / best.clamp_min(1e-12) > improvement_threshold)",
+        ("NumberReplacer",),
+        "an MSE is >= 0, so the floor only acts at best == 0, where -current / 1e-12 and -current / 0 (or 0 / 0 = NaN) "
+        "are never above a threshold >= 0 (DynamicsSettings checks it)",
+        becomes="clamp_min(-0.999999999999)",
     ),
     Equivalent(
         "envs/classic.py",
