@@ -78,6 +78,13 @@ MODULES: dict[str, list[str]] = {
     "common/dynamics/ensemble.py": ["tests/test_dynamics.py"],
     "common/dynamics/rollout.py": ["tests/test_dynamics.py"],
     "common/dynamics/trainer.py": ["tests/test_dynamics.py"],
+    "common/dynamics/transitions.py": ["tests/test_dynamics_data.py"],
+    "common/dynamics/buffers.py": ["tests/test_dynamics_data.py"],
+    "common/dynamics/model.py": ["tests/test_dynamics_model.py", "tests/test_dynamics.py"],
+    "common/dynamics/component.py": ["tests/test_dynamics_component.py"],
+    "common/dynamics/schedule.py": ["tests/test_dynamics_component.py"],
+    "common/dynamics/functions.py": ["tests/test_dynamics_component.py", "tests/test_env_checks.py"],
+    "common/buffers.py": ["tests/test_buffers.py"],
     "envs/classic.py": ["tests/test_envs.py"],
     "common/planning/mppi.py": ["tests/test_planning.py", "tests/test_mppi.py"],
     "common/value_gradients.py": ["tests/test_svg.py"],
@@ -123,6 +130,12 @@ class Equivalent:
 
 
 _INDEX_0 = "one action dimension, so index 0 is index -1 (index 1 is out of range: not equivalent, run)"
+_NUMPY_RESHAPE = "numpy's reshape infers the size of any negative dimension, so -2 is -1 (-0 is run)"
+_FLAT = "flat Box spaces: the shape is 1-d, so index 0 is index -1 (index 1 is out of range: run)"
+_SHORTCUT = (
+    "a shortcut: without it, 0 model transitions are sampled and the concatenation drops them; n_model >= 0 "
+    "(real_ratio <= 1, MBPO checks it), so < 0 and == -1 never hold and <= 0 is == 0 (== 1 is run)"
+)
 # The equivalent mutants of every module, with the reason no input can tell them apart from the original.
 EQUIVALENT: list[Equivalent] = [
     Equivalent(
@@ -186,6 +199,100 @@ EQUIVALENT: list[Equivalent] = [
         "if start_obs.dim() == 1:",
         ("*_Eq_LtE",),
         "0-d start states are refused above",
+    ),
+    *(
+        Equivalent("common/dynamics/buffers.py", code, ("NumberReplacer",), _NUMPY_RESHAPE, becomes="-2)", within=where)
+        for code, where in (
+            ("buffer.observations[:upper].reshape(upper * buffer.n_envs, -1),", "real_transitions"),
+            ("buffer.actions[:upper].reshape(upper * buffer.n_envs, -1),", None),
+            ("buffer.next_observations[:upper].reshape(upper * buffer.n_envs, -1),", None),
+            ("buffer.rewards[:upper].reshape(-1),", None),
+            ("terminated.reshape(-1),", None),
+            ("buffer.observations[:upper].reshape(upper * buffer.n_envs, -1)[idx]", None),
+        )
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "if n > self.capacity:",
+        ("ReplaceComparisonOperator_Gt_GtE",),
+        "at n == capacity the cut keeps all n transitions",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "if n > self.capacity:",
+        ("ReplaceComparisonOperator_Gt_Eq",),
+        "without the cut, numpy writes the repeated slots (pos + i) % capacity in order, so the newest capacity "
+        "transitions stay: stored() and the sampling distribution are the same, only the slot layout differs",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "idx = (self.pos + np.arange(n)) % self.capacity",
+        ("ReplaceBinaryOperator_Mod_Sub",),
+        "pos < capacity and n <= capacity, so pos + i - capacity is in [-capacity, capacity), where numpy's negative "
+        "indices wrap it to (pos + i) % capacity",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "self.pos = int((self.pos + n) % self.capacity)",
+        ("ReplaceBinaryOperator_Mod_Add", "ReplaceBinaryOperator_Mod_Sub"),
+        "pos is only ever used modulo capacity (the insertion and stored() indices), and pos + n +- capacity is "
+        "congruent to (pos + n) % capacity",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "self.model_buffer = ModelTransitionBuffer(model_buffer_size, self.obs_shape[0], self.action_dim)",
+        ("NumberReplacer",),
+        "flat Box observations: obs_shape is 1-d, so index 0 is index -1 (index 1 is out of range: run)",
+        becomes="self.obs_shape[-1]",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "real = super().sample(batch_size - n_model, env) if n_model < batch_size else None",
+        ("ReplaceComparisonOperator_Lt_LtE", "ReplaceComparisonOperator_Lt_NotEq"),
+        "n_model <= batch_size (real_ratio >= 0, MBPO checks it), and at n_model == batch_size sampling 0 real "
+        "transitions gives empty tensors that the concatenation drops",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "n_model = 0 if len(self.model_buffer) == 0 else",
+        ("ReplaceComparisonOperator_Eq_LtE",),
+        "a length is >= 0, so <= 0 is == 0",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "return ReplayBufferSamples(*(th.cat([r, m]) for r, m in zip(real[:5], model[:5])))",
+        ("NumberReplacer",),
+        "zip stops at the shorter of the two, 5 fields either way (the sixth, discounts, is never concatenated)",
+        becomes="[:6]",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "if n_model == 0:",
+        ("ReplaceComparisonOperator_Eq_Lt", "ReplaceComparisonOperator_Eq_LtE"),
+        _SHORTCUT,
+    ),
+    Equivalent("common/dynamics/buffers.py", "if n_model == 0:", ("NumberReplacer",), _SHORTCUT, becomes="== -1"),
+    *(
+        Equivalent("common/dynamics/component.py", f"{space}.shape[0],", ("NumberReplacer",), _FLAT, becomes="shape[-1]")
+        for space in ("observation_space", "action_space")
+    ),
+    *(
+        Equivalent(
+            "common/dynamics/component.py",
+            "rng=np.random.default_rng(int(np.random.randint(2**31))),",
+            ("NumberReplacer",),
+            "any seed range of 2^30 or more gives every fit its own reproducible generator (1**31, one seed for every "
+            "fit, is run)",
+            becomes=f"randint({bound})",
+        )
+        for bound in ("3**31", "2**32", "2**30")
+    ),
+    Equivalent(
+        "common/dynamics/schedule.py",
+        "self.last_model_update = -1",
+        ("NumberReplacer",),
+        "any negative step means no refit yet: both uses of it compare it with 0 (-0 is run)",
+        becomes="= -2",
     ),
     Equivalent(
         "common/dynamics/trainer.py",
