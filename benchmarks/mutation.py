@@ -83,10 +83,18 @@ MODULES: dict[str, list[str]] = {
     "common/dynamics/model.py": ["tests/test_dynamics_model.py", "tests/test_dynamics.py"],
     "common/dynamics/component.py": ["tests/test_dynamics_component.py"],
     "common/dynamics/schedule.py": ["tests/test_dynamics_component.py"],
-    "common/dynamics/functions.py": ["tests/test_dynamics_component.py", "tests/test_env_checks.py"],
+    "common/dynamics/functions.py": [
+        "tests/test_dynamics_functions.py",
+        "tests/test_dynamics_component.py",
+        "tests/test_env_checks.py",
+    ],
     "common/buffers.py": ["tests/test_buffers.py"],
     "envs/classic.py": ["tests/test_envs.py"],
+    "envs/mujoco_envs.py": ["tests/test_envs.py"],
+    "envs/simulator.py": ["tests/test_simulator.py"],
     "common/planning/mppi.py": ["tests/test_planning.py", "tests/test_mppi.py"],
+    "common/planning/simulator.py": ["tests/test_simulator.py"],
+    "common/planning/backends.py": ["tests/test_planning_backends.py"],
     "common/value_gradients.py": ["tests/test_svg.py"],
 }
 
