@@ -6,19 +6,18 @@ that run zero times, ...) and its OWN test files are run against every mutant. A
 
 For every module: a cosmic-ray session (``cosmic-ray init``) in a copy of the repository (``--workdir``/sandbox,
 so the working tree and any process importing the package from it never see a mutant), operator kinds in
-``EXCLUDED_OPERATORS`` dropped (each with its reason), mutants on lines marked ``# pragma: no mutate`` excluded as
-equivalent (the reason is the text after the pragma), and those inside annotations of a module with
-``from __future__ import annotations`` (never evaluated), optionally a random sample of ``--sample N`` of the rest
-(seed ``--seed``), one unmutated run of the tests (they must pass; it sets the per-mutant timeout), then
-``cosmic-ray exec`` (a mutant whose tests run past the timeout counts as killed; the report gives the count).
+``EXCLUDED_OPERATORS`` dropped (each with its reason), the equivalent mutants listed in ``EQUIVALENT`` excluded (each
+with its reason), and those inside annotations of a module with ``from __future__ import annotations`` (never
+evaluated), optionally a random sample of ``--sample N`` of the rest (seed ``--seed``), one unmutated run of the tests
+(they must pass; it sets the per-mutant timeout), then ``cosmic-ray exec`` (a mutant whose tests run past the timeout
+counts as killed; the report gives the count).
 
-Equivalent mutants (no input can tell them apart from the original) are marked in the module itself::
-
-    x = max(a, 1e-8)  # pragma: no mutate: the floor is never reached when ...
-    y = a + b  # pragma: no mutate[NumberReplacer, ReplaceBinaryOperator_Add_Sub]: why these cannot change y
-
-``# pragma: no mutate`` is cosmic-ray's own marker (``cr-filter-pragma``: every mutant ending on that line); the
-optional ``[...]`` (fnmatch patterns of operator names without ``core/``) narrows it to those operators.
+Equivalent mutants (no input can tell them apart from the original) are listed here, never marked in the library
+code: an ``Equivalent`` entry names the module, a snippet of the code on the line (it must occur on exactly one line of
+the module, or of the function or class ``within``), the operators (fnmatch patterns of cosmic-ray operator names
+without ``core/``), optionally what the mutated line must read (``becomes``, spaces ignored: e.g. only the ``-1`` of a
+``NumberReplacer`` on an index), and the reason. An entry whose snippet matches no line, or several, or that covers no
+mutant of its line, stops the run: the list cannot rot (tests/test_mutation_driver.py checks every snippet too).
 
 Modules run in parallel, one sandbox copy per job (``--jobs``, default: every CPU). The sessions are kept under
 ``--workdir`` (``cr-report build/mutation/<module>.sqlite`` lists every mutant).
@@ -60,6 +59,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,8 +77,24 @@ MODULES: dict[str, list[str]] = {
     "common/critics.py": ["tests/test_sac_discrete.py", "tests/test_offpac.py"],
     "common/dynamics/ensemble.py": ["tests/test_dynamics.py"],
     "common/dynamics/rollout.py": ["tests/test_dynamics.py"],
+    "common/dynamics/trainer.py": ["tests/test_dynamics.py"],
+    "common/dynamics/transitions.py": ["tests/test_dynamics_data.py"],
+    "common/dynamics/buffers.py": ["tests/test_dynamics_data.py"],
+    "common/dynamics/model.py": ["tests/test_dynamics_model.py", "tests/test_dynamics.py"],
+    "common/dynamics/component.py": ["tests/test_dynamics_component.py"],
+    "common/dynamics/schedule.py": ["tests/test_dynamics_component.py"],
+    "common/dynamics/functions.py": [
+        "tests/test_dynamics_functions.py",
+        "tests/test_dynamics_component.py",
+        "tests/test_env_checks.py",
+    ],
+    "common/buffers.py": ["tests/test_buffers.py"],
     "envs/classic.py": ["tests/test_envs.py"],
+    "envs/mujoco_envs.py": ["tests/test_envs.py"],
+    "envs/simulator.py": ["tests/test_simulator.py"],
     "common/planning/mppi.py": ["tests/test_planning.py", "tests/test_mppi.py"],
+    "common/planning/simulator.py": ["tests/test_simulator.py"],
+    "common/planning/backends.py": ["tests/test_planning_backends.py"],
     "common/value_gradients.py": ["tests/test_svg.py"],
 }
 
@@ -105,7 +121,334 @@ EXCLUDED_OPERATORS: dict[str, str] = {
     "and ~ -> not are kept)",
 }
 
-PRAGMA = re.compile(r"#.*pragma:.*no mutate(?:\[(?P<ops>[^\]]*)\])?(?:\s*[:\-]\s*(?P<reason>.*))?")
+
+@dataclass(frozen=True)
+class Equivalent:
+    """Mutants that no input can tell apart from the original module: those of ``operators`` (fnmatch patterns of
+    cosmic-ray operator names without ``core/``) on the one line of ``module`` that contains ``code`` (searched inside
+    the function or class ``within``, dotted for nested ones, when given), and whose mutated line contains ``becomes``
+    (spaces ignored) when given."""
+
+    module: str  # relative to sb3_pg_extras/
+    code: str
+    operators: tuple[str, ...]
+    reason: str
+    becomes: str | None = None
+    within: str | None = None
+
+
+_INDEX_0 = "one action dimension, so index 0 is index -1 (index 1 is out of range: not equivalent, run)"
+_NUMPY_RESHAPE = "numpy's reshape infers the size of any negative dimension, so -2 is -1 (-0 is run)"
+_FLAT = "flat Box spaces: the shape is 1-d, so index 0 is index -1 (index 1 is out of range: run)"
+_SHORTCUT = (
+    "a shortcut: without it, 0 model transitions are sampled and the concatenation drops them; n_model >= 0 "
+    "(real_ratio <= 1, MBPO checks it), so < 0 and == -1 never hold and <= 0 is == 0 (== 1 is run)"
+)
+# The equivalent mutants of every module, with the reason no input can tell them apart from the original.
+EQUIVALENT: list[Equivalent] = [
+    Equivalent(
+        "common/natural_gradient.py",
+        "if kl.dim() > 1:",
+        ("ReplaceComparisonOperator_Gt_NotEq",),
+        "sum(dim=-1) and mean(dim=-1) of a 0-d tensor are the tensor itself",
+    ),
+    Equivalent(
+        "common/off_policy.py",
+        "n_envs: int = 1,",
+        ("NumberReplacer",),
+        "a default never used: SB3's collect_rollouts always passes n_envs",
+    ),
+    Equivalent(
+        "common/off_policy.py",
+        "def train(self, gradient_steps: int, batch_size: int = 64)",
+        ("NumberReplacer",),
+        "a default never used: SB3's learn always passes batch_size",
+    ),
+    Equivalent(
+        "common/off_policy.py",
+        "if self._n_updates % self.target_update_interval == 0:",
+        ("*_Eq_LtE",),
+        "% of positive integers is >= 0, so <= 0 is == 0",
+    ),
+    Equivalent(
+        "common/dynamics/ensemble.py",
+        "if len(coefs) == 1:",
+        ("*_Eq_LtE",),
+        "an empty list fails the length check below either way",
+    ),
+    Equivalent(
+        "common/dynamics/ensemble.py",
+        "order = th.argsort(position, stable=True)",
+        ("*TrueWithFalse",),
+        "any order within a group is undone by the inverse permutation",
+    ),
+    Equivalent(
+        "common/dynamics/ensemble.py",
+        "starts = th.cumsum(counts, 0) - counts",
+        ("NumberReplacer",),
+        "counts is 1-d, so dim 0 is dim -1 (dim 1 is out of range: not equivalent, run)",
+        becomes="th.cumsum(counts, -1)",
+    ),
+    Equivalent(
+        "common/dynamics/ensemble.py",
+        "pad = int(order[0])",
+        ("NumberReplacer",),
+        "any sample pads the empty slots, whose outputs are never read (order[1] fails on a batch of 1: run)",
+        becomes="order[-1]",
+    ),
+    Equivalent(
+        "common/dynamics/rollout.py",
+        'redraw = members is None and member_mode == "random"',
+        ("*_Eq_GtE",),
+        'no valid member mode sorts after "random"',
+    ),
+    Equivalent(
+        "common/dynamics/rollout.py",
+        "if start_obs.dim() == 1:",
+        ("*_Eq_LtE",),
+        "0-d start states are refused above",
+    ),
+    *(
+        Equivalent("common/dynamics/buffers.py", code, ("NumberReplacer",), _NUMPY_RESHAPE, becomes="-2)", within=where)
+        for code, where in (
+            ("buffer.observations[:upper].reshape(upper * buffer.n_envs, -1),", "real_transitions"),
+            ("buffer.actions[:upper].reshape(upper * buffer.n_envs, -1),", None),
+            ("buffer.next_observations[:upper].reshape(upper * buffer.n_envs, -1),", None),
+            ("buffer.rewards[:upper].reshape(-1),", None),
+            ("terminated.reshape(-1),", None),
+            ("buffer.observations[:upper].reshape(upper * buffer.n_envs, -1)[idx]", None),
+        )
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "if n > self.capacity:",
+        ("ReplaceComparisonOperator_Gt_GtE",),
+        "at n == capacity the cut keeps all n transitions",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "if n > self.capacity:",
+        ("ReplaceComparisonOperator_Gt_Eq",),
+        "without the cut, numpy writes the repeated slots (pos + i) % capacity in order, so the newest capacity "
+        "transitions stay: stored() and the sampling distribution are the same, only the slot layout differs",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "idx = (self.pos + np.arange(n)) % self.capacity",
+        ("ReplaceBinaryOperator_Mod_Sub",),
+        "pos < capacity and n <= capacity, so pos + i - capacity is in [-capacity, capacity), where numpy's negative "
+        "indices wrap it to (pos + i) % capacity",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "self.pos = int((self.pos + n) % self.capacity)",
+        ("ReplaceBinaryOperator_Mod_Add", "ReplaceBinaryOperator_Mod_Sub"),
+        "pos is only ever used modulo capacity (the insertion and stored() indices), and pos + n +- capacity is "
+        "congruent to (pos + n) % capacity",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "self.model_buffer = ModelTransitionBuffer(model_buffer_size, self.obs_shape[0], self.action_dim)",
+        ("NumberReplacer",),
+        "flat Box observations: obs_shape is 1-d, so index 0 is index -1 (index 1 is out of range: run)",
+        becomes="self.obs_shape[-1]",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "real = super().sample(batch_size - n_model, env) if n_model < batch_size else None",
+        ("ReplaceComparisonOperator_Lt_LtE", "ReplaceComparisonOperator_Lt_NotEq"),
+        "n_model <= batch_size (real_ratio >= 0, MBPO checks it), and at n_model == batch_size sampling 0 real "
+        "transitions gives empty tensors that the concatenation drops",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "n_model = 0 if len(self.model_buffer) == 0 else",
+        ("ReplaceComparisonOperator_Eq_LtE",),
+        "a length is >= 0, so <= 0 is == 0",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "return ReplayBufferSamples(*(th.cat([r, m]) for r, m in zip(real[:5], model[:5])))",
+        ("NumberReplacer",),
+        "zip stops at the shorter of the two, 5 fields either way (the sixth, discounts, is never concatenated)",
+        becomes="[:6]",
+    ),
+    Equivalent(
+        "common/dynamics/buffers.py",
+        "if n_model == 0:",
+        ("ReplaceComparisonOperator_Eq_Lt", "ReplaceComparisonOperator_Eq_LtE"),
+        _SHORTCUT,
+    ),
+    Equivalent("common/dynamics/buffers.py", "if n_model == 0:", ("NumberReplacer",), _SHORTCUT, becomes="== -1"),
+    *(
+        Equivalent("common/dynamics/component.py", f"{space}.shape[0],", ("NumberReplacer",), _FLAT, becomes="shape[-1]")
+        for space in ("observation_space", "action_space")
+    ),
+    *(
+        Equivalent(
+            "common/dynamics/component.py",
+            "rng=np.random.default_rng(int(np.random.randint(2**31))),",
+            ("NumberReplacer",),
+            "any seed range of 2^30 or more gives every fit its own reproducible generator (1**31, one seed for every "
+            "fit, is run)",
+            becomes=f"randint({bound})",
+        )
+        for bound in ("3**31", "2**32", "2**30")
+    ),
+    Equivalent(
+        "common/dynamics/schedule.py",
+        "self.last_model_update = -1",
+        ("NumberReplacer",),
+        "any negative step means no refit yet: both uses of it compare it with 0 (-0 is run)",
+        becomes="= -2",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "def holdout_mse(model: DynamicsModel, data: Transitions, batch_size: int = 4096)",
+        ("NumberReplacer",),
+        "the chunk size leaves the chunk-length-weighted mean unchanged (but for float rounding); the chunking is "
+        "pinned with chunks of 3 and 1",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "if n_holdout == 0:",
+        ("*_Eq_LtE",),
+        "n_holdout >= 0 for holdout_ratio >= 0 (DynamicsSettings checks it is in [0, 1)), so <= 0 is == 0",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        'epochs_since_update, epoch, loss_value = 0, 0, float("nan")',
+        ("NumberReplacer",),
+        "the first epoch always makes progress (the best starts at +inf) and resets the count to 0, and -1 <= patience "
+        "wherever 0 is (patience >= 0; DynamicsSettings checks >= 1)",
+        becomes="= -1, 0,",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "np.tile(np.arange(n_train), (n_members, 1))",
+        ("NumberReplacer",),
+        "the shuffle's indices are < n_train, so the second copy of every member's rows is never read",
+        becomes="(n_members, 2))",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "while epochs_since_update <= patience and (max_epochs is None or epoch < max_epochs):",
+        ("ReplaceComparisonOperator_Lt_NotEq",),
+        "epoch counts up from 0 in steps of 1, so != max_epochs stops where < does for max_epochs >= 0 "
+        "(DynamicsSettings checks >= 1)",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "improved = best.isinf() | ((best - current) / best.clamp_min(1e-12) > improvement_threshold)",
+        ("ReplaceBinaryOperator_BitOr_BitXor",),
+        "where best is +inf, (best - current) / best is inf / inf = NaN, never above the threshold: the two sides are "
+        "never both true, so ^ is |",
+    ),
+    Equivalent(
+        "common/dynamics/trainer.py",
+        "improved = best.isinf() | ((best - current) / best.clamp_min(1e-12) > improvement_threshold)",
+        ("NumberReplacer",),
+        "an MSE is >= 0, so the floor only acts at best == 0, where -current / 1e-12 and -current / 0 (or 0 / 0 = NaN) "
+        "are never above a threshold >= 0 (DynamicsSettings checks it)",
+        becomes="clamp_min(-0.999999999999)",
+    ),
+    Equivalent(
+        "envs/classic.py",
+        "torque = action[..., 0]",
+        ("NumberReplacer",),
+        _INDEX_0,
+        becomes="action[..., -1]",
+        within="pendulum_reward",
+    ),
+    Equivalent(
+        "envs/classic.py",
+        "torque = action[..., 0]",
+        ("NumberReplacer",),
+        _INDEX_0,
+        becomes="action[..., -1]",
+        within="pendulum_dynamics",
+    ),
+    Equivalent("envs/classic.py", "ctrl_cost = action[..., 0]", ("NumberReplacer",), _INDEX_0, becomes="action[..., -1]"),
+    Equivalent("envs/classic.py", "force = action[..., 0]", ("NumberReplacer",), _INDEX_0, becomes="action[..., -1]"),
+    Equivalent(
+        "envs/classic.py",
+        "stop = (position == wall) & (velocity < 0)",
+        ("*_LtE",),
+        "position is clamped >= wall, so <= wall is == wall; a zero speed set to 0 stays 0",
+    ),
+    Equivalent(
+        "common/planning/mppi.py",
+        "weights = th.softmax(-(costs - costs.min()) / temperature, dim=0)",
+        ("NumberReplacer",),
+        "costs is 1-d, so dim 0 is dim -1 (dim 1 is out of range: not equivalent, run)",
+        becomes="dim=-1",
+    ),
+    Equivalent(
+        "common/planning/mppi.py",
+        "if smoothing == 0.0:",
+        ("*_Eq_Lt*", "NumberReplacer"),
+        "a shortcut, and the mixing below is the identity at 0; smoothing is checked to be in [0, 1) above, so < 0 "
+        "never holds, <= 0 is == 0, and == 1 or == -1 never hold",
+    ),
+    Equivalent(
+        "common/planning/mppi.py",
+        "lag = lag.clamp_min(0).to(noise.dtype)",
+        ("NumberReplacer",),
+        "tril drops every entry with a negative lag, so a floor of -1 changes nothing kept (a floor of 1 changes the "
+        "diagonal: run)",
+        becomes="clamp_min(-1)",
+    ),
+]
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def equivalent_lines(module: str, source: str, entries: list[Equivalent] | None = None) -> dict[int, list[Equivalent]]:
+    """Line number (1-based) -> the entries of ``module`` (default: those in ``EQUIVALENT``) on that line; a
+    ValueError when a snippet matches no line, or several, of the module or of its ``within`` function or class."""
+    entries = [e for e in (EQUIVALENT if entries is None else entries) if e.module == module]
+    lines = source.splitlines()
+    scopes: dict[str, list[tuple[int, int]]] = {}
+    if any(e.within for e in entries):
+
+        def visit(node: ast.AST, prefix: str) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    name = f"{prefix}{child.name}"
+                    scopes.setdefault(name, []).append((child.lineno, child.end_lineno or child.lineno))
+                    visit(child, name + ".")
+                else:
+                    visit(child, prefix)
+
+        visit(ast.parse(source), "")
+    by_line: dict[int, list[Equivalent]] = {}
+    for entry in entries:
+        first, last = 1, len(lines)
+        if entry.within is not None:
+            spans = scopes.get(entry.within, [])
+            if len(spans) != 1:
+                raise ValueError(f"{module}: {len(spans)} functions or classes named {entry.within!r} (need one): {entry}")
+            first, last = spans[0]
+        found = [n for n in range(first, last + 1) if entry.code in lines[n - 1]]
+        if len(found) != 1:
+            where = f" within {entry.within}" if entry.within else ""
+            raise ValueError(f"{module}: the snippet {entry.code!r} is on {len(found)} lines{where} (need one): {entry}")
+        by_line.setdefault(found[0], []).append(entry)
+    return by_line
+
+
+def equivalent_entry(
+    by_line: dict[int, list[Equivalent]], mutant: Mutant, mutated_line: Callable[[Mutant], str]
+) -> Equivalent | None:
+    """The entry covering ``mutant`` (its first line, its operator, and what ``mutated_line(mutant)`` reads)."""
+    for entry in by_line.get(mutant.line, []):
+        if not any(fnmatch.fnmatchcase(mutant.operator, p) for p in entry.operators):
+            continue
+        if entry.becomes is None or _squeeze(entry.becomes) in _squeeze(mutated_line(mutant)):
+            return entry
+    return None
 
 
 def slug(module: str) -> str:
@@ -167,11 +510,14 @@ class ModuleResult:
 
 def fingerprint(module: str, root: Path = ROOT) -> str:
     """Hash of what decides a module's outcome: its source, its test files and the shared test fixtures (under
-    ``root``: the working tree, or the sandbox a run tests)."""
+    ``root``: the working tree, or the sandbox a run tests), and its entries in ``EQUIVALENT``."""
     digest = hashlib.sha256()
     for name in [f"{PACKAGE}/{module}", *MODULES[module], "tests/conftest.py"]:
         path = root / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    entries = [e for e in EQUIVALENT if e.module == module]
+    if entries:  # (a module without entries keeps the fingerprint it had before the list existed)
+        digest.update(repr(entries).encode())
     return digest.hexdigest()[:16]
 
 
@@ -261,19 +607,6 @@ def test_env(sandbox: Path) -> dict[str, str]:
     return env
 
 
-def pragma_exclusion(lines: list[str], mutant: Mutant, end_line: int, end_col: int) -> str | None:
-    """The reason when a ``# pragma: no mutate`` on the mutant's line (cosmic-ray's rule: its last line) covers it."""
-    number = end_line - 1 if end_col > 0 else end_line - 2
-    match = PRAGMA.search(lines[number]) if 0 <= number < len(lines) else None
-    if match is None:
-        return None
-    if match["ops"] is not None:
-        patterns = [p.strip() for p in match["ops"].split(",") if p.strip()]
-        if not any(fnmatch.fnmatchcase(mutant.operator, p) for p in patterns):
-            return None
-    return (match["reason"] or "").strip() or "(no reason given)"
-
-
 ANNOTATION_REASON = "inside a type annotation, which `from __future__ import annotations` leaves unevaluated"
 
 
@@ -301,6 +634,8 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
 
 
 def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args: argparse.Namespace) -> ModuleResult:
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
@@ -332,8 +667,14 @@ def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args
     run([sys.executable, "-m", "cosmic_ray.cli", "init", str(config), str(session)], sandbox, env)
 
     source = (sandbox / module_path).read_text()
-    lines = source.splitlines()
     annotations = annotation_spans(source)
+    by_line = equivalent_lines(module, source)
+    covered: Counter[Equivalent] = Counter()
+
+    def mutated_line(mutant: Mutant) -> str:
+        mutated = mutate_code(source, get_operator(f"core/{mutant.operator}")(), mutant.occurrence)
+        return "" if mutated is None else mutated.splitlines()[mutant.line - 1]
+
     with use_db(str(session), WorkDB.Mode.open) as db:
         items = sorted(
             db.work_items, key=lambda w: (w.mutations[0].start_pos, w.mutations[0].operator_name, w.mutations[0].occurrence)
@@ -353,11 +694,13 @@ def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args
                 mutant.outcome, mutant.reason = "excluded", excluded
             elif any(start <= tuple(spec.start_pos) and tuple(spec.end_pos) <= end for start, end in annotations):
                 mutant.outcome, mutant.reason = "equivalent", ANNOTATION_REASON
-            else:
-                reason = pragma_exclusion(lines, mutant, *spec.end_pos)
-                if reason is not None:
-                    mutant.outcome, mutant.reason = "equivalent", reason
+            elif (entry := equivalent_entry(by_line, mutant, mutated_line)) is not None:
+                mutant.outcome, mutant.reason = "equivalent", entry.reason
+                covered[entry] += 1
             result.mutants.append(mutant)
+        unused = [entry for entries in by_line.values() for entry in entries if not covered[entry]]
+        if unused:
+            raise RuntimeError(f"{module}: entries of EQUIVALENT that cover no mutant (stale): {unused}")
         if args.list:
             kinds = Counter(m.operator.split("_")[0] for m in result.mutants if m.outcome == "pending")
             print(
@@ -491,8 +834,8 @@ def write_report(stored: dict[str, ModuleResult], args: argparse.Namespace, comm
     out += [
         "Each module is mutated one edit at a time and only its own tests run against each mutant. Score = killed / "
         "(killed + survived); a mutant whose tests ran past the timeout counts as killed (column `timeout`); "
-        "`equivalent` mutants (marked `# pragma: no mutate` in the module, or inside an annotation that is never "
-        "evaluated; reasons below) and `incompetent` ones (the mutation could not be applied or run) are not scored. "
+        "`equivalent` mutants (listed in `EQUIVALENT` in benchmarks/mutation.py, or inside an annotation that is "
+        "never evaluated; reasons below) and `incompetent` ones (the mutation could not be applied or run) are not scored. "
         "`mutants` counts those of the kept operator kinds.",
         "",
         "| module | tests | mutants | tried | killed | timeout | survived | incompetent | equivalent | score "

@@ -96,6 +96,153 @@ def test_default_weight_decay_is_mbpos():
     th.testing.assert_close(ensemble.weight_decay_loss([0.1, 0.3]), th.tensor(expected))
 
 
+def test_holdout_mse_is_the_mean_over_every_transition_whatever_the_chunks():
+    th.manual_seed(0)
+    data, _, _ = _linear_system(7)
+    model = DynamicsModel(3, 1, n_members=2, n_elites=1, hidden_sizes=[4], learn_reward=True)
+    model.fit_normalizers(_linear_system(50, seed=1)[0])
+    # brute force: every member on every transition alone, squared error of its mean on the normalised targets
+    expected = th.zeros(2)
+    with th.no_grad():
+        for i in range(7):
+            inputs = model.model_inputs(data.observations[i : i + 1], data.actions[i : i + 1])
+            mean = model.ensemble(inputs.expand(2, 1, -1))[0][:, 0]  # (member, target)
+            raw = model.raw_targets(data.observations[i], data.next_observations[i], data.rewards[i])
+            expected += ((mean - model.target_normalizer.normalize(raw)) ** 2).mean(-1) / 7
+    for batch_size in (3, 7, 4096):  # chunks of 3, 3 and 1; one chunk
+        th.testing.assert_close(holdout_mse(model, data, batch_size=batch_size), expected)
+
+
+class _ScriptedOptimizer:
+    """Stands in for the optimizer of a scripted fit: its step ``e`` (one minibatch per epoch) sets the members' mean
+    output biases to ``biases[e]``; a step past the script fails (the fit should have stopped)."""
+
+    def __init__(self, model: DynamicsModel, biases: list[list[float]]) -> None:
+        self.bias, self.biases, self.steps = model.ensemble.output.bias, biases, 0
+
+    def zero_grad(self) -> None:
+        pass
+
+    def step(self) -> None:
+        assert self.steps < len(self.biases), f"the fit ran past the {len(self.biases)} scripted epochs"
+        with th.no_grad():
+            self.bias[:, 0, 0] = th.tensor(self.biases[self.steps])
+        self.steps += 1
+
+
+def _scripted_fit(mses: list[list[float]], initial: list[float], n_elites: int = 1, **kwargs) -> tuple:
+    """A fit whose holdout MSEs follow a script. Every transition is the same, so the normalised inputs and targets
+    are exactly 0 and member k predicts its output bias b_k everywhere: its holdout MSE is b_k ** 2. ``mses[e][k]`` is
+    member k's holdout MSE after epoch e + 1, ``initial[k]`` before the fit (exact for squares of dyadic biases).
+    Returns the result and the MSEs of the parameters the fit kept."""
+    n = 20  # 4 held out by default, 16 in one minibatch
+    ones = th.ones(n, 1)
+    data = Transitions(ones, ones, 2 * ones, th.zeros(n), th.zeros(n))
+    model = DynamicsModel(1, 1, n_members=len(initial), n_elites=n_elites, hidden_sizes=[2])
+    with th.no_grad():
+        model.ensemble.output.bias[:, 0, 0] = th.tensor(initial) ** 0.5
+    optimizer = _ScriptedOptimizer(model, [[m**0.5 for m in epoch] for epoch in mses])
+    result = fit_dynamics(model, optimizer, data, rng=np.random.default_rng(0), **kwargs)  # type: ignore[arg-type]
+    kept = (model.ensemble.output.bias[:, 0, 0].detach() ** 2).tolist()
+    return result, kept
+
+
+def test_fit_progress_is_a_relative_improvement_on_the_best_holdout_mse_of_the_call():
+    # MBPO's defaults: progress = some member improves by more than 1% on its best; stop after patience + 1 = 6
+    # epochs in a row without progress. Epoch 3 improves by 1.25% on the best (0.5% on epoch 2), epoch 4 is worse,
+    # epochs 5-9 improve by less than 1% on epoch 3's 3.95.
+    mses = [[4.0], [3.97], [3.95], [4.2], [3.94], [3.93], [3.92], [3.915], [3.912]]
+    result, kept = _scripted_fit(mses, initial=[4.0])
+    assert result.epochs == 9
+    np.testing.assert_allclose(kept, [3.95], rtol=1e-6)  # epoch 3's parameters
+    np.testing.assert_allclose(result.holdout_mse, [3.95], rtol=1e-6)
+    assert result.members_improved == 1 and result.elites.tolist() == [0]
+    # patience 0: the first epoch without progress ends the fit
+    result, kept = _scripted_fit([[4.0], [1.0], [1.0]], initial=[4.0], patience=0)
+    assert result.epochs == 3 and kept == [1.0]
+    # an improvement of exactly the threshold is not progress; it is relative, also below an MSE of 1: member 1's
+    # 0.25 -> 1/64 at epoch 3 (-94%) is progress, member 0's 4 -> 1 (-75%) never is
+    mses = [[4.0, 0.25], [1.0, 0.25], [1.0, 1 / 64], [1.0, 1 / 64], [1.0, 1 / 64]]
+    result, kept = _scripted_fit(mses, initial=[4.0, 0.25], patience=1, improvement_threshold=0.75)
+    assert result.epochs == 5  # epoch 2 without progress, epoch 3 with, epochs 4 and 5 without
+    assert kept == [4.0, 1 / 64] and result.holdout_mse.tolist() == [4.0, 1 / 64]
+    assert result.members_improved == 1 and result.elites.tolist() == [1]
+
+
+def test_fit_counts_the_members_that_beat_their_warm_start_and_keeps_the_best_as_elites():
+    # one epoch (always kept): member 0 beats its starting holdout MSE of 1, members 1 and 2 tie it, 3 and 4 lose
+    result, kept = _scripted_fit([[0.25, 1.0, 1.0, 2.25, 4.0]], initial=[1.0] * 5, n_elites=3, max_epochs=1)
+    assert result.epochs == 1 and kept == [0.25, 1.0, 1.0, 2.25, 4.0]
+    assert result.members_improved == 1
+    assert result.elites.tolist() == [0, 1, 2]
+
+
+def test_fit_minimises_the_summed_member_nll_plus_the_bound_and_decay_penalties():
+    data, _, _ = _linear_system(24)
+    model = DynamicsModel(3, 1, n_members=3, n_elites=1, hidden_sizes=[4])
+    ensemble = model.ensemble
+    # learning rate 0: the parameters stay, so the reported loss is the objective at them; no holdout: the normalisers
+    # and the selection use all the data; one minibatch holding every transition once
+    result = fit_dynamics(model, th.optim.SGD(model.parameters(), lr=0.0), data, batch_size=24, holdout_ratio=0.0,
+                          max_epochs=1, weight_decay=0.5, bootstrap=False, rng=np.random.default_rng(0))  # fmt: skip
+    with th.no_grad():
+        nll = model.losses(Transitions(*(t.expand(3, *t.shape) for t in data.tensors())))[0]  # (member,)
+        bounds = float((ensemble.max_log_var - ensemble.min_log_var).sum())  # 3 x (0.5 - (-10))
+        decay = sum(0.5 * float((layer.weight**2).sum()) / 2 for layer in (*ensemble.hidden, ensemble.output))
+    # every member's mean NLL counts in full (as if trained alone), plus MBPO's 0.01 x the log-variance bound width
+    assert bounds == pytest.approx(31.5)
+    assert result.train_loss == pytest.approx(float(nll.sum()) + 0.01 * bounds + decay, rel=1e-5)
+    th.testing.assert_close(th.as_tensor(result.holdout_mse), holdout_mse(model, data))
+
+
+def _record_fit(data: Transitions, **kwargs) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The row ids (in the action) of one fit epoch: those of the holdout evaluated before training, and every
+    training minibatch (n_members, batch)."""
+    model = DynamicsModel(data.observations.shape[1], 1, n_members=2, n_elites=1, hidden_sizes=[4])
+    calls: list[tuple[bool, np.ndarray]] = []
+    losses = model.losses
+
+    def recording(batch: Transitions) -> tuple[th.Tensor, th.Tensor]:
+        calls.append((th.is_grad_enabled(), batch.actions[..., 0].detach().long().numpy()))
+        return losses(batch)
+
+    model.losses = recording  # type: ignore[method-assign]
+    fit_dynamics(model, th.optim.Adam(model.parameters()), data, max_epochs=1, rng=np.random.default_rng(0), **kwargs)
+    first_train = next(i for i, (grad, _) in enumerate(calls) if grad)
+    holdout = np.concatenate([rows[0] for _, rows in calls[:first_train]])
+    return holdout, [rows for grad, rows in calls if grad]
+
+
+def _with_ids(n: int) -> Transitions:
+    zeros = th.zeros(n, 1)
+    return Transitions(th.randn(n, 1, generator=th.Generator().manual_seed(n)), th.arange(n, dtype=th.float32)[:, None],
+                       zeros, th.zeros(n), th.zeros(n))  # fmt: skip
+
+
+def test_fit_defaults_are_mbpos_holdout_minibatches_and_bootstrap():
+    # 20% held out (floor), the rest in minibatches of 256, every member on its own bootstrap resample
+    holdout, batches = _record_fit(_with_ids(401))
+    assert len(holdout) == 80 == len(np.unique(holdout))
+    assert [b.shape for b in batches] == [(2, 256), (2, 65)]
+    rows = np.concatenate(batches, axis=1)
+    assert not np.isin(rows, holdout).any()
+    assert all(len(np.unique(member)) < 321 for member in rows)  # draws with replacement
+    # the holdout is capped at 5000 transitions
+    holdout, batches = _record_fit(_with_ids(25010), batch_size=25010)
+    assert len(holdout) == 5000 and batches[0].shape == (2, 20010)
+
+
+def test_fit_needs_a_training_transition_and_selects_on_it_without_a_holdout():
+    one = Transitions(th.ones(1, 3), th.zeros(1, 1), th.ones(1, 3), th.zeros(1), th.zeros(1))
+    model = DynamicsModel(3, 1, n_members=2, n_elites=1, hidden_sizes=[4])
+    result = fit_dynamics(model, th.optim.Adam(model.parameters()), one, max_epochs=1, rng=np.random.default_rng(0))
+    # 20% of one transition holds out none: the fit selects on the training transition
+    assert result.epochs == 1
+    th.testing.assert_close(th.as_tensor(result.holdout_mse), holdout_mse(model, one))
+    with pytest.raises(ValueError, match="Too few transitions"):  # everything held out: nothing to train on
+        fit_dynamics(model, th.optim.Adam(model.parameters()), _linear_system(5)[0], holdout_ratio=1.0)
+
+
 def _linear_system(n: int, seed: int = 0) -> tuple[Transitions, th.Tensor, th.Tensor]:
     gen = th.Generator().manual_seed(seed)
     a_mat = th.tensor([[0.9, 0.2, 0.0], [-0.1, 0.8, 0.3], [0.0, 0.0, 0.95]])

@@ -1,10 +1,14 @@
 """The shared model-based layer an algorithm composes: the choice of reward / termination functions, action
 unscaling, the env id of a VecEnv, the validated dynamics settings and the component's fit, logging and rollouts."""
 
+import dataclasses
+import types
+
 import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.env_util import make_vec_env
 from torch import nn
 
@@ -17,6 +21,9 @@ from sb3_pg_extras.common.dynamics import (
     vec_env_id,
     with_scaled_actions,
 )
+from sb3_pg_extras.common.dynamics import component as component_module
+from sb3_pg_extras.common.dynamics import schedule as schedule_module
+from sb3_pg_extras.common.dynamics.schedule import ScheduledModelRefits
 from sb3_pg_extras.envs import get_env_functions
 
 th.set_num_threads(1)
@@ -165,3 +172,199 @@ def test_first_fit_runs_to_early_stopping_and_refits_keep_the_cap():
     assert component.fit(data).epochs == 1
     capped = DynamicsSettings(n_members=2, n_elites=1, hidden_sizes=(16,), max_epochs=1, initial_max_epochs=3)
     assert DynamicsComponent(obs_space, act_space, capped, functions).fit(data, first=True).epochs == 3
+
+
+def test_every_settings_default_is_the_documented_mbpo_value():
+    assert dataclasses.asdict(DynamicsSettings()) == {
+        "n_members": 7,
+        "n_elites": 5,
+        "hidden_sizes": (200, 200, 200, 200),
+        "activation_fn": nn.SiLU,
+        "learning_rate": 1e-3,
+        "batch_size": 256,
+        "holdout_ratio": 0.2,
+        "max_holdout": 5000,
+        "max_epochs": None,
+        "initial_max_epochs": None,
+        "patience": 5,
+        "improvement_threshold": 0.01,
+        "weight_decay": None,
+        "log_var_bound_coef": 0.01,
+        "bootstrap": True,
+    }
+
+
+def test_user_dynamics_kwargs_override_the_algorithms_defaults():
+    defaults = {"n_members": 9, "n_elites": 2, "max_epochs": 2}
+    s = DynamicsSettings.from_kwargs("MBPO", {"n_members": 3, "patience": 1}, defaults)
+    assert (s.n_members, s.n_elites, s.max_epochs, s.patience, s.batch_size) == (3, 2, 2, 1, 256)
+    s = DynamicsSettings.from_kwargs("MBPO", None, defaults)
+    assert (s.n_members, s.n_elites, s.max_epochs) == (9, 2, 2)
+    assert DynamicsSettings.from_kwargs("MBPO", {}) == DynamicsSettings()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(n_members=2, n_elites=2),  # every member an elite
+        dict(hidden_sizes=[8, 8]),  # a list becomes a tuple
+        dict(activation_fn="ReLU"),
+        dict(activation_fn=nn.Tanh),
+        dict(holdout_ratio=0.0),
+        dict(holdout_ratio=0.99),
+        dict(improvement_threshold=0.0),
+        dict(hidden_sizes=(8, 8), weight_decay=[1e-4]),  # one for every layer
+        dict(hidden_sizes=(8, 8), weight_decay=[1e-4, 0.0, 2e-4]),  # one per layer: 2 hidden + the output
+        dict(weight_decay=0.0),
+        dict(weight_decay=np.float32(1e-4)),
+        dict(log_var_bound_coef=0.0),
+        dict(bootstrap=np.bool_(False)),
+    ],
+)
+def test_good_dynamics_settings_are_kept(kwargs):
+    settings = DynamicsSettings.from_kwargs("MBPO", kwargs)
+    for name, value in kwargs.items():
+        assert getattr(settings, name) == (tuple(value) if name == "hidden_sizes" else value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(holdout_ratio=-0.01), ValueError, r"holdout_ratio'\]` must be in \[0, 1\)"),
+        (dict(improvement_threshold=-0.01), ValueError, "improvement_threshold"),
+        (dict(hidden_sizes=(8, 8), weight_decay=[]), ValueError, "1 or 3 coefficients"),
+        (dict(hidden_sizes=(8, 8), weight_decay=[1e-4, 1e-4]), ValueError, "1 or 3 coefficients"),
+        (dict(hidden_sizes=(8, 8), weight_decay=[1e-4] * 4), ValueError, "1 or 3 coefficients"),
+        (dict(weight_decay=[-1e-9]), ValueError, "non-negative finite"),
+        (dict(weight_decay=[float("nan")]), ValueError, "non-negative finite"),
+        (dict(weight_decay="1e-4"), TypeError, "a number or a list"),
+        (dict(hidden_sizes=200), TypeError, "list of layer sizes"),
+        (dict(activation_fn=int), ValueError, "torch.nn module class"),
+        (dict(activation_fn=nn.SiLU()), ValueError, "torch.nn module class"),  # an instance, not the class
+        (dict(bootstrap=1), TypeError, "True or False"),
+    ],
+)
+def test_more_bad_dynamics_settings_are_refused(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DynamicsSettings.from_kwargs("MBPO", kwargs)
+
+
+def _tiny_component(**settings) -> DynamicsComponent:
+    obs_space, act_space = spaces.Box(-np.inf, np.inf, (2,)), spaces.Box(-1.0, 1.0, (1,))
+    functions = resolve_transition_functions("T", None, reward_fn=_reward, termination_fn=_termination)
+    settings = {"n_members": 2, "n_elites": 1, "hidden_sizes": (8,), "max_epochs": 1, **settings}
+    return DynamicsComponent(obs_space, act_space, DynamicsSettings(**settings), functions)
+
+
+def _ids(n: int) -> Transitions:
+    """n transitions told apart by an id in the action."""
+    obs = th.randn(n, 2, generator=th.Generator().manual_seed(0))
+    return Transitions(obs, th.arange(n, dtype=th.float32)[:, None], obs, th.zeros(n), th.zeros(n))
+
+
+def test_every_fit_draws_its_own_holdout_split_from_numpys_global_generator():
+    component = _tiny_component()
+    data = _ids(40)  # 8 held out of 40: C(40, 8) = 7.7e7 possible splits
+    evaluated: list[tuple[int, ...]] = []
+    losses = component.model.losses
+
+    def recording(batch: Transitions) -> tuple[th.Tensor, th.Tensor]:
+        if not th.is_grad_enabled():  # a holdout evaluation
+            evaluated.append(tuple(sorted(batch.actions[0, :, 0].long().tolist())))
+        return losses(batch)
+
+    def held_out() -> tuple[int, ...]:
+        evaluated.clear()
+        component.fit(data)
+        return evaluated[0]  # the evaluation before training
+
+    component.model.losses = recording  # type: ignore[method-assign]
+    np.random.seed(0)  # noqa: NPY002
+    splits = [held_out() for _ in range(20)]
+    assert len(splits[0]) == 8 and len(set(splits)) == 20  # no split twice
+    np.random.seed(0)  # noqa: NPY002 (SB3's set_random_seed): the same fits again
+    assert held_out() == splits[0]
+
+
+def test_fit_time_adds_the_duration_of_every_fit(monkeypatch):
+    clock = iter([100.0, 102.5, 200.0, 201.0])
+    monkeypatch.setattr(component_module, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    component = _tiny_component()
+    assert component.fit_time == 0.0
+    component.fit(_ids(10))
+    assert component.fit_time == 2.5
+    component.fit(_ids(10))
+    assert component.fit_time == 3.5
+
+
+def test_component_defaults_have_no_learned_heads_and_sample_the_model():
+    component = _tiny_component()
+    assert (component.model.ensemble.n_gaussian, component.model.ensemble.n_logits) == (2, 0)
+    assert component.save_names() == ["dynamics.model", "dynamics.optimizer"]  # also from an instance
+    start = th.zeros(4, 2)
+    with th.no_grad():
+        th.manual_seed(0)
+        sampled = component.imagine(lambda o: th.zeros(len(o), 1), start, 1)
+        mean = component.imagine(lambda o: th.zeros(len(o), 1), start, 1, deterministic=True)
+        assert not th.allclose(sampled.next_observations, mean.next_observations)
+        th.manual_seed(0)
+        sampled = component.rollout_action_sequences(th.zeros(2), th.zeros(4, 1, 1))
+        mean = component.rollout_action_sequences(th.zeros(2), th.zeros(4, 1, 1), deterministic=True)
+        assert not th.allclose(sampled.next_observations, mean.next_observations)
+
+
+class _SavedBy:
+    """What SB3's BaseAlgorithm lists for saving (the mixin adds to it)."""
+
+    def _excluded_save_params(self) -> list[str]:
+        return ["env"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy"], ["ent_coef_tensor"]
+
+
+class _Algorithm(ScheduledModelRefits, _SavedBy):
+    def __init__(self, dynamics, model_train_freq: int = 250) -> None:
+        self.dynamics, self.model_train_freq, self.num_timesteps, self.device = dynamics, model_train_freq, 0, "cpu"
+        self.replay_buffer = ReplayBuffer(10, spaces.Box(-1, 1, (2,)), spaces.Box(-1, 1, (1,)), "cpu")
+        for _ in range(3):
+            self.replay_buffer.add(np.zeros((1, 2)), np.ones((1, 2)), np.zeros((1, 1)), np.zeros(1), np.zeros(1), [{}])
+        self.logger = _Recorder()
+        self._init_refit_counters()
+
+
+class _CountingFits:
+    """Stands in for the component: records its fits, each taking 2.5 s of a fake clock."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+        self.fits: list[tuple[int, bool]] = []
+
+    def fit(self, data: Transitions, logger, first: bool = False) -> None:
+        self.fits.append((len(data), first))
+        self.clock[0] += 2.5
+
+
+def test_refits_are_due_every_model_train_freq_steps_after_the_first(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(schedule_module, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    dynamics = _CountingFits(clock)
+    algo = _Algorithm(dynamics)
+    due = []
+    for step in (0, 0, 249, 250, 251, 499, 500):
+        algo.num_timesteps = step
+        due.append(algo._refit_dynamics_if_due())
+    assert due == [True, False, False, True, False, False, True]
+    assert dynamics.fits == [(3, True), (3, False), (3, False)]  # every real transition; only the first is first
+    assert algo.last_model_update == 500
+    assert algo.model_fit_time == 7.5 and algo.logger.values["time/model_fit_s"] == 7.5
+
+
+def test_without_dynamics_nothing_is_refitted_or_saved():
+    algo = _Algorithm(None)
+    assert not algo._refit_dynamics_if_due()
+    assert algo.model_fit_time == 0.0 and algo.last_model_update < 0
+    assert algo._excluded_save_params() == ["env", "dynamics"]
+    assert algo._get_torch_save_params() == (["policy"], ["ent_coef_tensor"])
+    algo.dynamics = _tiny_component()
+    assert algo._get_torch_save_params() == (["policy", "dynamics.model", "dynamics.optimizer"], ["ent_coef_tensor"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.scripts import load_benchmark_script
 
 
@@ -9,27 +11,55 @@ def _load_driver():
     return load_benchmark_script("mutation")
 
 
-def test_pragma_marks_a_line_or_only_the_named_operators() -> None:
+def test_equivalent_entries_cover_their_one_line_and_only_the_named_operators_and_edits() -> None:
     driver = _load_driver()
-    lines = [
-        "x = a + 1  # pragma: no mutate: the floor is never reached",
-        "y = a + 1  # pragma: no mutate[NumberReplacer, ReplaceBinaryOperator_Add_*]: a reason",
-        "z = a + 1",
-        "w = a + 1  # pragma: no mutate",
+    Equivalent = driver.Equivalent
+    source = "def f(a):\n    x = a[..., 0]\n    return x + 1\n\n\ndef g(a):\n    x = a[..., 0]\n    return x * 2\n"
+    entries = [
+        Equivalent("m.py", "return x + 1", ("ReplaceBinaryOperator_Add_*", "NumberReplacer"), "why f"),
+        Equivalent("m.py", "x = a[..., 0]", ("NumberReplacer",), "why g", becomes="a[..., -1]", within="g"),
     ]
+    by_line = driver.equivalent_lines("m.py", source, entries)
+    assert {line: [e.reason for e in found] for line, found in by_line.items()} == {3: ["why f"], 7: ["why g"]}
 
-    def reason(line: int, operator: str) -> str | None:
-        mutant = driver.Mutant("id", operator, 0, line, 4, None)
-        return driver.pragma_exclusion(lines, mutant, line, 9)
+    def covering(line: int, operator: str, mutated: str = "") -> str | None:
+        entry = driver.equivalent_entry(by_line, driver.Mutant("id", operator, 0, line, 4, None), lambda m: mutated)
+        return None if entry is None else entry.reason
 
-    assert reason(1, "ReplaceBinaryOperator_Add_Sub") == "the floor is never reached"
-    assert reason(2, "NumberReplacer") == "a reason"
-    assert reason(2, "ReplaceBinaryOperator_Add_Mul") == "a reason"
-    assert reason(2, "AddNot") is None  # not among the named operators
-    assert reason(3, "NumberReplacer") is None
-    assert reason(4, "NumberReplacer") == "(no reason given)"
-    # cosmic-ray's rule: a mutant ending at column 0 belongs to the line before
-    assert driver.pragma_exclusion(lines, driver.Mutant("id", "AddNot", 0, 1, 0, None), 2, 0) is not None
+    assert covering(3, "ReplaceBinaryOperator_Add_Mul") == "why f"
+    assert covering(3, "NumberReplacer") == "why f"
+    assert covering(3, "ReplaceBinaryOperator_Mul_Add") is None  # not a named operator
+    assert covering(2, "NumberReplacer", "x = a[..., -1]") is None  # same code, but in f: not covered
+    assert covering(7, "NumberReplacer", "    x = a[...,  -1]") == "why g"  # spaces ignored
+    assert covering(7, "NumberReplacer", "    x = a[..., 1]") is None  # the other edit of the same operator
+    assert covering(8, "NumberReplacer", "x = a[..., -1]") is None  # another line
+
+    # an entry that matches no line, or several, or names a missing scope, is an error (the list cannot rot)
+    for stale in [
+        Equivalent("m.py", "return x - 1", ("NumberReplacer",), "gone"),
+        Equivalent("m.py", "x = a[..., 0]", ("NumberReplacer",), "ambiguous"),
+        Equivalent("m.py", "x = a[..., 0]", ("NumberReplacer",), "no such scope", within="h"),
+        Equivalent("m.py", "return x + 1", ("NumberReplacer",), "not in g", within="g"),
+    ]:
+        with pytest.raises(ValueError, match=r"m\.py"):
+            driver.equivalent_lines("m.py", source, [stale])
+    assert driver.equivalent_lines("other.py", source, entries) == {}  # entries of other modules are ignored
+
+
+def test_every_equivalent_entry_matches_one_line_of_a_listed_module() -> None:
+    driver = _load_driver()
+    modules = {entry.module for entry in driver.EQUIVALENT}
+    assert modules <= set(driver.MODULES)
+    for module in modules:
+        source = (driver.ROOT / driver.PACKAGE / module).read_text()
+        by_line = driver.equivalent_lines(module, source)  # raises on a stale entry
+        assert sum(map(len, by_line.values())) == sum(e.module == module for e in driver.EQUIVALENT)
+
+
+def test_library_code_has_no_mutation_pragmas() -> None:
+    driver = _load_driver()
+    marked = [p for p in (driver.ROOT / driver.PACKAGE).rglob("*.py") if "no mutate" in p.read_text()]
+    assert marked == []  # equivalent mutants are listed in benchmarks/mutation.py's EQUIVALENT
 
 
 def test_annotations_are_equivalent_only_when_postponed() -> None:

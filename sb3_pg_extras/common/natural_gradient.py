@@ -109,6 +109,6 @@ def mean_kl(old: Distribution, new: Distribution, reduction: str = "sum") -> th.
     if reduction not in KL_REDUCTIONS:
         raise ValueError(f"reduction must be one of {KL_REDUCTIONS}, got {reduction!r}")
     kl = kl_divergence(old, new)
-    if kl.dim() > 1:  # pragma: no mutate[ReplaceComparisonOperator_Gt_NotEq]: sum(dim=-1) of a 0-d tensor is itself
+    if kl.dim() > 1:
         kl = kl.sum(dim=-1) if reduction == "sum" else kl.mean(dim=-1)
     return kl.mean()

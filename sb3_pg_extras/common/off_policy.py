@@ -104,7 +104,7 @@ class BehaviourLogProbRecorder:
         self,
         learning_starts: int,
         action_noise: ActionNoise | None = None,
-        n_envs: int = 1,  # pragma: no mutate[NumberReplacer]: SB3's collect_rollouts always passes n_envs
+        n_envs: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
         action, buffer_action = super()._sample_action(learning_starts, action_noise, n_envs)  # type: ignore[misc]
         if self.num_timesteps < learning_starts:  # SB3's warm-up: uniform actions
@@ -171,7 +171,7 @@ class ActorCriticOffPolicyAlgorithm(OffPolicyAlgorithm):
         """Update the networks on one replayed batch; returns the values to log (``train/<key>``, batch means)."""
         raise NotImplementedError
 
-    def train(self, gradient_steps: int, batch_size: int = 64) -> None:  # pragma: no mutate[Number*]: SB3 passes batch_size
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         self.policy.set_training_mode(True)
         self._update_learning_rate(self._optimizers())
         stats: dict[str, list[float]] = defaultdict(list)
@@ -180,7 +180,7 @@ class ActorCriticOffPolicyAlgorithm(OffPolicyAlgorithm):
             for key, value in self._gradient_step(data).items():
                 stats[key].append(value)
             self._n_updates += 1
-            if self._n_updates % self.target_update_interval == 0:  # pragma: no mutate[*_Eq_LtE]: % of positives is >= 0
+            if self._n_updates % self.target_update_interval == 0:
                 polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
                 polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

@@ -31,7 +31,7 @@ def pendulum_reward(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> t
     """
     theta = th.atan2(obs[..., 1], obs[..., 0])
     theta_dot = obs[..., 2]
-    torque = action[..., 0]  # pragma: no mutate[Number*]: one action dimension, so index 0 is index -1
+    torque = action[..., 0]
     torque = torque.clamp(-PENDULUM_MAX_TORQUE, PENDULUM_MAX_TORQUE)
     return -(theta.square() + 0.1 * theta_dot.square() + 0.001 * torque.square())
 
@@ -49,7 +49,7 @@ def pendulum_dynamics(obs: th.Tensor, action: th.Tensor) -> th.Tensor:
     :return: next observations, shape (..., 3)
     """
     theta = th.atan2(obs[..., 1], obs[..., 0])
-    torque = action[..., 0]  # pragma: no mutate[Number*]: one action dimension, so index 0 is index -1
+    torque = action[..., 0]
     torque = torque.clamp(-PENDULUM_MAX_TORQUE, PENDULUM_MAX_TORQUE)
     theta_dot = obs[..., 2] + (1.5 * PENDULUM_G * th.sin(theta) + 3.0 * torque) * PENDULUM_DT
     theta_dot = theta_dot.clamp(-PENDULUM_MAX_SPEED, PENDULUM_MAX_SPEED)
@@ -90,7 +90,7 @@ def mountain_car_reward(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) 
     :param next_obs: next observations, shape (..., 2)
     :return: rewards, shape (...)
     """
-    ctrl_cost = action[..., 0]  # pragma: no mutate[Number*]: one action dimension, so index 0 is index -1
+    ctrl_cost = action[..., 0]
     ctrl_cost = 0.1 * ctrl_cost.square()
     goal_bonus = 100.0 * mountain_car_termination(obs, action, next_obs).to(ctrl_cost.dtype)
     return goal_bonus - ctrl_cost
@@ -109,13 +109,13 @@ def mountain_car_dynamics(obs: th.Tensor, action: th.Tensor) -> th.Tensor:
     :return: next observations, shape (..., 2)
     """
     position, velocity = obs[..., 0], obs[..., 1]
-    force = action[..., 0]  # pragma: no mutate[Number*]: one action dimension, so index 0 is index -1
+    force = action[..., 0]
     force = force.clamp(-1.0, 1.0)
     velocity = velocity + force * MOUNTAIN_CAR_POWER - 0.0025 * th.cos(3 * position)
     velocity = velocity.clamp(-MOUNTAIN_CAR_MAX_SPEED, MOUNTAIN_CAR_MAX_SPEED)
     position = (position + velocity).clamp(MOUNTAIN_CAR_MIN_POSITION, MOUNTAIN_CAR_MAX_POSITION)
     wall = MOUNTAIN_CAR_MIN_POSITION
-    stop = (position == wall) & (velocity < 0)  # pragma: no mutate[*_LtE]: position is clamped >= wall; a zero speed stays 0
+    stop = (position == wall) & (velocity < 0)
     velocity = th.where(stop, th.zeros_like(velocity), velocity)
     return th.stack([position, velocity], dim=-1)
 

@@ -113,7 +113,7 @@ class GaussianEnsemble(nn.Module):
         :param coefs: one coefficient per layer (hidden layers then output), or a single coefficient for all
         """
         layers = [*self.hidden, self.output]
-        if len(coefs) == 1:  # pragma: no mutate[*_Eq_LtE]: an empty list fails the length check below either way
+        if len(coefs) == 1:
             coefs = list(coefs) * len(layers)
         if len(coefs) != len(layers):
             raise ValueError(f"weight_decay needs 1 or {len(layers)} coefficients (one per layer), got {len(coefs)}")
@@ -158,14 +158,14 @@ def forward_assigned(
     """
     members, position = th.unique(member_of_sample, return_inverse=True)  # position: index into members
     n_used, batch = len(members), x.shape[0]
-    order = th.argsort(position, stable=True)  # pragma: no mutate[*TrueWithFalse]: any order within a group is undone
+    order = th.argsort(position, stable=True)
     counts = th.bincount(position, minlength=n_used)
     group_size = int(counts.max())
-    starts = th.cumsum(counts, 0) - counts  # pragma: no mutate[Number*]: counts is 1-d, dim 0 is dim -1
+    starts = th.cumsum(counts, 0) - counts
     sorted_position = position[order]
     # Slot of each (sorted) sample in the (n_used, group_size) grid; empty slots repeat sample order[0].
     slot = sorted_position * group_size + th.arange(batch, device=x.device) - starts[sorted_position]
-    pad = int(order[0])  # pragma: no mutate[Number*]: any sample pads the empty slots, their outputs are never read
+    pad = int(order[0])
     gather = th.full((n_used * group_size,), pad, dtype=th.long, device=x.device)
     gather[slot] = order
     outputs = ensemble(x[gather].view(n_used, group_size, -1), members)

@@ -127,7 +127,7 @@ def imagine_rollout(
             "No termination function: pass termination_fn or build the dynamics model with learn_termination=True"
         )
     batch = start_obs.shape[0]
-    redraw = members is None and member_mode == "random"  # pragma: no mutate[*_Eq_GtE]: no valid mode sorts after it
+    redraw = members is None and member_mode == "random"
     if members is None:
         members = model.sample_members(batch, member_mode, generator)
     alive = th.ones(batch, dtype=th.bool, device=start_obs.device)
@@ -214,7 +214,7 @@ def open_loop_rollout(
     n_particles, horizon = action_sequences.shape[:2]
     if start_obs.dim() not in (1, 2):
         raise ValueError(f"start_obs must be (obs_dim,) or (N, obs_dim), got shape {tuple(start_obs.shape)}")
-    if start_obs.dim() == 1:  # pragma: no mutate[*_Eq_LtE]: 0-d start states are refused above
+    if start_obs.dim() == 1:
         start_obs = start_obs.expand(n_particles, -1)
     if start_obs.shape[0] != n_particles:
         raise ValueError(f"{start_obs.shape[0]} start states for {n_particles} action sequences: give one or N")

@@ -22,7 +22,7 @@ class FitResult:
     elites: np.ndarray  # (n_elites,)
     # members whose kept parameters score a lower holdout MSE than their warm-start parameters did on this refit's
     # holdout split (a refit that learns nothing new shows 0 here)
-    members_improved: int = 0
+    members_improved: int
 
     @property
     def elite_holdout_mse(self) -> float:

@@ -37,7 +37,7 @@ def mppi_weights(costs: th.Tensor, temperature: float) -> th.Tensor:
     finite = th.isfinite(costs)
     # +inf for the diverged sequences: exp(-inf) = 0; the shift uses the smallest finite cost
     costs = th.where(finite, costs, th.inf)
-    weights = th.softmax(-(costs - costs.min()) / temperature, dim=0)  # pragma: no mutate[Number*]: costs is 1-d
+    weights = th.softmax(-(costs - costs.min()) / temperature, dim=0)
     return th.where(finite, weights, 0.0)  # every cost non-finite: inf - inf is NaN everywhere, weights all 0
 
 
@@ -52,13 +52,13 @@ def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
     """
     if not 0.0 <= smoothing < 1.0:
         raise ValueError(f"The noise smoothing coefficient must be in [0, 1), got {smoothing}")
-    if smoothing == 0.0:  # pragma: no mutate[*_Eq_Lt*, Number*]: a shortcut; the mixing below is the identity at 0
+    if smoothing == 0.0:
         return noise
     horizon = noise.shape[1]
     steps = th.arange(horizon, device=noise.device)
     # e_h = sum_{j<=h} c_{h,j} n_j with c_{h,h} = 1 for h = 0 and sqrt(1 - s^2) s^(h-j) otherwise (a lower-triangular map)
     lag = steps.unsqueeze(1) - steps.unsqueeze(0)
-    lag = lag.clamp_min(0).to(noise.dtype)  # pragma: no mutate[Number*]: tril drops every entry with a negative lag
+    lag = lag.clamp_min(0).to(noise.dtype)
     mixing = th.tril(smoothing**lag) * (1 - smoothing**2) ** 0.5
     mixing[:, 0] = smoothing ** steps.to(noise.dtype)
     return th.einsum("hj,kja->kha", mixing, noise)
