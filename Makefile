@@ -48,7 +48,7 @@ benchmark: install
 		--n-timesteps 100000 --eval-freq 10000 --eval-episodes 10 --threshold 475 --reference ppo --name reinforce_cartpole
 	$(PYTHON) -m benchmarks.studies.reinforce_variance --seeds 0 1 2 --checkpoints 0 10000 30000 --batches 40
 
-# Mutation testing of the maths modules (benchmarks/mutation.py, cosmic-ray from the `mutation` extra): every module
+# Mutation testing of the math modules (benchmarks/mutation.py, cosmic-ray from the `mutation` extra): every module
 # against its own test files (modules in parallel, --jobs), a score per module, report in benchmarks/results/mutation/mutation.md
 # (+ .csv, and .json: the stored entry of each module, kept by runs of other modules). Not part of
 # .ci/run. About 1600 mutants, one pytest run each (4 s for common/returns.py on 2 cores; a file that trains agents

@@ -32,7 +32,7 @@ Zoo entries: a built-in without an rl_zoo3 entry for a task uses the file's ``de
 constructor's defaults); one of ours without an entry in zoo_hyperparams/ is built with its constructor's defaults
 (run.py ``--defaults-for``), so both are untuned there, and compare.md marks those pairs.
 
-Aggregate (``report``, with the ``rliable`` package): each run's final return normalised as (return - random) /
+Aggregate (``report``, with the ``rliable`` package): each run's final return normalized as (return - random) /
 (threshold - random), with the task's random-policy score and threshold stated in TASKS (0: uniformly random
 actions, 1: the threshold); per domain, the interquartile mean (IQM) and the mean over all runs of all tasks
 with 95% stratified-bootstrap confidence intervals, over the tasks every algorithm of the domain ran; for each of
@@ -256,8 +256,8 @@ def listing(tasks: list[Task]) -> str:
     return "\n".join(lines)
 
 
-def normalised(task: Task, rows: list[run.EvalRow]) -> dict[str, np.ndarray]:
-    """Each complete algorithm's final returns (one per seed), normalised: 0 random actions, 1 the threshold."""
+def normalized(task: Task, rows: list[run.EvalRow]) -> dict[str, np.ndarray]:
+    """Each complete algorithm's final returns (one per seed), normalized: 0 random actions, 1 the threshold."""
     done = suite.complete(rows, task.seeds)
     return {
         algo: (suite.finals(rows, algo, task.seeds)[0] - task.random_score) / (task.threshold - task.random_score)
@@ -283,7 +283,7 @@ def bootstrap(matrices: dict[str, Any], func: Any, reps: int) -> tuple[dict[str,
 
 
 def matrix(scores: dict[str, dict[str, np.ndarray]], algo: str, tasks: list[str]) -> np.ndarray:
-    """runs x tasks: the algorithm's normalised final scores on ``tasks`` (one column each)."""
+    """runs x tasks: the algorithm's normalized final scores on ``tasks`` (one column each)."""
     return np.stack([scores[algo][task] for task in tasks], axis=1)
 
 
@@ -340,7 +340,7 @@ def pairs(scores: dict[str, dict[str, dict[str, np.ndarray]]], reps: int) -> lis
 
 
 def task_verdicts(scores: dict[str, dict[str, dict[str, np.ndarray]]]) -> list[tuple[str, str, str, str, str, str]]:
-    """(domain, ours, built-in, task, verdict, detail) for every task both ran: the mean normalised score over seeds
+    """(domain, ours, built-in, task, verdict, detail) for every task both ran: the mean normalized score over seeds
     with its 95% bootstrap interval (run.mean_ci), judged by the same rule as the aggregates."""
     result = []
     for domain, algos in scores.items():
@@ -357,7 +357,7 @@ def task_verdicts(scores: dict[str, dict[str, dict[str, np.ndarray]]]) -> list[t
 def aggregate(
     scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Task], out: Path, reps: int = REPS
 ) -> tuple[list[str], list[str]]:
-    """The aggregate tables (domain -> algo -> task -> normalised score per seed), with rliable: per domain, IQM and
+    """The aggregate tables (domain -> algo -> task -> normalized score per seed), with rliable: per domain, IQM and
     mean over the tasks that every algorithm of the domain ran; every (ours, built-in) pair on exactly the tasks
     both ran (IQMs, probability of improvement, verdict); the verdict matrix; and the performance profiles plotted
     into ``out/compare_profiles.png``. Returns the summary (domain table and verdicts: README's block) and the
@@ -398,7 +398,7 @@ def aggregate(
         "",
         "### Per task",
         "",
-        "Mean normalised final score over seeds [95% bootstrap interval], ours vs the built-in; the same rule.",
+        "Mean normalized final score over seeds [95% bootstrap interval], ours vs the built-in; the same rule.",
         "",
         "| domain | ours | built-in | task | verdict | ours vs built-in |",
         "|---|---|---|---|---|---|",
@@ -426,8 +426,8 @@ def _bold(word: str) -> str:
     return word if word == "matches" else f"**{word}**"
 
 
-# 11 algorithms told apart: ours solid, the built-ins dashed, each its own colour
-COLOURS = {
+# 11 algorithms told apart: ours solid, the built-ins dashed, each its own color
+COLORS = {
     "reinforce": "#1f77b4", "npg": "#ff7f0e", "offpac": "#2ca02c", "sac_discrete": "#d62728", "svg": "#9467bd",
     "mbpo": "#8c564b", "mppi": "#e377c2", "ppo": "#000000", "a2c": "#7f7f7f", "dqn": "#bcbd22", "sac": "#17becf",
     "td3": "#bcbd22", "ddpg": "#7f7f7f",
@@ -456,11 +456,11 @@ def profiles(scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Ta
         np.random.set_state(global_state)  # noqa: NPY002
         for algo in order:
             style = "-" if algo in OURS[domain] else "--"
-            ax.plot(taus, curves[algo], style, color=COLOURS.get(algo), label=f"{algo} ({len(algos[algo])} tasks)")
-            ax.fill_between(taus, *bands[algo], color=COLOURS.get(algo), alpha=0.15, linewidth=0)
-        ax.axvline(1.0, color="grey", linestyle=":", label="threshold (score 1)")
+            ax.plot(taus, curves[algo], style, color=COLORS.get(algo), label=f"{algo} ({len(algos[algo])} tasks)")
+            ax.fill_between(taus, *bands[algo], color=COLORS.get(algo), alpha=0.15, linewidth=0)
+        ax.axvline(1.0, color="gray", linestyle=":", label="threshold (score 1)")
         names = [t.task for t in tasks if t.domain == domain]
-        ax.set(xlabel=r"normalised score $\tau$", ylabel=r"fraction of runs with score > $\tau$", ylim=(0, 1.02),
+        ax.set(xlabel=r"normalized score $\tau$", ylabel=r"fraction of runs with score > $\tau$", ylim=(0, 1.02),
                title=f"{domain}: {len({t for a in order for t in algos[a]})} of {len(names)} tasks")  # fmt: skip
         ax.legend(loc="upper right", fontsize=7, ncol=2)
     fig.text(0.5, 0.01, "Solid: ours; dashed: SB3 built-ins. Shading: 95% stratified-bootstrap confidence interval. "
@@ -515,12 +515,12 @@ def kilo(steps: int) -> str:
 
 
 def collect(tasks: list[Task], out: Path) -> tuple[dict[str, list[run.EvalRow]], dict[str, dict[str, dict[str, np.ndarray]]]]:
-    """The rows of every task run so far, and the normalised scores (domain -> algo -> task -> one per seed) of the
+    """The rows of every task run so far, and the normalized scores (domain -> algo -> task -> one per seed) of the
     algorithms that completed every seed of a task."""
     results = {t.task: rows for t in tasks if (rows := suite.load(t, out)) is not None}
     scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for task in tasks:
-        for algo, values in normalised(task, results.get(task.task, [])).items():
+        for algo, values in normalized(task, results.get(task.task, [])).items():
             scores.setdefault(task.domain, {}).setdefault(algo, {})[task.task] = values
     return results, scores
 
@@ -603,7 +603,7 @@ def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "pytho
                   + ", ".join(f"[{t.task}]({t.bench_name}_{t.task}.png)" for t in tasks if t.task in results)]  # fmt: skip
     tables, detail = aggregate(scores, tasks, out, reps) if scores else (["No task has been run yet."], [])
     summary = [
-        "Normalised score of a run: (final score - random score) / (threshold - random score), 0 for uniformly "
+        "Normalized score of a run: (final score - random score) / (threshold - random score), 0 for uniformly "
         f"random actions, 1 at the task's threshold; {len(tasks[0].seeds)} seeds per task. IQM: interquartile mean "
         f"over runs, with 95% stratified-bootstrap confidence intervals ({reps} resamples, `rliable`).",
         "",
@@ -613,7 +613,7 @@ def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "pytho
         summary += ["", "Not run yet (or only in part): " + ", ".join(t.task for t in missing) + "."]
     lines += ["", "## Aggregate", "", SUMMARY_MARKERS[0], *summary, SUMMARY_MARKERS[1], *(["", *detail] if detail else [])]
     if scores:
-        lines += ["", f"Performance profiles (fraction of runs above each normalised score): [{PROFILES}]({PROFILES})"]
+        lines += ["", f"Performance profiles (fraction of runs above each normalized score): [{PROFILES}]({PROFILES})"]
     if results:
         lines += ["", "## Commands", "", *(f"- {t.task}: `{suite.command(t, out)}` -> [{t.bench_name}.md]({t.bench_name}.md)"
                                            for t in tasks if t.task in results)]  # fmt: skip
@@ -663,7 +663,7 @@ def verdict_block(algo: str, found: list[Pair], per_task: list[tuple[str, ...]],
     if not mine:
         return [f"Not run yet under the comparison's protocol ([compare.md]({link}))."]
     lines = [
-        f"Against SB3's built-ins in the comparison ([compare.md]({link}): fresh seeds, IQM of normalised final "
+        f"Against SB3's built-ins in the comparison ([compare.md]({link}): fresh seeds, IQM of normalized final "
         "scores with 95% bootstrap intervals; beats / loses to only where the intervals do not overlap):",
         "",
         *(f"- {p.verdict} {p.builtin.upper()} on {', '.join(p.tasks)}: IQM {interval(*p.iqm_ours)} vs "

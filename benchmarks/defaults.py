@@ -103,7 +103,7 @@ LEFT_OUT = {
     "planner somersaults forward ever faster (20-365 net turns) until the simulated body moves at 1747-8579 m/s, an "
     "unphysical regime that HalfCheetah's reward (forward speed in any posture) pays for. Fewer samples only slow "
     "the somersault (K = 100, H = 20: 5374.5, 10 turns, mppi_halfcheetah_100x20.md); planned on a reward that "
-    "penalises the root's rotation (reward_fn), K = 100, H = 20 runs upright: 4864.4 +/- 17.5 over 3 seeds, above "
+    "penalizes the root's rotation (reward_fn), K = 100, H = 20 runs upright: 4864.4 +/- 17.5 over 3 seeds, above "
     "SAC (mppi_upright_k100_h20.md; docs/mppi.md, Defaults)",
 }
 # whom each of ours is judged against (OffPAC: A2C on discrete tasks, SAC on Box ones, whichever the group has)

@@ -8,7 +8,7 @@ CPU thread.
     python -m benchmarks.mppi halfcheetah         # the true simulator, one 1000-step episode per (K, H)
     python -m benchmarks.mppi learned             # learned ensemble vs SB3 SAC on Pendulum-v1, 3000 env steps
     python -m benchmarks.mppi defaults --envs InvertedPendulum-v5 --episodes 1   # MPPI("MlpPolicy", env), no setting
-    python -m benchmarks.mppi upright --seeds 0   # HalfCheetah-v5 planned on a reward that penalises somersaults
+    python -m benchmarks.mppi upright --seeds 0   # HalfCheetah-v5 planned on a reward that penalizes somersaults
 
 ``pendulum`` needs the ``pytorch_mppi`` package (installed for this benchmark only, not a dependency of the
 package): ``pip install -c constraints.txt pytorch_mppi``.

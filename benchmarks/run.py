@@ -120,7 +120,7 @@ def make_env(entry: ZooEntry, env_id: str, n_envs: int, seed: int, eval_env: boo
     if entry.vec_env_wrapper is not None:
         env = entry.vec_env_wrapper(env)
     if entry.normalize_kwargs is not None:
-        # as the zoo's eval env: no reward normalisation, statistics not updated (copied from training in PeriodicEval)
+        # as the zoo's eval env: no reward normalization, statistics not updated (copied from training in PeriodicEval)
         env = VecNormalize(env, **{**entry.normalize_kwargs, **(dict(training=False, norm_reward=False) if eval_env else {})})
     if entry.frame_stack is not None:
         env = VecFrameStack(env, entry.frame_stack)
@@ -429,7 +429,7 @@ def steps_to_threshold(rows: list[EvalRow], threshold: float) -> int | None:
     return None
 
 
-def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> str:
+def summarize(rows: list[EvalRow], args: argparse.Namespace, command: str) -> str:
     own = budgets(args)
     lines = [
         f"# Benchmark `{args.name}`",
@@ -471,7 +471,7 @@ def summarise(rows: list[EvalRow], args: argparse.Namespace, command: str) -> st
 
 
 def summary_table(rows: list[EvalRow], args: argparse.Namespace) -> list[str]:
-    """The Markdown table of :func:`summarise`: one line per (env, algo) with rows, after a header. Final return:
+    """The Markdown table of :func:`summarize`: one line per (env, algo) with rows, after a header. Final return:
     each seed's last evaluation (at the budget, on ``--final-eval-episodes`` episodes), mean, sample std (ddof 1)
     and a 95% bootstrap confidence interval of the mean over seeds; "seeds >= threshold" is judged on that final
     return; "steps to threshold" is the first evaluation at or above it (mean over the seeds that got there);
@@ -535,7 +535,7 @@ def plot(rows: list[EvalRow], args: argparse.Namespace, out: Path) -> list[Path]
             ax.plot(x, y.mean(0), label=algo)
             ax.fill_between(x, y.mean(0) - y.std(0), y.mean(0) + y.std(0), alpha=0.2)
         if args.threshold is not None:
-            ax.axhline(args.threshold, color="grey", linestyle="--", linewidth=1)
+            ax.axhline(args.threshold, color="gray", linestyle="--", linewidth=1)
         ax.set(title=f"{env_id} ({len(args.seeds)} seeds)", xlabel="env steps", ylabel="mean eval return")
         ax.legend()
         fig.tight_layout()
@@ -661,7 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def write_report(rows: list[EvalRow], args: argparse.Namespace, command: str) -> str:
     """<name>.md and the learning curves, from the rows of every run."""
-    summary = summarise(rows, args, command)
+    summary = summarize(rows, args, command)
     pngs = plot(rows, args, args.out)
     summary += "\nLearning curves: " + ", ".join(f"`{p.name}`" for p in pngs) + "\n"
     (args.out / f"{args.name}.md").write_text(summary)

@@ -201,11 +201,11 @@ def _compare_task(compare, task: str, algos=("reinforce", "ppo"), seeds=(0, 1, 2
     return compare.Task(task, "discrete", algos, 1000, 500, spec.threshold, spec.random_score, seeds=seeds)
 
 
-def test_compare_aggregate_normalises_final_returns_and_lists_tasks_not_run(tmp_path: Path) -> None:
+def test_compare_aggregate_normalizes_final_returns_and_lists_tasks_not_run(tmp_path: Path) -> None:
     compare = load_benchmark_script("compare")
     run = compare.run
     tasks = [_compare_task(compare, t) for t in ("CartPole-v1", "Acrobot-v1", "LunarLander-v3")]
-    # normalised final scores: reinforce 1 (the threshold) everywhere; PPO 0, 0.25, 0.5 and 0.75, 0.75, 2
+    # normalized final scores: reinforce 1 (the threshold) everywhere; PPO 0, 0.25, 0.5 and 0.75, 0.75, 2
     wanted = {("CartPole-v1", "reinforce"): (1, 1, 1), ("CartPole-v1", "ppo"): (0, 0.25, 0.5),
               ("Acrobot-v1", "reinforce"): (1, 1, 1), ("Acrobot-v1", "ppo"): (0.75, 0.75, 2)}  # fmt: skip
     for task in tasks[:2]:

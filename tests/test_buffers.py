@@ -1,5 +1,5 @@
 """The shared buffers (common/buffers.py): Monte-Carlo returns, episode step indices and the ordered batch of the
-rollout buffers of REINFORCE / NPG, and the behaviour log-probabilities that OffPAC's replay buffer pairs with every
+rollout buffers of REINFORCE / NPG, and the behavior log-probabilities that OffPAC's replay buffer pairs with every
 stored action, each against a loop over the stored steps."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import torch as th
 from gymnasium import spaces
 
-from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, DictMonteCarloRolloutBuffer, MonteCarloRolloutBuffer
+from sb3_pg_extras.common.buffers import BehaviorReplayBuffer, DictMonteCarloRolloutBuffer, MonteCarloRolloutBuffer
 
 th.set_num_threads(1)
 
@@ -81,33 +81,33 @@ def test_ordered_batch_is_the_whole_rollout_env_by_env_with_the_episode_steps(cl
     assert sum(len(b.returns) for b in buffer.get(batch_size=3)) == 8  # SB3's minibatches still work
 
 
-def _behaviour_buffer(n_envs: int = 3) -> BehaviourReplayBuffer:
-    buffer = BehaviourReplayBuffer(20, spaces.Box(-1, 1, (1,)), spaces.Discrete(3), "cpu", n_envs=n_envs)
+def _behavior_buffer(n_envs: int = 3) -> BehaviorReplayBuffer:
+    buffer = BehaviorReplayBuffer(20, spaces.Box(-1, 1, (1,)), spaces.Discrete(3), "cpu", n_envs=n_envs)
     for t in range(5):
         obs = (10.0 * t + np.arange(n_envs))[:, None]  # obs 10 t + env
         if t % 2:
-            buffer.set_behaviour_log_probs(th.as_tensor(-obs[:, 0]))
+            buffer.set_behavior_log_probs(th.as_tensor(-obs[:, 0]))
         else:
-            buffer.set_behaviour_log_probs((-obs[:, 0]).tolist())
+            buffer.set_behavior_log_probs((-obs[:, 0]).tolist())
         buffer.add(obs, obs, np.zeros(n_envs), np.zeros(n_envs), np.zeros(n_envs), [{}] * n_envs)
     return buffer
 
 
 @pytest.mark.parametrize("n_envs", [1, 3])
 def test_every_sampled_transition_comes_with_the_log_prob_stored_with_it(n_envs):
-    buffer = _behaviour_buffer(n_envs)
+    buffer = _behavior_buffer(n_envs)
     np.random.seed(0)  # noqa: NPY002 (SB3 samples from numpy's global generator)
     batch = buffer.sample(200)
-    th.testing.assert_close(batch.behaviour_log_probs, -batch.observations[:, 0])
+    th.testing.assert_close(batch.behavior_log_probs, -batch.observations[:, 0])
     assert len(set(batch.observations[:, 0].tolist())) == 5 * n_envs  # every stored transition drawn
     np.random.seed(0)  # noqa: NPY002
-    sb3 = super(BehaviourReplayBuffer, buffer).sample(200)  # what SB3 alone draws: the same
+    sb3 = super(BehaviorReplayBuffer, buffer).sample(200)  # what SB3 alone draws: the same
     th.testing.assert_close(batch.observations, sb3.observations)
 
 
 def test_a_transition_without_its_log_prob_is_refused():
-    buffer = _behaviour_buffer(2)
-    with pytest.raises(RuntimeError, match="set_behaviour_log_probs"):  # the pending log-probs were used up
+    buffer = _behavior_buffer(2)
+    with pytest.raises(RuntimeError, match="set_behavior_log_probs"):  # the pending log-probs were used up
         buffer.add(np.zeros((2, 1)), np.zeros((2, 1)), np.zeros(2), np.zeros(2), np.zeros(2), [{}, {}])
     with pytest.raises(ValueError):
-        buffer.set_behaviour_log_probs(np.zeros(3))  # one per env
+        buffer.set_behavior_log_probs(np.zeros(3))  # one per env

@@ -1,5 +1,5 @@
 """The learned dynamics ensemble (common/dynamics): batched members vs loops, learning a known linear system,
-elites and normalisers in the saved state, imagined rollouts with termination functions."""
+elites and normalizers in the saved state, imagined rollouts with termination functions."""
 
 import io
 
@@ -101,7 +101,7 @@ def test_holdout_mse_is_the_mean_over_every_transition_whatever_the_chunks():
     data, _, _ = _linear_system(7)
     model = DynamicsModel(3, 1, n_members=2, n_elites=1, hidden_sizes=[4], learn_reward=True)
     model.fit_normalizers(_linear_system(50, seed=1)[0])
-    # brute force: every member on every transition alone, squared error of its mean on the normalised targets
+    # brute force: every member on every transition alone, squared error of its mean on the normalized targets
     expected = th.zeros(2)
     with th.no_grad():
         for i in range(7):
@@ -131,7 +131,7 @@ class _ScriptedOptimizer:
 
 
 def _scripted_fit(mses: list[list[float]], initial: list[float], n_elites: int = 1, **kwargs) -> tuple:
-    """A fit whose holdout MSEs follow a script. Every transition is the same, so the normalised inputs and targets
+    """A fit whose holdout MSEs follow a script. Every transition is the same, so the normalized inputs and targets
     are exactly 0 and member k predicts its output bias b_k everywhere: its holdout MSE is b_k ** 2. ``mses[e][k]`` is
     member k's holdout MSE after epoch e + 1, ``initial[k]`` before the fit (exact for squares of dyadic biases).
     Returns the result and the MSEs of the parameters the fit kept."""
@@ -177,11 +177,11 @@ def test_fit_counts_the_members_that_beat_their_warm_start_and_keeps_the_best_as
     assert result.elites.tolist() == [0, 1, 2]
 
 
-def test_fit_minimises_the_summed_member_nll_plus_the_bound_and_decay_penalties():
+def test_fit_minimizes_the_summed_member_nll_plus_the_bound_and_decay_penalties():
     data, _, _ = _linear_system(24)
     model = DynamicsModel(3, 1, n_members=3, n_elites=1, hidden_sizes=[4])
     ensemble = model.ensemble
-    # learning rate 0: the parameters stay, so the reported loss is the objective at them; no holdout: the normalisers
+    # learning rate 0: the parameters stay, so the reported loss is the objective at them; no holdout: the normalizers
     # and the selection use all the data; one minibatch holding every transition once
     result = fit_dynamics(model, th.optim.SGD(model.parameters(), lr=0.0), data, batch_size=24, holdout_ratio=0.0,
                           max_epochs=1, weight_decay=0.5, bootstrap=False, rng=np.random.default_rng(0))  # fmt: skip
@@ -263,7 +263,7 @@ def test_ensemble_learns_a_known_linear_system():
     assert result.epochs >= 1 and len(result.elites) == 2
     # Elites are the members with the lowest holdout error.
     assert set(result.elites) == set(np.argsort(result.holdout_mse)[:2])
-    assert result.elite_holdout_mse < 0.01  # normalised targets: < 1% of the target variance left
+    assert result.elite_holdout_mse < 0.01  # normalized targets: < 1% of the target variance left
     test, _, _ = _linear_system(200, seed=1)
     members = model.sample_members(len(test), "random")
     with th.no_grad():
@@ -367,7 +367,7 @@ def test_bad_ensemble_sizes_are_refused(n_members, n_elites):
 def test_imagined_rollout_uses_termination_and_reward_functions():
     th.manual_seed(5)
     model = DynamicsModel(2, 1, n_members=3, n_elites=2, hidden_sizes=[4])
-    # Make the model predict next_obs = obs + 1 exactly: zero network output, target mean 1 (normalised delta = 0).
+    # Make the model predict next_obs = obs + 1 exactly: zero network output, target mean 1 (normalized delta = 0).
     with th.no_grad():
         for p in model.ensemble.parameters():
             p.zero_()

@@ -1,5 +1,5 @@
-"""The dynamics model (common/dynamics/model.py) against closed forms: the normalisers' statistics, the default
-ensemble, the reparameterised prediction and its inverse (noise inference), the member modes."""
+"""The dynamics model (common/dynamics/model.py) against closed forms: the normalizers' statistics, the default
+ensemble, the reparameterized prediction and its inverse (noise inference), the member modes."""
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ def test_member_modes_refuse_every_unknown_name():
             model.sample_members(3, mode)
 
 
-def test_normalizer_standardises_every_feature_and_leaves_constant_ones_unscaled():
+def test_normalizer_standardizes_every_feature_and_leaves_constant_ones_unscaled():
     eps = float(th.tensor(1e-6))  # the default floor, as a float32 compares it
     data = th.tensor(
         [  # spread, constant, std 0.5, std below the floor, std exactly the floor

@@ -29,7 +29,7 @@ def test_predict_returns_bounded_actions_and_the_shifted_plan_as_state():
     actions, state = model.predict(obs, deterministic=True)
     assert actions.shape == (2, 1) and np.all(np.abs(actions) <= 2.0)
     assert state.shape == (2, 6, 1) and np.all(state[:, -1] == 0)  # shifted: the last step is the fill value
-    # the state is the optimised plan shifted by one step: replanning from it with the same noise is reproducible
+    # the state is the optimized plan shifted by one step: replanning from it with the same noise is reproducible
     again, state_again = model.predict(obs, deterministic=True)
     np.testing.assert_array_equal(actions, again)
     np.testing.assert_array_equal(state, state_again)

@@ -258,14 +258,14 @@ def test_kl_reduction_is_checked() -> None:
         NPG("MlpPolicy", TinyEnv(spaces.Box(-1.0, 1.0, (2,))), kl_reduction="joint", **TINY)
 
 
-def test_trust_region_step_realises_target_kl() -> None:
+def test_trust_region_step_realizes_target_kl() -> None:
     delta = 1e-4
     model = NPG(
         "MlpPolicy", "CartPole-v1", n_steps=512, batch_size=128, target_kl=delta, cg_damping=1e-4, cg_max_steps=60, seed=0
     )
     model.learn(512)
-    realised = model.logger.name_to_value["train/kl"]
-    assert 0.7 * delta < realised < 1.3 * delta
+    realized = model.logger.name_to_value["train/kl"]
+    assert 0.7 * delta < realized < 1.3 * delta
 
 
 def test_fixed_step_rule_moves_by_eta_times_direction() -> None:

@@ -1,4 +1,4 @@
-"""OffPAC: behaviour log-probs in the buffer, clipped IS weights, expected-SARSA target, on-policy limit, errors."""
+"""OffPAC: behavior log-probs in the buffer, clipped IS weights, expected-SARSA target, on-policy limit, errors."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from stable_baselines3.common.envs import IdentityEnvMultiBinary, IdentityEnvMul
 from stable_baselines3.common.noise import NormalActionNoise
 
 from sb3_pg_extras import OffPAC
-from sb3_pg_extras.common.buffers import BehaviourReplayBuffer
+from sb3_pg_extras.common.buffers import BehaviorReplayBuffer
 from sb3_pg_extras.common.critics import DiscreteCritic
 from sb3_pg_extras.common.off_policy import (
     clipped_importance_weights,
@@ -39,20 +39,20 @@ def stored(model: OffPAC, env_index: int = 0) -> tuple[th.Tensor, th.Tensor, np.
     n = buffer.pos
     obs = th.as_tensor(buffer.observations[:n, env_index])
     actions = th.as_tensor(buffer.actions[:n, env_index])
-    return obs, actions, buffer.behaviour_log_probs[:n, env_index]
+    return obs, actions, buffer.behavior_log_probs[:n, env_index]
 
 
 def test_buffer_pairs_log_probs_with_transitions_across_envs() -> None:
-    buffer = BehaviourReplayBuffer(100, spaces.Box(-1, 1, (2,)), spaces.Discrete(3), n_envs=3)
+    buffer = BehaviorReplayBuffer(100, spaces.Box(-1, 1, (2,)), spaces.Discrete(3), n_envs=3)
     rng = np.random.default_rng(0)
     for _ in range(50):
         obs = rng.normal(size=(3, 2)).astype(np.float32)
-        buffer.set_behaviour_log_probs(-np.abs(obs[:, 0]))
+        buffer.set_behavior_log_probs(-np.abs(obs[:, 0]))
         buffer.add(obs, obs, np.zeros(3), np.zeros(3), np.zeros(3), [{}] * 3)
     np.random.seed(3)  # noqa: NPY002 (SB3 samples from the global generator)
     samples = buffer.sample(256)
-    np.testing.assert_allclose(samples.behaviour_log_probs.numpy(), -np.abs(samples.observations[:, 0].numpy()))
-    with pytest.raises(RuntimeError, match="set_behaviour_log_probs"):
+    np.testing.assert_allclose(samples.behavior_log_probs.numpy(), -np.abs(samples.observations[:, 0].numpy()))
+    with pytest.raises(RuntimeError, match="set_behavior_log_probs"):
         buffer.add(obs, obs, np.zeros(3), np.zeros(3), np.zeros(3), [{}] * 3)
 
 
@@ -176,7 +176,7 @@ def test_default_policies_follow_the_action_space() -> None:
     box = OffPAC("MlpPolicy", "Pendulum-v1", **TINY)
     assert not isinstance(box.policy, CategoricalQPolicy) and box.policy.squash_output
     multi = OffPAC("MultiInputPolicy", SimpleMultiObsEnv(random_start=False), **TINY).learn(80)
-    assert multi.replay_buffer.behaviour_log_probs[:80].min() < 0
+    assert multi.replay_buffer.behavior_log_probs[:80].min() < 0
 
 
 @pytest.mark.parametrize(
@@ -191,7 +191,7 @@ def test_default_policies_follow_the_action_space() -> None:
         (dict(tau=0.0), "tau"),
         (dict(gamma=1.5), "gamma"),
         (dict(policy_kwargs=dict(n_critics=0)), "n_critics"),
-        (dict(replay_buffer_class=ReplayBuffer), "behaviour log-probs"),
+        (dict(replay_buffer_class=ReplayBuffer), "behavior log-probs"),
     ],
 )
 def test_bad_hyperparameters_are_refused(kwargs: dict, match: str) -> None:

@@ -83,7 +83,7 @@ def test_mujoco_is_an_extra_not_a_dependency() -> None:
 
 
 def test_docs_and_docstrings_cite_papers_not_paths_users_do_not_have() -> None:
-    # the textbook chapters the maths was written from are not shipped: users must be able to follow every citation
+    # the textbook chapters the math was written from are not shipped: users must be able to follow every citation
     offenders = [
         f"{path.relative_to(REPO)}:{number}"
         for folder in ("sb3_pg_extras", "docs")

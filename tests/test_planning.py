@@ -1,4 +1,4 @@
-"""MPPI maths (common/planning) against plain loops, and the planner on a 1-D task with a known optimum."""
+"""MPPI math (common/planning) against plain loops, and the planner on a 1-D task with a known optimum."""
 
 import math
 
@@ -45,7 +45,7 @@ def test_smoothing_is_the_ar1_recursion_with_unit_variance():
     th.testing.assert_close(smooth_noise(noise, 0.0), noise)
     big = smooth_noise(th.randn(20000, 5, 1, generator=gen), 0.8)
     assert abs(float(big[:, 4].std()) - 1.0) < 0.03  # marginal variance kept
-    assert abs(float((big[:, 3] * big[:, 4]).mean()) - 0.8) < 0.03  # neighbours correlated by the coefficient
+    assert abs(float((big[:, 3] * big[:, 4]).mean()) - 0.8) < 0.03  # neighbors correlated by the coefficient
     for bad in (1.0, 1.5, -0.5):
         with pytest.raises(ValueError, match="smoothing"):
             smooth_noise(noise, bad)

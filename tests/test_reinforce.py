@@ -1,4 +1,4 @@
-"""REINFORCE-specific behaviour: returns at truncations and rollout cuts, the estimator, the baseline fit, errors."""
+"""REINFORCE-specific behavior: returns at truncations and rollout cuts, the estimator, the baseline fit, errors."""
 
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ def test_policy_gradient_weights() -> None:
     adv = th.tensor([2.0, 0.0, 1.0, 4.0])
     normalized = (adv - adv.mean()) / (adv.std() + 1e-8)
     np.testing.assert_allclose(policy_gradient_weights(returns, values, steps, gamma, True, False), normalized, rtol=1e-6)
-    # standardisation first, then gamma^t
+    # standardization first, then gamma^t
     np.testing.assert_allclose(
         policy_gradient_weights(returns, values, steps, gamma, True, True),
         normalized * th.tensor([1.0, 0.5, 0.25, 1.0]),
@@ -108,15 +108,15 @@ def test_relative_improvement() -> None:
 
 
 def test_policy_gradient_weights_eps_on_a_near_constant_batch() -> None:
-    # the standardisation divides by std + eps: on a batch whose spread is of the order of eps the weights shrink
+    # the standardization divides by std + eps: on a batch whose spread is of the order of eps the weights shrink
     # (std - eps would blow them up, std alone would give them unit variance), and equal returns give zeros, not NaN
     returns = th.tensor([0.0, 1.0, 2.0, 3.0], dtype=th.float64) * 1e-8
     steps = th.zeros(4)
-    centred, std = returns - returns.mean(), returns.std()
+    centered, std = returns - returns.mean(), returns.std()
     got = policy_gradient_weights(returns, None, steps, 0.9, True, False)
-    np.testing.assert_allclose(got, centred / (std + 1e-8), rtol=1e-9)
+    np.testing.assert_allclose(got, centered / (std + 1e-8), rtol=1e-9)
     assert got.abs().max() < 1.0
     got = policy_gradient_weights(returns, None, steps, 0.9, True, False, eps=1e-6)
-    np.testing.assert_allclose(got, centred / (std + 1e-6), rtol=1e-9)
+    np.testing.assert_allclose(got, centered / (std + 1e-6), rtol=1e-9)
     constant = policy_gradient_weights(th.full((4,), 5.0), None, steps, 0.9, True, False)
     assert th.equal(constant, th.zeros(4))

@@ -101,7 +101,7 @@ def test_a_replay_buffer_of_another_kind_is_refused(tmp_path) -> None:
     dsac = DiscreteSAC("MlpPolicy", "CartPole-v1", **CASES["sac_discrete"].kwargs)
     dsac.save_replay_buffer(tmp_path / "dsac.pkl")
     own = offpac.replay_buffer
-    with pytest.raises(ValueError, match="needs a BehaviourReplayBuffer"):
+    with pytest.raises(ValueError, match="needs a BehaviorReplayBuffer"):
         offpac.load_replay_buffer(tmp_path / "dsac.pkl")
     assert offpac.replay_buffer is own  # the model's own buffer is kept
 

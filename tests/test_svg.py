@@ -15,7 +15,7 @@ from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg_extras import SVG
-from sb3_pg_extras.common.buffers import BehaviourReplayBufferSamples
+from sb3_pg_extras.common.buffers import BehaviorReplayBufferSamples
 from sb3_pg_extras.common.dynamics import DynamicsModel, Transitions
 from sb3_pg_extras.common.value_gradients import (
     infer_squashed_gaussian_noise,
@@ -113,17 +113,17 @@ def lq_svg(horizon, noise_inference=True) -> SVG:
     return model
 
 
-def lq_batch(n=6, seed=0) -> BehaviourReplayBufferSamples:
+def lq_batch(n=6, seed=0) -> BehaviorReplayBufferSamples:
     gen = th.Generator().manual_seed(seed)
     obs = th.randn(n, 2, generator=gen, dtype=th.float64)
     actions = th.rand(n, 1, generator=gen, dtype=th.float64) * 1.8 - 0.9
     next_obs = obs @ A.T + actions @ B.T + SIGMA * th.randn(n, 2, generator=gen, dtype=th.float64)
     rewards = lq_reward(obs, actions, next_obs).unsqueeze(1)
-    behaviour = th.full((n,), -0.5, dtype=th.float64) + th.rand(n, generator=gen, dtype=th.float64)
-    return BehaviourReplayBufferSamples(obs, actions, next_obs, th.zeros(n, 1, dtype=th.float64), rewards, None, behaviour)
+    behavior = th.full((n,), -0.5, dtype=th.float64) + th.rand(n, generator=gen, dtype=th.float64)
+    return BehaviorReplayBufferSamples(obs, actions, next_obs, th.zeros(n, 1, dtype=th.float64), rewards, None, behavior)
 
 
-def objective(model: SVG, data: BehaviourReplayBufferSamples, noise=None, seed: int = 123) -> th.Tensor:
+def objective(model: SVG, data: BehaviorReplayBufferSamples, noise=None, seed: int = 123) -> th.Tensor:
     th.manual_seed(seed)  # the same fresh noise at every evaluation: the noise is held fixed
     return model.actor_objective(data, 0.1, noise).mean()
 
@@ -179,7 +179,7 @@ def test_svg_objective_equals_a_hand_unrolled_loop():
     alive2 = alive1 & ~lq_termination(s1, a1, s2)
     expected = (r0 - alpha * lp0) + gamma * alive1 * (r1 - alpha * lp1) + gamma**2 * alive2 * (lq_q(s2, a2) - alpha * lp2)
     # each path is weighted by its truncated importance weight min(pi(a_0|s_0) / b(a_0|s_0), 1)
-    weights = th.clamp(th.exp(lp0 - data.behaviour_log_probs), max=1.0).detach()
+    weights = th.clamp(th.exp(lp0 - data.behavior_log_probs), max=1.0).detach()
     assert (weights < 1).all() and (weights > 0.1).all()
     th.testing.assert_close(got, weights * expected)
 
@@ -187,10 +187,10 @@ def test_svg_objective_equals_a_hand_unrolled_loop():
 def test_importance_weights_of_noise_inference_are_truncated():
     model = lq_svg(1)
     data = lq_batch(6)
-    likely = model.path_noise(data._replace(behaviour_log_probs=th.full((6,), -50.0, dtype=th.float64)))
+    likely = model.path_noise(data._replace(behavior_log_probs=th.full((6,), -50.0, dtype=th.float64)))
     assert th.equal(likely.weights, th.ones(6, dtype=th.float64))  # rho >> 1: truncated at is_clip
     model.is_clip = 10.0
-    unlikely = model.path_noise(data._replace(behaviour_log_probs=th.full((6,), 50.0, dtype=th.float64)))
+    unlikely = model.path_noise(data._replace(behavior_log_probs=th.full((6,), 50.0, dtype=th.float64)))
     assert th.all(unlikely.weights < 1e-10)  # actions the current policy would not take get (almost) no weight
     model.noise_inference = False
     assert model.path_noise(data).weights is None  # re-simulated paths need no weight

@@ -1,4 +1,4 @@
-"""rl_zoo3 command line: registration, default hyperparameter files, train / enjoy / optimise, every YAML entry."""
+"""rl_zoo3 command line: registration, default hyperparameter files, train / enjoy / optimize, every YAML entry."""
 
 from __future__ import annotations
 

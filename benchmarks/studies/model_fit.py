@@ -7,7 +7,7 @@ On ``--initial`` transitions of uniform random actions (MBPO's warm-up data; act
 it fits the ensemble of ``DynamicsComponent`` (MBPO's settings, ``dynamics_kwargs`` defaults) once with the first fit
 capped at ``--cap`` epochs and once to early stopping, then makes ``--refits`` refits of at most ``--cap`` epochs,
 each after ``--step`` more transitions of the same kind. Every row: the elite members' mean squared error on
-``--test`` fresh transitions (another seed), in the standardised target units of that fit (state change, so 1.0 is
+``--test`` fresh transitions (another seed), in the standardized target units of that fit (state change, so 1.0 is
 "no better than predicting the mean change"), and the fit's epochs and seconds.
 
     python -m benchmarks.studies.model_fit --env Hopper-v5 --initial 5000 --cap 2 --refits 20 --step 250 \
@@ -90,7 +90,7 @@ def write_report(rows: list[dict], args: argparse.Namespace, command: str, out: 
         "",
         f"{args.env}, {args.initial} transitions of uniform random actions (seed {args.seed}), then {args.refits} refits "
         f"of at most {args.cap} epochs, each after {args.step} more; test error on {args.test} fresh transitions (seed "
-        f"{args.seed + 1}): elite members' MSE of the state change in the fit's standardised units. Ensemble: MBPO's "
+        f"{args.seed + 1}): elite members' MSE of the state change in the fit's standardized units. Ensemble: MBPO's "
         f"settings{' with ' + str(args.dynamics_kwargs) if args.dynamics_kwargs else ''}; 1 torch thread.",
         "",
         "| first fit | refit | transitions | epochs | fit time s | test MSE | holdout MSE |",

@@ -10,7 +10,7 @@ For each seed and each checkpoint (env steps of ordinary REINFORCE training with
      converges to at theta);
   3. collect ``--batches`` independent batches at theta (n_steps * n_envs steps each, as in training), and
      compute on each the gradient of the pseudo-loss with weights g_t (no baseline) and g_t - V_phi(s_t)
-     (learned baseline), without standardisation so that only the baseline differs;
+     (learned baseline), without standardization so that only the baseline differs;
   4. variance = trace of the covariance of the gradient vectors across batches; report the ratio.
 
 Example::
@@ -129,7 +129,7 @@ def main() -> None:
         "",
         f"Each cell: trace of the covariance of the policy-gradient estimate over {args.batches} independent batches "
         "(zoo hyperparameters: n_envs * n_steps steps per batch) at fixed policy parameters; no advantage "
-        "standardisation, so only the baseline differs.",
+        "standardization, so only the baseline differs.",
         "",
         "| env steps trained | seed | mean return-to-go | variance, no baseline | variance, learned baseline | ratio |",
         "|---|---|---|---|---|---|",

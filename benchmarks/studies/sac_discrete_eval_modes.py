@@ -4,7 +4,7 @@ the final model three ways on fresh episodes:
 
 - ``actor``: argmax of the policy (what ``predict(deterministic=True)`` and ``run.py``'s evaluations do),
 - ``critic``: argmax of the minimum over the critics (the policy DQN would act with),
-- ``stochastic``: actions sampled from the policy (the behaviour the soft Q-values are learned for),
+- ``stochastic``: actions sampled from the policy (the behavior the soft Q-values are learned for),
 
 and print the learned temperature. Tells whether a plateau comes from the actor's fit of softmax(Q / alpha) or from
 the soft Q-values themselves.

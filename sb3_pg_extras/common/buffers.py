@@ -73,8 +73,8 @@ class DictMonteCarloRolloutBuffer(_MonteCarloReturnsMixin, DictRolloutBuffer):
     """Dict-observation rollout buffer with Monte-Carlo returns-to-go (see ``_MonteCarloReturnsMixin``)."""
 
 
-class BehaviourReplayBufferSamples(NamedTuple):
-    """SB3's replay samples plus log b(a|s), the behaviour policy's log-probability of each stored action."""
+class BehaviorReplayBufferSamples(NamedTuple):
+    """SB3's replay samples plus log b(a|s), the behavior policy's log-probability of each stored action."""
 
     observations: PyTorchObs
     actions: th.Tensor
@@ -82,16 +82,16 @@ class BehaviourReplayBufferSamples(NamedTuple):
     dones: th.Tensor
     rewards: th.Tensor
     discounts: th.Tensor | None
-    behaviour_log_probs: th.Tensor  # (batch,)
+    behavior_log_probs: th.Tensor  # (batch,)
 
 
-class _BehaviourLogProbMixin:
+class _BehaviorLogProbMixin:
     """
-    Adds the behaviour log-probability log b(a_t|s_t) of every stored action to an SB3 replay buffer: the
+    Adds the behavior log-probability log b(a_t|s_t) of every stored action to an SB3 replay buffer: the
     denominator of the importance ratio pi(a|s) / b(a|s) of the off-policy actor-critic (Degris, White, Sutton,
     "Off-Policy Actor-Critic", ICML 2012), which must be recorded when the action is taken.
 
-    The algorithm hands the log-probs of the actions it is about to store to :meth:`set_behaviour_log_probs` (one
+    The algorithm hands the log-probs of the actions it is about to store to :meth:`set_behavior_log_probs` (one
     per env) before SB3's ``_store_transition`` calls ``add``; ``add`` refuses to store a transition without them,
     so a transition can never be paired with a stale probability. They must be the log-probs *of the stored
     action*: for Box spaces SB3 stores actions scaled to [-1, 1], so the log-density is the one on [-1, 1].
@@ -104,10 +104,18 @@ class _BehaviourLogProbMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.behaviour_log_probs = np.zeros((self.buffer_size, self.n_envs), dtype=np.float32)
+        self.behavior_log_probs = np.zeros((self.buffer_size, self.n_envs), dtype=np.float32)
         self._pending_log_probs: np.ndarray | None = None
 
-    def set_behaviour_log_probs(self, log_probs: np.ndarray | th.Tensor) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A buffer pickled by ``save_replay_buffer`` before the American spelling holds its log-probs under the old
+        # attribute name: load it under the new one.
+        state = dict(state)
+        if "behaviour_log_probs" in state:  # codespell:ignore behaviour
+            state["behavior_log_probs"] = state.pop("behaviour_log_probs")  # codespell:ignore behaviour
+        self.__dict__.update(state)
+
+    def set_behavior_log_probs(self, log_probs: np.ndarray | th.Tensor) -> None:
         """log b(a|s) of the actions the next ``add`` stores, one per env."""
         if isinstance(log_probs, th.Tensor):
             log_probs = log_probs.detach().cpu().numpy()
@@ -116,14 +124,14 @@ class _BehaviourLogProbMixin:
     def add(self, *args: Any, **kwargs: Any) -> None:
         if self._pending_log_probs is None:
             raise RuntimeError(
-                f"{type(self).__name__}.add() needs the behaviour log-probs of the stored actions: call "
-                "set_behaviour_log_probs() before each add()."
+                f"{type(self).__name__}.add() needs the behavior log-probs of the stored actions: call "
+                "set_behavior_log_probs() before each add()."
             )
-        self.behaviour_log_probs[self.pos] = self._pending_log_probs
+        self.behavior_log_probs[self.pos] = self._pending_log_probs
         self._pending_log_probs = None
         super().add(*args, **kwargs)  # type: ignore[misc]
 
-    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> BehaviourReplayBufferSamples:
+    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> BehaviorReplayBufferSamples:
         # SB3 draws each sample's env index inside ``_get_samples`` from numpy's global generator. Rather than copy
         # its sampler, replay that same draw from the saved generator state to pair each transition with its
         # log-prob (tests/test_offpac.py checks the pairing with several envs).
@@ -133,13 +141,21 @@ class _BehaviourLogProbMixin:
         np.random.set_state(state)  # noqa: NPY002
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))  # noqa: NPY002
         np.random.set_state(after)  # noqa: NPY002
-        log_probs = th.as_tensor(self.behaviour_log_probs[batch_inds, env_indices], device=samples.actions.device)
-        return BehaviourReplayBufferSamples(**samples._asdict(), behaviour_log_probs=log_probs)
+        log_probs = th.as_tensor(self.behavior_log_probs[batch_inds, env_indices], device=samples.actions.device)
+        return BehaviorReplayBufferSamples(**samples._asdict(), behavior_log_probs=log_probs)
 
 
-class BehaviourReplayBuffer(_BehaviourLogProbMixin, ReplayBuffer):  # type: ignore[misc]
-    """Replay buffer that also stores the behaviour log-prob of each action (see ``_BehaviourLogProbMixin``)."""
+class BehaviorReplayBuffer(_BehaviorLogProbMixin, ReplayBuffer):  # type: ignore[misc]
+    """Replay buffer that also stores the behavior log-prob of each action (see ``_BehaviorLogProbMixin``)."""
 
 
-class DictBehaviourReplayBuffer(_BehaviourLogProbMixin, DictReplayBuffer):  # type: ignore[misc]
-    """Dict-observation replay buffer that also stores behaviour log-probs (see ``_BehaviourLogProbMixin``)."""
+class DictBehaviorReplayBuffer(_BehaviorLogProbMixin, DictReplayBuffer):  # type: ignore[misc]
+    """Dict-observation replay buffer that also stores behavior log-probs (see ``_BehaviorLogProbMixin``)."""
+
+
+# The British spellings of the names above, deprecated: a model saved before the rename records its replay buffer
+# class under these names, and ``save_replay_buffer`` pickled its buffers as instances of them (both are looked up
+# by module + name when loaded). They are the same classes.
+BehaviourReplayBuffer = BehaviorReplayBuffer  # codespell:ignore behaviour
+DictBehaviourReplayBuffer = DictBehaviorReplayBuffer  # codespell:ignore behaviour
+BehaviourReplayBufferSamples = BehaviorReplayBufferSamples  # codespell:ignore behaviour

@@ -104,7 +104,7 @@ def temperature_loss(log_alpha: th.Tensor, entropy_value: th.Tensor, target_entr
     return (log_alpha * (entropy_value - target_entropy).detach()).mean()
 
 
-def regularised_mlp(
+def regularized_mlp(
     input_dim: int, net_arch: list[int], activation_fn: type[nn.Module], dropout_rate: float, layer_norm: bool
 ) -> nn.Sequential:
     """
@@ -126,14 +126,14 @@ def regularised_mlp(
     return nn.Sequential(*layers)
 
 
-class RegularisedContinuousCritic(ContinuousCritic):
+class RegularizedContinuousCritic(ContinuousCritic):
     """
-    SB3's ``ContinuousCritic`` (``n_critics`` Q(s, a) networks) with dropout and layer normalisation in every hidden
-    layer (:func:`regularised_mlp`, DroQ). Dropout is active while the critic is in training mode (SAC's critic and
+    SB3's ``ContinuousCritic`` (``n_critics`` Q(s, a) networks) with dropout and layer normalization in every hidden
+    layer (:func:`regularized_mlp`, DroQ). Dropout is active while the critic is in training mode (SAC's critic and
     actor losses) and off in evaluation mode (SB3 keeps the target critic there).
 
     :param dropout_rate: Dropout probability after each hidden linear layer (0: none)
-    :param layer_norm: Whether to normalise each hidden layer's pre-activations (with a learned gain and bias)
+    :param layer_norm: Whether to normalize each hidden layer's pre-activations (with a learned gain and bias)
     """
 
     def __init__(self, *args: Any, dropout_rate: float = 0.0, layer_norm: bool = False, **kwargs: Any):
@@ -144,6 +144,11 @@ class RegularisedContinuousCritic(ContinuousCritic):
         activation_fn = kwargs.get("activation_fn", nn.ReLU)
         input_dim = self.q_networks[0][0].in_features  # type: ignore[index]
         for idx in range(self.n_critics):
-            q_net = regularised_mlp(input_dim, net_arch, activation_fn, dropout_rate, layer_norm)
+            q_net = regularized_mlp(input_dim, net_arch, activation_fn, dropout_rate, layer_norm)
             self.add_module(f"qf{idx}", q_net)  # replaces SB3's network under the same name
             self.q_networks[idx] = q_net
+
+
+# The British spelling, deprecated: a policy pickled whole (e.g. ``th.save(model.policy)``) before the rename
+# refers to its critic's class by module + name. The same class.
+RegularisedContinuousCritic = RegularizedContinuousCritic  # codespell:ignore regularised

@@ -1,5 +1,5 @@
 """
-Natural-gradient maths: Fisher-vector products as Hessian-vector products of the mean KL, the conjugate-gradient
+Natural-gradient math: Fisher-vector products as Hessian-vector products of the mean KL, the conjugate-gradient
 direction p ~ F^-1 g, and the trust-region step size. Reuses sb3_contrib's ``conjugate_gradient_solver`` and
 ``flat_grad``.
 

@@ -1,5 +1,5 @@
 """
-Importance-sampling corrected off-policy actor-critic maths, as pure tensor functions: the off-policy policy
+Importance-sampling corrected off-policy actor-critic math, as pure tensor functions: the off-policy policy
 gradient of T. Degris, M. White, R. S. Sutton, "Off-Policy Actor-Critic", ICML 2012, https://arxiv.org/abs/1205.4839,
 in its experience-replay form with an expected-SARSA critic and importance ratios truncated as in Z. Wang et al.,
 "Sample Efficient Actor-Critic with Experience Replay" (ACER), ICLR 2017, https://arxiv.org/abs/1611.01224, §3.2
@@ -21,22 +21,22 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import get_parameters_by_name, polyak_update
 from torch.nn import functional as F
 
-from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, DictBehaviourReplayBuffer
+from sb3_pg_extras.common.buffers import BehaviorReplayBuffer, DictBehaviorReplayBuffer
 from sb3_pg_extras.common.policies import stored_actions_log_prob
 
 
 def clipped_importance_weights(
-    log_probs: th.Tensor, behaviour_log_probs: th.Tensor, is_clip: float
+    log_probs: th.Tensor, behavior_log_probs: th.Tensor, is_clip: float
 ) -> tuple[th.Tensor, th.Tensor]:
     """
     rho = pi(a|s) / b(a|s) and the truncated rho_bar = min(rho, c); both (batch,) and without gradient: the
     off-policy policy gradient treats them as constant weights.
 
     A small c (>= 1) bounds each sample's weight and so the estimator's variance, at the price of a bias against
-    actions the current policy likes much more than the behaviour policy did; ``c = inf`` is the unbiased (given a
+    actions the current policy likes much more than the behavior policy did; ``c = inf`` is the unbiased (given a
     correct critic) and highest-variance estimator.
     """
-    rho = th.exp(log_probs.detach() - behaviour_log_probs)
+    rho = th.exp(log_probs.detach() - behavior_log_probs)
     return rho, th.clamp(rho, max=is_clip)
 
 
@@ -50,7 +50,7 @@ def expected_sarsa_target(rewards: th.Tensor, dones: th.Tensor, next_values: th.
 
 def off_policy_policy_gradient_loss(log_probs: th.Tensor, advantages: th.Tensor, weights: th.Tensor) -> th.Tensor:
     """
-    Surrogate whose gradient is -mean_i rho_bar_i grad log pi(a_i|s_i) A_i (the off-policy actor step): minimising
+    Surrogate whose gradient is -mean_i rho_bar_i grad log pi(a_i|s_i) A_i (the off-policy actor step): minimizing
     it ascends the clipped off-policy policy gradient. ``advantages`` and ``weights`` must carry no gradient.
     """
     return -(weights * log_probs * advantages).mean()
@@ -65,26 +65,26 @@ def uniform_log_prob(action_space: spaces.Space) -> float:
         return -math.log(int(action_space.n))
     if isinstance(action_space, spaces.Box):
         return -int(math.prod(action_space.shape)) * math.log(2.0)
-    raise ValueError(f"No uniform behaviour log-prob for the action space {action_space}.")
+    raise ValueError(f"No uniform behavior log-prob for the action space {action_space}.")
 
 
-def check_behaviour_buffer_class(algo: str, replay_buffer_class: Any) -> None:
-    """The replay buffer must record behaviour log-probs (a subclass of one of ours)."""
+def check_behavior_buffer_class(algo: str, replay_buffer_class: Any) -> None:
+    """The replay buffer must record behavior log-probs (a subclass of one of ours)."""
     if replay_buffer_class is not None and not (
         isinstance(replay_buffer_class, type)
-        and issubclass(replay_buffer_class, (BehaviourReplayBuffer, DictBehaviourReplayBuffer))
+        and issubclass(replay_buffer_class, (BehaviorReplayBuffer, DictBehaviorReplayBuffer))
     ):
         raise ValueError(
-            f"{algo} needs a replay buffer that stores behaviour log-probs: pass replay_buffer_class=None (the default) "
-            f"or a subclass of BehaviourReplayBuffer / DictBehaviourReplayBuffer, got {replay_buffer_class!r}."
+            f"{algo} needs a replay buffer that stores behavior log-probs: pass replay_buffer_class=None (the default) "
+            f"or a subclass of BehaviorReplayBuffer / DictBehaviorReplayBuffer, got {replay_buffer_class!r}."
         )
 
 
-class BehaviourLogProbRecorder:
+class BehaviorLogProbRecorder:
     """
-    Mixin for an SB3 ``OffPolicyAlgorithm`` whose behaviour policy is its current stochastic policy: after SB3
+    Mixin for an SB3 ``OffPolicyAlgorithm`` whose behavior policy is its current stochastic policy: after SB3
     samples each action it records log b(a|s) of the action the buffer will store, in the replay buffer (a
-    ``BehaviourReplayBuffer``). During warm-up SB3 samples uniformly, so b is the uniform distribution
+    ``BehaviorReplayBuffer``). During warm-up SB3 samples uniformly, so b is the uniform distribution
     (:func:`uniform_log_prob`); afterwards b is the policy itself, evaluated by :func:`stored_actions_log_prob` on
     the stored (for Box: [-1, 1]-scaled) action, the same function the update evaluates pi(a|s) with, so that
     rho = 1 exactly on fresh on-policy data. Action noise would change b without changing what is recorded, so
@@ -114,7 +114,7 @@ class BehaviourLogProbRecorder:
             with th.no_grad():
                 actions = th.as_tensor(buffer_action, device=self.device)
                 log_probs = stored_actions_log_prob(self.actor, obs, actions).cpu().numpy()
-        self.replay_buffer.set_behaviour_log_probs(log_probs)
+        self.replay_buffer.set_behavior_log_probs(log_probs)
         return action, buffer_action
 
 
@@ -198,3 +198,8 @@ class ActorCriticOffPolicyAlgorithm(OffPolicyAlgorithm):
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "actor.optimizer", "critic.optimizer"], []
+
+
+# The British spelling, deprecated: user code written before the rename (e.g. an algorithm mixing it in) imports
+# it under this name. The same class.
+BehaviourLogProbRecorder = BehaviorLogProbRecorder  # codespell:ignore behaviour

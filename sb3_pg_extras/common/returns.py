@@ -2,7 +2,7 @@
 Monte-Carlo returns-to-go and policy-gradient weights, as pure functions.
 
 References: R. S. Sutton, A. G. Barto, "Reinforcement Learning: An Introduction", 2nd ed., 2018, §13.3 (discounted
-returns-to-go and the gamma^t factor of REINFORCE) and §13.4 (a learned state-value baseline). Standardising the
+returns-to-go and the gamma^t factor of REINFORCE) and §13.4 (a learned state-value baseline). Standardizing the
 advantages over the batch is common practice, not part of either algorithm.
 """
 
@@ -76,14 +76,14 @@ def policy_gradient_weights(
 ) -> th.Tensor:
     """
     Per-sample weights ``w_t`` of the REINFORCE pseudo-loss ``-mean_t(w_t log pi(a_t|s_t))``: the advantage
-    ``g_t - V(s_t)``, optionally standardised over the batch, optionally times ``gamma^t`` (the standardisation
+    ``g_t - V(s_t)``, optionally standardized over the batch, optionally times ``gamma^t`` (the standardization
     comes first, then the ``gamma^t`` factor).
 
     :param returns: returns-to-go g_t, shape (N,)
     :param baseline_values: baseline V(s_t), shape (N,), or None for no baseline
     :param episode_steps: index t of each sample within its episode, shape (N,)
     :param gamma: discount factor
-    :param normalize: standardise the advantages over the batch
+    :param normalize: standardize the advantages over the batch
     :param gamma_weighting: multiply by gamma^t
     :param eps: added to the standard deviation
     :return: weights, shape (N,)

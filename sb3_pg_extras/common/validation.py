@@ -168,7 +168,7 @@ def check_no_vec_normalize(algo: str, env: Any, remedy: str = "") -> None:
             raise ValueError(
                 f"{algo} cannot train on a VecNormalize env (found in the wrapper chain of {type(env).__name__}): its "
                 "model and reward / termination functions work on raw observations and rewards. Remove the "
-                "normalisation (normalize: false in the zoo)" + (f" {remedy}" if remedy else "") + "."
+                "normalization (normalize: false in the zoo)" + (f" {remedy}" if remedy else "") + "."
             )
         wrapper = wrapper.venv
 
@@ -251,7 +251,7 @@ def check_user_functions(
 
 
 def check_normalizable_batch(normalize_advantage: bool, n_steps: int, n_envs: int | None) -> None:
-    """Batch standardisation of advantages needs at least two samples per update."""
+    """Batch standardization of advantages needs at least two samples per update."""
     if normalize_advantage and n_envs is not None and n_steps * n_envs < 2:
         raise ValueError(
             "`normalize_advantage=True` needs at least two samples per update: increase `n_steps` (or the number "
@@ -445,7 +445,7 @@ _COMMON_CHECKS: dict[str, Callable[[Any], None]] = {
 def check_common_arguments(args: dict[str, Any]) -> None:
     """
     Check every argument of ``args`` (an algorithm's ``locals()`` in ``__init__``) that several algorithms share:
-    SB3's loop and optimisation settings and the package's booleans, each with a message that says what to change.
+    SB3's loop and optimization settings and the package's booleans, each with a message that says what to change.
     """
     for name, check in _COMMON_CHECKS.items():
         if name in args:

@@ -1,6 +1,6 @@
 """Stochastic value gradients as pure tensor functions (Heess et al. 2015, "Learning Continuous Control Policies by
-Stochastic Value Gradients"): the reparameterised squashed Gaussian policy with its noise held fixed, the inverse of
-that reparameterisation (noise inference, section 4.2), and the soft n-step value expansion whose gradient is the
+Stochastic Value Gradients"): the reparameterized squashed Gaussian policy with its noise held fixed, the inverse of
+that reparameterization (noise inference, section 4.2), and the soft n-step value expansion whose gradient is the
 SVG(n) policy gradient (eq. 13 for n = 1; its n-step and infinite-horizon versions)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ SQUASH_EPSILON = 1e-6
 
 def squashed_gaussian_action(mean: th.Tensor, log_std: th.Tensor, noise: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
     """``a = tanh(mean + exp(log_std) * noise)`` and ``log pi(a|s)``, differentiable w.r.t. ``mean`` and ``log_std``
-    with the noise held fixed (the reparameterisation a = pi(s, eps) of SVG).
+    with the noise held fixed (the reparameterization a = pi(s, eps) of SVG).
 
     :param mean: (batch, action_dim) mean of the Gaussian before the squashing
     :param log_std: (batch, action_dim)

@@ -20,7 +20,7 @@ TerminationFn = TransitionFn
 
 def never_terminates(obs: th.Tensor, action: th.Tensor, next_obs: th.Tensor) -> th.Tensor:
     """
-    Termination function of envs that only end by time-limit truncation (rollouts recognise it and skip the
+    Termination function of envs that only end by time-limit truncation (rollouts recognize it and skip the
     termination mask).
 
     :param obs: observations, shape (..., obs_dim)
@@ -43,7 +43,7 @@ class EnvFunctions:
 
     Both functions take ``(obs, action, next_obs)`` with any leading batch shape, ``action`` in the env's own
     units (what ``env.step()`` receives, i.e. already unscaled from SB3's [-1, 1]), and use torch ops only, so
-    they run on any device and are differentiable where the maths is. ``termination`` is the ``terminated`` flag
+    they run on any device and are differentiable where the math is. ``termination`` is the ``terminated`` flag
     (failure / goal), never time-limit truncation.
 
     :param reward: reward function, returns a float tensor of the batch shape

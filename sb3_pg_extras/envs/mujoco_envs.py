@@ -15,7 +15,7 @@ so the mean velocity over the step is estimated by interpolating the two: ``v0 +
   *updated* velocity, so ``dx / dt = mean(v_1, ..., v_n)``; a velocity changing linearly over the step gives
   ``w = (n + 1) / (2 n) = 0.6``.
 
-Both weights were checked against a sweep of ``w`` on random-action rollouts: 1/2 minimises the mean error of
+Both weights were checked against a sweep of ``w`` on random-action rollouts: 1/2 minimizes the mean error of
 every RK4 env; HalfCheetah's empirical optimum is ~0.7 (contacts do not change the velocity linearly), but 0.6
 is kept because it is derived rather than fitted to random actions (mean error 0.089 vs 0.065 at 0.7, 0.14 at
 1/2 and 0.22 for ``next_obs`` alone). Errors below are measured with uniform random actions, 3000 steps for

@@ -76,7 +76,7 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
     (``learn_reward`` / ``learn_termination``). Known functions take actions in env units; the ensemble works on
     SB3's [-1, 1] scaled actions, which are unscaled before the call.
 
-    Saving: the ensemble (weights, normalisers, elites) and its optimizer are saved with the SAC parts. The model
+    Saving: the ensemble (weights, normalizers, elites) and its optimizer are saved with the SAC parts. The model
     buffer lives inside the replay buffer, which SB3 saves only with ``save_replay_buffer``; after a plain ``load``
     it is empty and refilled at the next model update (SAC trains on real data until then).
 

@@ -7,7 +7,7 @@ from typing import Any
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.sac.policies import SACPolicy
 
-from sb3_pg_extras.common.critics import RegularisedContinuousCritic
+from sb3_pg_extras.common.critics import RegularizedContinuousCritic
 
 
 class MlpPolicy(SACPolicy):
@@ -15,10 +15,10 @@ class MlpPolicy(SACPolicy):
     SB3's SAC ``MlpPolicy``, plus two critic options. With their defaults it is SB3's policy, network for network.
 
     :param critic_dropout: Dropout probability in each hidden layer of every Q-network (0: none)
-    :param critic_layer_norm: Layer normalisation in each hidden layer of every Q-network
+    :param critic_layer_norm: Layer normalization in each hidden layer of every Q-network
 
     Hiraoka et al. (2022, "Dropout Q-Functions for Doubly Efficient Reinforcement Learning", DroQ) use a dropout of
-    0.01 with layer normalisation to curb the overestimation of SAC's critic at update-to-data ratio 20, which is
+    0.01 with layer normalization to curb the overestimation of SAC's critic at update-to-data ratio 20, which is
     MBPO's default (Janner et al., 2019, appendix C). Other keyword arguments: ``SACPolicy``.
     """
 
@@ -28,9 +28,9 @@ class MlpPolicy(SACPolicy):
         self.critic_dropout, self.critic_layer_norm = float(critic_dropout), bool(critic_layer_norm)
         super().__init__(*args, **kwargs)
 
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> RegularisedContinuousCritic:
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> RegularizedContinuousCritic:
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
-        critic = RegularisedContinuousCritic(
+        critic = RegularizedContinuousCritic(
             **critic_kwargs, dropout_rate=self.critic_dropout, layer_norm=self.critic_layer_norm
         )
         return critic.to(self.device)

@@ -93,8 +93,8 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
 
     Defaults: K = 1000 sequences of H = 30 steps, enough for the known Pendulum-v1 dynamics; in the simulator mode
     of MuJoCo envs that is K x H = 30,000 simulator steps per action, so use fewer samples there. The planner
-    maximises the reward it is given: HalfCheetah-v5's reward pays for forward speed in any posture, so planning on
-    it makes the cheetah somersault; a ``reward_fn`` that penalises the root's rotation makes it run.
+    maximizes the reward it is given: HalfCheetah-v5's reward pays for forward speed in any posture, so planning on
+    it makes the cheetah somersault; a ``reward_fn`` that penalizes the root's rotation makes it run.
 
     :param policy: "MlpPolicy" (a parameter-free placeholder: MPPI learns no policy network)
     :param env: the environment (flat Box observations, bounded Box actions)
@@ -204,7 +204,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         super().__init__(
             policy,
             env,
-            learning_rate=0.0,  # nothing is optimised by gradient outside the learned ensemble (its own settings)
+            learning_rate=0.0,  # nothing is optimized by gradient outside the learned ensemble (its own settings)
             buffer_size=buffer_size,
             learning_starts=learning_starts,
             gamma=gamma,
@@ -302,7 +302,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
 
     @th.inference_mode()  # lighter than no_grad for the many small ops of a plan (no version counters)
     def plan(self, observations: th.Tensor, plans: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
-        """Optimised plans (n, H, action_dim), in SB3's [-1, 1] action scale, for n observations and nominal plans
+        """Optimized plans (n, H, action_dim), in SB3's [-1, 1] action scale, for n observations and nominal plans
         (one planning problem per env: a loop over envs, never over samples)."""
         start = time.perf_counter()
         out = th.stack(
@@ -332,7 +332,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Plan and return the first action of every env's optimised plan (env units), and the shifted plans as the
+        """Plan and return the first action of every env's optimized plan (env units), and the shifted plans as the
         next ``state``. ``deterministic=True`` draws the planner's perturbations from a generator reset to the same
         seed at every call, so that an observation and a state always give the same action (the sampled sequences
         still differ from step to step, around the shifted plan); ``False`` draws them from torch's global generator."""

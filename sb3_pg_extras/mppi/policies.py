@@ -16,7 +16,7 @@ class MPPIPolicy(BasePolicy):
 
     :param observation_space: observation space
     :param action_space: Box action space
-    :param lr_schedule: unused (no parameters to optimise)
+    :param lr_schedule: unused (no parameters to optimize)
     """
 
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, lr_schedule: Schedule, **kwargs: Any):

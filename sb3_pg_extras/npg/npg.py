@@ -87,7 +87,7 @@ class NPG(CheckedFiles, OnPolicyAlgorithm):
     :param cg_damping: Damping xi >= 0 added to the Fisher matrix (F + xi I)
     :param cg_residual_tol: Conjugate gradient stops when the squared residual norm falls below this
     :param n_critic_updates: Number of epochs of value-function regression per update
-    :param normalize_advantage: Standardise the advantages over the batch
+    :param normalize_advantage: Standardize the advantages over the batch
     :param sub_sampling_factor: Use every k-th sample of the batch for the Fisher-vector products (speed)
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE) instead of action noise
     :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE (-1: only at rollout start)
@@ -256,10 +256,10 @@ class NPG(CheckedFiles, OnPolicyAlgorithm):
         add_to_parameters(params, step_size * natural.direction)
         with th.no_grad():  # one forward pass for both diagnostics
             new_distribution = self.policy.get_distribution(batch.observations)
-            realised_kl = mean_kl(old_distribution, new_distribution, self.kl_reduction).item()
+            realized_kl = mean_kl(old_distribution, new_distribution, self.kl_reduction).item()
             new_log_prob = new_distribution.log_prob(actions)
             new_objective = (advantages * th.exp(new_log_prob - batch.old_log_prob)).mean().item()
-        self.logger.record("train/kl", realised_kl)
+        self.logger.record("train/kl", realized_kl)
         self.logger.record("train/step_size", step_size)
         self.logger.record("train/cg_residual", natural.relative_residual)
         self.logger.record("train/policy_objective", objective.item())

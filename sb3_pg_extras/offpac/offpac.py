@@ -10,12 +10,12 @@ from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
 
-from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, BehaviourReplayBufferSamples, DictBehaviourReplayBuffer
+from sb3_pg_extras.common.buffers import BehaviorReplayBuffer, BehaviorReplayBufferSamples, DictBehaviorReplayBuffer
 from sb3_pg_extras.common.critics import entropy, min_q, soft_state_value
 from sb3_pg_extras.common.off_policy import (
     ActorCriticOffPolicyAlgorithm,
-    BehaviourLogProbRecorder,
-    check_behaviour_buffer_class,
+    BehaviorLogProbRecorder,
+    check_behavior_buffer_class,
     check_no_action_noise,
     clipped_importance_weights,
     expected_sarsa_target,
@@ -39,7 +39,7 @@ from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 SelfOffPAC = TypeVar("SelfOffPAC", bound="OffPAC")
 
 
-class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorCriticOffPolicyAlgorithm):
+class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviorLogProbRecorder, ActorCriticOffPolicyAlgorithm):
     """
     Experience-replay off-policy actor-critic with clipped importance sampling (OffPAC).
 
@@ -49,12 +49,12 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
     "Sample Efficient Actor-Critic with Experience Replay" (ACER), ICLR 2017, https://arxiv.org/abs/1611.01224, §3.2
     (without ACER's bias-correction term).
 
-    The behaviour policy is the policy itself at collection time (uniform during warm-up); the replay buffer stores
+    The behavior policy is the policy itself at collection time (uniform during warm-up); the replay buffer stores
     log b(a|s) of every stored action. Per gradient step, on a replayed batch:
 
     1. critic: regress each Q_j(s, a) on the expected-SARSA target ``y = r + gamma (1 - d) E_{a'~pi(.|s')}
        min_j Q_targ_j(s', a')`` (exact sum for Discrete, mean of ``n_action_samples`` samples for Box);
-    2. actor: ``A = min_j Q_j(s, a) - V(s)`` with ``V(s) = E_{a~pi} min_j Q_j(s, a)`` (optionally standardised in
+    2. actor: ``A = min_j Q_j(s, a) - V(s)`` with ``V(s) = E_{a~pi} min_j Q_j(s, a)`` (optionally standardized in
        the batch), ``rho = pi(a|s) / b(a|s)``, ``rho_bar = min(rho, is_clip)``; ascend ``mean rho_bar grad log pi(a|s)
        A`` (+ ``ent_coef`` times the policy entropy);
     3. Polyak-average the target critics.
@@ -63,7 +63,7 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
     rate 1e-3, 1000 uniform warm-up steps, tau 0.01, a replay buffer far smaller than SAC's: 50k transitions, so the
     replayed actions stay close to the current policy), and a small entropy bonus (0.01) on raw advantages, chosen
     to work with no hyperparameter file. The bonus on raw advantages keeps the policy from collapsing: once the policy
-    is deterministic, the replayed actions have zero advantage and nothing moves it back, and standardising near-zero
+    is deterministic, the replayed actions have zero advantage and nothing moves it back, and standardizing near-zero
     advantages turns the critic's noise into unit-size steps toward such a policy.
 
     :param policy: The policy model to use ("MlpPolicy", "CnnPolicy", "MultiInputPolicy": a categorical actor for
@@ -78,18 +78,18 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
     :param gamma: the discount factor
     :param train_freq: Update the model every ``train_freq`` steps (int or tuple like ``(5, "step")``)
     :param gradient_steps: How many gradient steps to do after each rollout (-1: as many as env steps)
-    :param action_noise: must be None: the policy explores by sampling, and noise would make the stored behaviour
+    :param action_noise: must be None: the policy explores by sampling, and noise would make the stored behavior
         probabilities wrong
-    :param replay_buffer_class: Replay buffer class (None: ``BehaviourReplayBuffer``, or ``DictBehaviourReplayBuffer``
-        for dict observations); must store behaviour log-probs
+    :param replay_buffer_class: Replay buffer class (None: ``BehaviorReplayBuffer``, or ``DictBehaviorReplayBuffer``
+        for dict observations); must store behavior log-probs
     :param replay_buffer_kwargs: Keyword arguments to pass to the replay buffer on creation
     :param optimize_memory_usage: Enable a memory efficient variant of the replay buffer
     :param is_clip: truncation c >= 1 of the importance ratios, ``rho_bar = min(rho, c)``. Small c: lower variance,
-        more bias (updates under-weight actions the current policy prefers to the behaviour policy); ``inf``: the
+        more bias (updates under-weight actions the current policy prefers to the behavior policy); ``inf``: the
         unbiased, high-variance estimator
     :param n_action_samples: actions sampled from pi per state to estimate E_{a~pi} Q(s, a) for Box action spaces
         (Discrete spaces use the exact sum)
-    :param normalize_advantage: standardise the advantages within each batch (off by default: standardising turns the
+    :param normalize_advantage: standardize the advantages within each batch (off by default: standardizing turns the
         near-zero advantages of a converged critic into unit-size steps)
     :param ent_coef: weight of the entropy bonus in the actor loss (0: none; 0.01 by default): a number,
         ``"lin_<x>"`` (linear decay from x to 0 over training) or a schedule of the remaining progress
@@ -152,7 +152,7 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         if env is not None:  # before SB3, which only asserts that Box actions are bounded
             env = maybe_make_env(env, verbose)
             check_env_spaces("OffPAC", env, (spaces.Discrete, spaces.Box))
-        check_behaviour_buffer_class("OffPAC", replay_buffer_class)
+        check_behavior_buffer_class("OffPAC", replay_buffer_class)
         policy_kwargs = {"n_critics": 1, "net_arch": [64, 64], **(policy_kwargs or {})}
         check_n_critics(policy_kwargs, default=1)
         super().__init__(
@@ -196,7 +196,7 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         self.policy_class = policy_for_action_space(self.policy_class, self.action_space)
         if self.replay_buffer_class is None:
             dict_obs = isinstance(self.observation_space, spaces.Dict)
-            self.replay_buffer_class = DictBehaviourReplayBuffer if dict_obs else BehaviourReplayBuffer
+            self.replay_buffer_class = DictBehaviorReplayBuffer if dict_obs else BehaviorReplayBuffer
         super()._setup_model()
         self._discrete = isinstance(self.action_space, spaces.Discrete)
         self.ent_coef_schedule = coefficient_schedule("ent_coef", self.ent_coef)
@@ -207,7 +207,7 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         self.logger.record("train/ent_coef", self._current_ent_coef)
         super().train(gradient_steps, batch_size)
 
-    def _gradient_step(self, data: BehaviourReplayBufferSamples) -> dict[str, float]:
+    def _gradient_step(self, data: BehaviorReplayBufferSamples) -> dict[str, float]:
         return {"critic_loss": self._update_critic(data), **self._update_actor(data)}
 
     def _q_taken(self, critic: th.nn.Module, obs: PyTorchObs, actions: th.Tensor) -> list[th.Tensor]:
@@ -231,20 +231,20 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviourLogProbRecorder, ActorC
         q_values = min_q(critic(repeated, actions)).view(self.n_action_samples, -1)
         return q_values.mean(dim=0)
 
-    def _update_critic(self, data: BehaviourReplayBufferSamples) -> float:
+    def _update_critic(self, data: BehaviorReplayBufferSamples) -> float:
         """Regress every Q_j(s, a) on the expected-SARSA target computed with the target critics."""
         next_values = self.expected_q(data.next_observations, self.critic_target)
         target = expected_sarsa_target(data.rewards.flatten(), data.dones.flatten(), next_values, self.gamma)
         return self._critic_regression_step(self._q_taken(self.critic, data.observations, data.actions), target)
 
-    def _update_actor(self, data: BehaviourReplayBufferSamples) -> dict[str, float]:
+    def _update_actor(self, data: BehaviorReplayBufferSamples) -> dict[str, float]:
         """One step along mean rho_bar grad log pi(a|s) A (+ entropy bonus), the off-policy actor step."""
         log_probs, q_values, values, policy_entropy = self._policy_terms(data.observations, data.actions)
         with th.no_grad():
             advantages = q_values - values
             if self.normalize_advantage and len(advantages) > 1:
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        ratios, weights = clipped_importance_weights(log_probs, data.behaviour_log_probs, self.is_clip)
+        ratios, weights = clipped_importance_weights(log_probs, data.behavior_log_probs, self.is_clip)
         loss = off_policy_policy_gradient_loss(log_probs, advantages, weights)
         if self._current_ent_coef > 0:
             loss = loss - self._current_ent_coef * policy_entropy.mean()

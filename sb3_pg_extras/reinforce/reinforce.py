@@ -54,8 +54,8 @@ class _EpisodeStepCounter(BaseCallback):
         return True
 
 
-class _InitialisedCallbackList(CallbackList):
-    """A callback list over callbacks that are already initialised (SB3's ``_setup_learn`` did the user's)."""
+class _InitializedCallbackList(CallbackList):
+    """A callback list over callbacks that are already initialized (SB3's ``_setup_learn`` did the user's)."""
 
     def _init_callback(self) -> None:
         pass
@@ -97,7 +97,7 @@ class REINFORCE(CheckedFiles, OnPolicyAlgorithm):
     :param baseline_batch_size: Minibatch size of the baseline fit; None uses the whole batch per gradient step
     :param baseline_tol: Relative improvement of the epoch loss under which an epoch counts as converged (epsilon)
     :param baseline_patience: Number of consecutive converged epochs that stop the fit (M)
-    :param normalize_advantage: Standardise the advantages over the batch before the policy step
+    :param normalize_advantage: Standardize the advantages over the batch before the policy step
     :param gamma_weighting: Multiply each step's advantage by gamma^t (t = step index within the episode), which
         makes the estimate the exact gradient of the discounted objective (Sutton & Barto §13.3). Off by default, as in common
         practice: it shrinks the weight of late steps (0.99^400 ~ 0.02) and slows learning on long episodes.
@@ -331,7 +331,7 @@ class REINFORCE(CheckedFiles, OnPolicyAlgorithm):
             self._episode_step = np.zeros(self.n_envs, dtype=np.int64)
         counter = _EpisodeStepCounter(self._episode_step)
         counter.init_callback(self)
-        callbacks = _InitialisedCallbackList([counter, user_callback])
+        callbacks = _InitializedCallbackList([counter, user_callback])
         callbacks.init_callback(self)
         return total_timesteps, callbacks
 

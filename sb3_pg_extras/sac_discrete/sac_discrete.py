@@ -101,8 +101,8 @@ class DiscreteSAC(CheckedFiles, CheckedReplayBuffer, ActorCriticOffPolicyAlgorit
         (0.5 log|A|) or ``"auto_<r>"`` (r log|A|)
     :param backup_entropy: whether the critic's target carries the entropy bonus ``- alpha log pi(a'|s')`` (True, the
         soft Bellman backup). False backs up the expected value ``sum_a' pi(a'|s') min_j Q_targ_j(s', a')``
-        only, so the entropy term stays in the actor and temperature losses (a regulariser of the policy) but is no
-        longer a reward: the critics learn the task's return. Try it where the entropy reward changes which behaviour
+        only, so the entropy term stays in the actor and temperature losses (a regularizer of the policy) but is no
+        longer a reward: the critics learn the task's return. Try it where the entropy reward changes which behavior
         is best, e.g. tasks with a per-step cost where prolonging the episode earns bonus. See H. Yu, H. Zhang, W. Xu,
         "Do You Need the Entropy Reward (in Practice)?", 2022, https://arxiv.org/abs/2201.12434
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average

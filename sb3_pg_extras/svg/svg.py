@@ -16,7 +16,7 @@ from stable_baselines3.common.utils import polyak_update
 from stable_baselines3.sac.policies import SACPolicy
 from torch.nn import functional as F
 
-from sb3_pg_extras.common.buffers import BehaviourReplayBuffer, BehaviourReplayBufferSamples
+from sb3_pg_extras.common.buffers import BehaviorReplayBuffer, BehaviorReplayBufferSamples
 from sb3_pg_extras.common.dynamics import (
     DynamicsComponent,
     DynamicsSettings,
@@ -27,7 +27,7 @@ from sb3_pg_extras.common.dynamics import (
     resolve_transition_functions,
     vec_env_id,
 )
-from sb3_pg_extras.common.off_policy import BehaviourLogProbRecorder, check_no_action_noise, clipped_importance_weights
+from sb3_pg_extras.common.off_policy import BehaviorLogProbRecorder, check_no_action_noise, clipped_importance_weights
 from sb3_pg_extras.common.policies import stored_actions_log_prob
 from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
 from sb3_pg_extras.common.utils import float32_samples
@@ -84,20 +84,20 @@ def parse_horizon(horizon: Any) -> int | float:
     return int(horizon)
 
 
-class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogProbRecorder, SAC):
+class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviorLogProbRecorder, SAC):
     """
     Stochastic Value Gradients: SVG(0), SVG(1), SVG(n) and SVG(inf) in one class, selected by ``horizon``.
 
     Paper: N. Heess, G. Wayne, D. Silver, T. Lillicrap, Y. Tassa, T. Erez, "Learning Continuous Control Policies by
     Stochastic Value Gradients", NeurIPS 2015, https://arxiv.org/abs/1510.09142
 
-    The policy is SAC's squashed Gaussian, reparameterised as ``a = pi(s, eps) = tanh(mu(s) + sigma(s) eps)``; twin Q
+    The policy is SAC's squashed Gaussian, reparameterized as ``a = pi(s, eps) = tanh(mu(s) + sigma(s) eps)``; twin Q
     critics with Polyak targets are trained on real transitions exactly as in SAC; the temperature is fixed or
     learned as in SAC. The actor ascends, from replayed real states ``s_0``, the soft n-step value
 
     ``J(s_0) = sum_{h<n} gamma^h (r_h - alpha log pi(a_h|s_h)) + gamma^n (min_j Q_j(s_n, a_n) - alpha log pi(a_n|s_n))``
 
-    along a path ``a_h = pi(s_h, eps_h)``, ``s_{h+1} = f(s_h, a_h, xi_h)`` of the learned, reparameterised dynamics
+    along a path ``a_h = pi(s_h, eps_h)``, ``s_{h+1} = f(s_h, a_h, xi_h)`` of the learned, reparameterized dynamics
     ensemble, differentiated by autograd through policy, model and reward with the noise held fixed (eq. 13 of the
     paper for n = 1):
 
@@ -114,13 +114,13 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
     tanh) and ``xi_0`` from ``s_1`` under the path's ensemble member, so the path starts on real data and the
     gradient is taken at the real action and next state; later steps draw fresh noise. Replayed actions come from
     older policies, so each path is weighted by the truncated importance weight ``min(pi(a_0|s_0) / b(a_0|s_0),
-    is_clip)`` (the behaviour log-probability is stored with every transition), as in the paper's SVG(1)-ER. With
+    is_clip)`` (the behavior log-probability is stored with every transition), as in the paper's SVG(1)-ER. With
     ``noise_inference=False`` the whole path is re-simulated from ``s_0`` with fresh noise and needs no weight.
 
     The ensemble is the shared :class:`~sb3_pg_extras.common.dynamics.DynamicsComponent` (``dynamics_kwargs``),
     refitted on every real transition every ``model_train_freq`` env steps; each path follows one elite member.
 
-    Saving: SAC's parts plus the ensemble (weights, normalisers, elites) and its optimizer; counters continue.
+    Saving: SAC's parts plus the ensemble (weights, normalizers, elites) and its optimizer; counters continue.
 
     Defaults: SVG(1) with noise inference (the paper's SVG(1) estimator, section 4.2), rate 1e-3 and 1000 warm-up
     steps.
@@ -137,7 +137,7 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
     :param gradient_steps: gradient steps per ``train_freq``
     :param action_noise: extra exploration noise (as SAC; usually None)
     :param ent_coef: entropy coefficient alpha ("auto" to learn it, "auto_0.1" to start it at 0.1, a float to fix it,
-        0.0 for no entropy regularisation)
+        0.0 for no entropy regularization)
     :param target_update_interval: target update interval (gradient steps)
     :param target_entropy: target entropy of the learned temperature ("auto": -dim(A))
     :param horizon: the n of SVG(n): 0 (model-free), an integer >= 1, or "inf" (no critic)
@@ -231,7 +231,7 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
             gradient_steps=gradient_steps,
             action_noise=action_noise,
             # records log b(a|s) of every stored action, for the importance weights of noise inference
-            replay_buffer_class=BehaviourReplayBuffer,
+            replay_buffer_class=BehaviorReplayBuffer,
             ent_coef=ent_coef,
             target_update_interval=target_update_interval,
             target_entropy=target_entropy,
@@ -423,12 +423,12 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviourLogP
         members = self.dynamics.model.sample_members(len(obs), "particle")
         if not self.noise_inference:
             return PathNoise(members)
-        if not isinstance(data, BehaviourReplayBufferSamples):
-            raise TypeError("noise inference needs the behaviour log-probs of the replayed actions (BehaviourReplayBuffer)")
+        if not isinstance(data, BehaviorReplayBufferSamples):
+            raise TypeError("noise inference needs the behavior log-probs of the replayed actions (BehaviorReplayBuffer)")
         with th.no_grad():
             mean, log_std, _ = self.actor.get_action_dist_params(obs)
             log_probs = stored_actions_log_prob(self.actor, obs, data.actions)
-        _, weights = clipped_importance_weights(log_probs, data.behaviour_log_probs, self.is_clip)
+        _, weights = clipped_importance_weights(log_probs, data.behavior_log_probs, self.is_clip)
         real = Transitions(obs, data.actions, data.next_observations, data.rewards.flatten(), data.dones.flatten())
         return PathNoise(
             members,

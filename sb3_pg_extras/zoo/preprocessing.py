@@ -25,7 +25,7 @@ class ZooEntry:
     kwargs: dict[str, Any]  # constructor keyword arguments, ``policy`` included
     n_timesteps: int
     n_envs: int
-    normalize_kwargs: dict[str, Any] | None  # VecNormalize's keyword arguments (None: no normalisation)
+    normalize_kwargs: dict[str, Any] | None  # VecNormalize's keyword arguments (None: no normalization)
     env_kwargs: dict[str, Any]
     monitor_kwargs: dict[str, Any]
     env_wrapper: Callable[[Any], Any] | None  # gym.Env -> gym.Env

@@ -1,5 +1,5 @@
 """Learned dynamics shared by the model-based algorithms (MBPO, SVG, MPPI): a batched Gaussian ensemble, its
-normalisers, a trainer with holdout / early stopping / elites, closed- and open-loop imagined rollouts, the model
+normalizers, a trainer with holdout / early stopping / elites, closed- and open-loop imagined rollouts, the model
 buffers, the choice of reward and termination functions, and the component an algorithm composes."""
 
 from sb3_pg_extras.common.dynamics.buffers import (

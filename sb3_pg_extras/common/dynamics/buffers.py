@@ -50,7 +50,7 @@ def sample_observations(buffer: ReplayBuffer, n: int, device: th.device | str = 
 
 
 class ModelTransitionBuffer:
-    """A circular buffer of imagined (model) transitions with vectorised insertion of whole rollout batches.
+    """A circular buffer of imagined (model) transitions with vectorized insertion of whole rollout batches.
 
     Only flat Box observations; actions are stored as the algorithm uses them (SB3's [-1, 1] scaled actions). Not an
     SB3 ``ReplayBuffer``: its ``add()`` stores one step of ``n_envs`` transitions, while a model update inserts

@@ -152,7 +152,7 @@ class DynamicsComponent:
     flat Box observations and Box actions (actions in SB3's [-1, 1] scale, as its replay buffer stores them).
 
     The algorithm keeps the component under one attribute (``self.dynamics``), excludes that attribute from the
-    pickled data and lists :meth:`save_names` in ``_get_torch_save_params``: the ensemble (weights, normalisers,
+    pickled data and lists :meth:`save_names` in ``_get_torch_save_params``: the ensemble (weights, normalizers,
     elites) and its optimizer are then saved and loaded with the algorithm.
 
     :param observation_space: flat Box observations

@@ -27,7 +27,7 @@ class EnsembleLinear(nn.Module):
         self.out_features = out_features
         self.weight = nn.Parameter(th.empty(n_members, in_features, out_features))
         self.bias = nn.Parameter(th.zeros(n_members, 1, out_features))
-        # MBPO's reference initialisation: weights from a normal truncated at two standard deviations, std
+        # MBPO's reference initialization: weights from a normal truncated at two standard deviations, std
         # 1 / (2 sqrt(fan_in)), drawn independently for every member; zero biases.
         std = 1.0 / (2.0 * math.sqrt(in_features))
         nn.init.trunc_normal_(self.weight, std=std, a=-2.0 * std, b=2.0 * std)
@@ -63,7 +63,7 @@ class GaussianEnsemble(nn.Module):
     matmul per layer, never a Python loop over members.
 
     :param n_members: ensemble size
-    :param in_dim: input size (normalised observation and action)
+    :param in_dim: input size (normalized observation and action)
     :param n_gaussian: number of Gaussian outputs (state change, and the reward if learned)
     :param n_logits: number of Bernoulli logits (the termination flag if learned)
     :param hidden_sizes: hidden layer sizes, shared by all members
@@ -117,7 +117,7 @@ class GaussianEnsemble(nn.Module):
             coefs = list(coefs) * len(layers)
         if len(coefs) != len(layers):
             raise ValueError(f"weight_decay needs 1 or {len(layers)} coefficients (one per layer), got {len(coefs)}")
-        # Summed over members: every member is regularised as if trained alone.
+        # Summed over members: every member is regularized as if trained alone.
         return sum((c * layer.weight.pow(2).sum() / 2 for c, layer in zip(coefs, layers)), th.zeros(()))
 
     def log_var_bound_loss(self) -> th.Tensor:

@@ -1,5 +1,5 @@
 """Learned dynamics: a Gaussian ensemble over the change of state (and optionally the reward and termination flag),
-with input and target normalisation and elite members kept in the module state (saved with the model).
+with input and target normalization and elite members kept in the module state (saved with the model).
 
 Reference: Janner et al. 2019, "When to Trust Your Model: Model-Based Policy Optimization" (MBPO), section 5 and
 appendix C: an ensemble predicting the state change, rollouts through a random elite member.
@@ -14,7 +14,7 @@ from sb3_pg_extras.common.dynamics.transitions import Transitions
 
 
 class Normalizer(nn.Module):
-    """Per-dimension standardisation whose statistics are buffers, so they are saved and loaded with the model.
+    """Per-dimension standardization whose statistics are buffers, so they are saved and loaded with the model.
 
     :param dim: number of features
     :param eps: lower bound on the standard deviation (constant features are left unscaled, not divided by zero)
@@ -45,7 +45,7 @@ class Normalizer(nn.Module):
 class DynamicsModel(nn.Module):
     """Probabilistic ensemble model of ``s' = s + Delta s`` (and ``r``, ``terminated`` if learned) given ``(s, a)``.
 
-    Inputs ``(s, a)`` and Gaussian targets ``(Delta s, r)`` are standardised with statistics fitted on the real data
+    Inputs ``(s, a)`` and Gaussian targets ``(Delta s, r)`` are standardized with statistics fitted on the real data
     (:meth:`fit_normalizers`); predictions are mapped back. ``elites`` holds the members with the lowest holdout error,
     chosen by the trainer; rollouts draw members from it.
 
@@ -98,7 +98,7 @@ class DynamicsModel(nn.Module):
         return self.input_normalizer.normalize(th.cat([obs, actions], dim=-1))
 
     def raw_targets(self, obs: th.Tensor, next_obs: th.Tensor, rewards: th.Tensor) -> th.Tensor:
-        """Gaussian targets before normalisation: the state change, then the reward if learned. Shapes (..., dim)."""
+        """Gaussian targets before normalization: the state change, then the reward if learned. Shapes (..., dim)."""
         delta = next_obs - obs
         return th.cat([delta, rewards.unsqueeze(-1)], dim=-1) if self.learn_reward else delta
 
@@ -112,7 +112,7 @@ class DynamicsModel(nn.Module):
 
         :param batch: transitions with leading shape (n_members, batch): member ``k`` is trained on row block ``k``
             (``terminated`` is 1.0 where the episode terminated, not where it was truncated)
-        :return: Gaussian loss (+ termination BCE) per member, and the MSE of the mean on normalised targets per member
+        :return: Gaussian loss (+ termination BCE) per member, and the MSE of the mean on normalized targets per member
         """
         mean, log_var, logits = self.ensemble(self.model_inputs(batch.observations, batch.actions))
         target = self.target_normalizer.normalize(self.raw_targets(batch.observations, batch.next_observations, batch.rewards))
@@ -134,7 +134,7 @@ class DynamicsModel(nn.Module):
     ) -> tuple[th.Tensor, th.Tensor | None, th.Tensor | None]:
         """One model step for a batch, sample ``i`` through member ``member_of_sample[i]``.
 
-        Sampling uses the reparameterisation ``s' = s + denormalise(mean + std * xi)`` with ``xi ~ N(0, I)``, so the
+        Sampling uses the reparameterization ``s' = s + denormalize(mean + std * xi)`` with ``xi ~ N(0, I)``, so the
         next state is differentiable w.r.t. the observation and action (SVG backpropagates through it).
 
         :param obs: (batch, obs_dim)
@@ -160,7 +160,7 @@ class DynamicsModel(nn.Module):
     @th.no_grad()
     def infer_noise(self, transitions: Transitions, member_of_sample: th.Tensor, min_std: float = 1e-6) -> th.Tensor:
         """The noise ``xi`` under which member ``member_of_sample[i]`` reproduces transition ``i`` exactly: the inverse
-        of :meth:`predict`'s reparameterisation, ``xi = (normalise(s' - s [, r]) - mean) / std`` (noise inference,
+        of :meth:`predict`'s reparameterization, ``xi = (normalize(s' - s [, r]) - mean) / std`` (noise inference,
         Heess et al. 2015, section 4.2). ``predict(s, a, members, noise=xi)`` then gives back ``s'`` (and ``r``).
 
         :param transitions: real transitions (batch, ...)

@@ -97,7 +97,7 @@ def imagine_rollout(
     """Roll ``act_fn`` out for ``horizon`` steps inside ``model`` from every start state at once.
 
     Nothing here disables gradients: under ``torch.no_grad()`` it produces data (MBPO); with gradients enabled and a
-    reparameterised ``act_fn`` the returns are differentiable w.r.t. the policy (SVG).
+    reparameterized ``act_fn`` the returns are differentiable w.r.t. the policy (SVG).
 
     :param model: the dynamics ensemble (or a known model with its interface)
     :param act_fn: maps observations (batch, obs_dim) to actions (batch, action_dim), in the units the model uses

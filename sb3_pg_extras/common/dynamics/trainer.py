@@ -18,7 +18,7 @@ class FitResult:
 
     epochs: int
     train_loss: float
-    holdout_mse: np.ndarray  # (n_members,) best holdout MSE of every member (normalised targets)
+    holdout_mse: np.ndarray  # (n_members,) best holdout MSE of every member (normalized targets)
     elites: np.ndarray  # (n_elites,)
     # members whose kept parameters score a lower holdout MSE than their warm-start parameters did on this refit's
     # holdout split (a refit that learns nothing new shows 0 here)
@@ -43,7 +43,7 @@ def _member_params(model: DynamicsModel) -> list[th.Tensor]:
 
 @th.no_grad()
 def holdout_mse(model: DynamicsModel, data: Transitions, batch_size: int = 4096) -> th.Tensor:
-    """MSE of every member's mean prediction on ``data`` (normalised targets), shape (n_members,)."""
+    """MSE of every member's mean prediction on ``data`` (normalized targets), shape (n_members,)."""
     total = th.zeros(model.n_members, device=data.observations.device)
     for start in range(0, len(data), batch_size):
         chunk = data.index(th.arange(start, min(start + batch_size, len(data)), device=data.observations.device))
@@ -79,7 +79,7 @@ def fit_dynamics(
     after ``max_epochs``. The best starts afresh at every call, so the first epoch of a warm-started refit is always
     kept (as in the reference implementation).
 
-    :param model: the dynamics model (its normalisers are refitted on the training split here)
+    :param model: the dynamics model (its normalizers are refitted on the training split here)
     :param optimizer: optimizer over ``model.parameters()``
     :param data: all real transitions to learn from
     :param batch_size: minibatch size per member

@@ -1,4 +1,4 @@
-"""Sampling-based planning: the MPPI maths and planner, and the rollout backends it scores sequences with."""
+"""Sampling-based planning: the MPPI math and planner, and the rollout backends it scores sequences with."""
 
 from sb3_pg_extras.common.planning.backends import (
     KnownFunctionsBackend,

@@ -44,7 +44,7 @@ def mppi_weights(costs: th.Tensor, temperature: float) -> th.Tensor:
 def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
     """Low-pass filter the sampled perturbations along time: ``e_0 = n_0``, ``e_h = smoothing * e_{h-1} +
     sqrt(1 - smoothing^2) * n_h`` (an AR(1) process that keeps every step's marginal variance equal to the
-    unsmoothed one, and correlates neighbouring steps by ``smoothing``).
+    unsmoothed one, and correlates neighboring steps by ``smoothing``).
 
     :param noise: (K, H, action_dim) independent perturbations
     :param smoothing: in [0, 1); 0 leaves the noise unchanged
@@ -186,7 +186,7 @@ class MPPIPlanner:
     def plan(
         self, start: th.Tensor, nominal: th.Tensor, rollout: RolloutFn, generator: th.Generator | None = None
     ) -> th.Tensor:
-        """The optimised plan (H, action_dim) from ``start``, improving ``nominal`` (H, action_dim)."""
+        """The optimized plan (H, action_dim) from ``start``, improving ``nominal`` (H, action_dim)."""
         for _ in range(self.iterations):
             noise = th.randn((self.n_samples, *nominal.shape), generator=generator, device=nominal.device, dtype=nominal.dtype)
             candidates = (nominal + self.noise_std * smooth_noise(noise, self.smoothing)).clamp(self.low, self.high)

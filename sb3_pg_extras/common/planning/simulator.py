@@ -21,7 +21,7 @@ class SimulatorRollout:
 
     A rollout diverges at the first env step containing a physics step where MuJoCo's instability check fired (a
     ``mjWARN_BADQPOS`` / ``BADQVEL`` / ``BADQACC`` warning: MuJoCo then resets the data, which shows as the simulated
-    time jumping back), a state is not finite, or a generalised acceleration ``|qvel_{t+1} - qvel_t| / timestep``
+    time jumping back), a state is not finite, or a generalized acceleration ``|qvel_{t+1} - qvel_t| / timestep``
     exceeds ``max_acceleration``; its rewards are NaN from that step on (the planner gives it weight 0), and
     ``n_diverged`` counts such rollouts.
 
@@ -32,7 +32,7 @@ class SimulatorRollout:
     :param reward_fn: batched torch ``(obs, action, next_obs) -> reward``, actions in env units, scoring the steps
         instead of the env's reward (None: the env's)
     :param termination_fn: as ``reward_fn``, for the ``terminated`` flag (None: the env's)
-    :param max_acceleration: largest generalised acceleration (m/s^2 or rad/s^2, per physics step) of a rollout that
+    :param max_acceleration: largest generalized acceleration (m/s^2 or rad/s^2, per physics step) of a rollout that
         is not diverged; the default 1e5 (about 10,000 g) is over ten times what full-torque random controls produce
         in the supported envs
     """
