@@ -82,7 +82,7 @@ MODULES: dict[str, list[str]] = {
     "common/dynamics/buffers.py": ["tests/test_dynamics_data.py"],
     "common/dynamics/model.py": ["tests/test_dynamics_model.py", "tests/test_dynamics.py"],
     "common/dynamics/component.py": ["tests/test_dynamics_component.py"],
-    "common/dynamics/schedule.py": ["tests/test_dynamics_component.py"],
+    "common/dynamics/schedule.py": ["tests/test_dynamics_schedule.py"],
     "common/dynamics/functions.py": [
         "tests/test_dynamics_functions.py",
         "tests/test_dynamics_component.py",
