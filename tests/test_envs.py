@@ -146,6 +146,7 @@ def test_functions_match_the_real_env(env_id: str) -> None:
         ("InvertedPendulum-v5", 2, float("nan"), True),
         # both ends of every range
         ("Hopper-v5", 0, float("inf"), True),
+        ("Hopper-v5", 0, 100.0, False),  # z has no upper bound below inf (it is not part of the +-100 state check)
         ("Hopper-v5", 1, 0.1999, False),
         ("Hopper-v5", 1, -0.2, True),
         ("Hopper-v5", 1, -0.1999, False),
@@ -296,6 +297,11 @@ def test_inverted_double_pendulum_tip_height_one_ends_the_episode() -> None:
         # 10 alive - (0.01 x_tip^2 + (y_tip - 2)^2) - (1e-3 w1^2 + 5e-3 w2^2), x_tip = x_cart + 1.2 sin q
         expected = 10.0 * (not terminated) - (0.01 * (0.3 + 1.2 * sin) ** 2 + (height - 2.0) ** 2) - (1e-3 * 0.25 + 5e-3 * 4.0)
         assert float(idp.reward(obs, th.zeros(1), obs)) == pytest.approx(expected, abs=1e-9)
+    # a tip at height 1 exactly (first pole upright, cos q2 = 2/3 rounded up: 0.6 (1 + cos q2) is 1.0 in float64)
+    cos2 = 0.6666666666666667
+    obs = th.tensor([0.0, 0.0, (1 - cos2**2) ** 0.5, 1.0, cos2, 0.0, 0.0, 0.0, 0.0], dtype=th.float64)
+    assert 0.6 * (1.0 + cos2) == 1.0 and bool(idp.termination(obs, th.zeros(1), obs))
+    assert float(idp.reward(obs, th.zeros(1), obs)) == pytest.approx(-(0.01 * (0.6 * obs[2].item()) ** 2 + 1.0), abs=1e-9)
 
 
 def test_known_dynamics_exist_for_the_classic_envs() -> None:
