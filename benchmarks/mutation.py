@@ -62,7 +62,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,6 +137,12 @@ class Equivalent:
     becomes: str | None = None
     within: str | None = None
     after: str | None = None  # searched in the block that starts on the one line holding this (lines indented deeper)
+
+    def __repr__(self) -> str:
+        """The dataclass repr, which the stored fingerprints hash, without the fields added since (``after``) while
+        they are unset: adding a field leaves the entries that do not use it, and their modules, fresh."""
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "after" or self.after is not None]
+        return f"Equivalent({', '.join(shown)})"
 
 
 _INDEX_0 = "one action dimension, so index 0 is index -1 (index 1 is out of range: not equivalent, run)"
