@@ -183,6 +183,13 @@ EQUIVALENT: list[Equivalent] = [
         "% of positive integers is >= 0, so <= 0 is == 0",
     ),
     Equivalent(
+        "common/buffers.py",
+        "next(self.get(batch_size=self.buffer_size * self.n_envs))",
+        tuple(f"ReplaceBinaryOperator_Mul_{op}" for op in ("Add", "Sub", "FloorDiv", "Mod", "Pow")),
+        "the first batch is discarded: only SB3's in-place flattening counts, which any integer batch size triggers "
+        "(a float one, the / edit, is run)",
+    ),
+    Equivalent(
         "common/dynamics/ensemble.py",
         "if len(coefs) == 1:",
         ("*_Eq_LtE",),
