@@ -53,7 +53,7 @@ class _CountingFits:
 
 
 def test_refits_are_due_every_model_train_freq_steps_after_the_first(monkeypatch):
-    clock = [1000.0]
+    clock = [1.0]  # a fit takes 2.5 s: the clock reads 1.0 at its start and 3.5 at its end
     monkeypatch.setattr(schedule_module, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
     dynamics = _CountingFits(clock)
     algo = _Algorithm(dynamics)
