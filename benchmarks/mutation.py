@@ -14,10 +14,11 @@ counts as killed; the report gives the count).
 
 Equivalent mutants (no input can tell them apart from the original) are listed here, never marked in the library
 code: an ``Equivalent`` entry names the module, a snippet of the code on the line (it must occur on exactly one line of
-the module, or of the function or class ``within``), the operators (fnmatch patterns of cosmic-ray operator names
-without ``core/``), optionally what the mutated line must read (``becomes``, spaces ignored: e.g. only the ``-1`` of a
-``NumberReplacer`` on an index), and the reason. An entry whose snippet matches no line, or several, or that covers no
-mutant of its line, stops the run: the list cannot rot (tests/test_mutation_driver.py checks every snippet too).
+the module, or of the function or class ``within``, or of the block below the line holding ``after``), the operators
+(fnmatch patterns of cosmic-ray operator names without ``core/``), optionally what the mutated line must read
+(``becomes``, spaces ignored: e.g. only the ``-1`` of a ``NumberReplacer`` on an index), and the reason. An entry whose
+snippet matches no line, or several, or that covers no mutant of its line, stops the run: the list cannot rot
+(tests/test_mutation_driver.py checks every snippet too).
 
 Modules run in parallel, one sandbox copy per job (``--jobs``, default: every CPU). The sessions are kept under
 ``--workdir`` (``cr-report build/mutation/<module>.sqlite`` lists every mutant).
@@ -61,7 +62,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ MODULES: dict[str, list[str]] = {
     "common/dynamics/buffers.py": ["tests/test_dynamics_data.py"],
     "common/dynamics/model.py": ["tests/test_dynamics_model.py", "tests/test_dynamics.py"],
     "common/dynamics/component.py": ["tests/test_dynamics_component.py"],
-    "common/dynamics/schedule.py": ["tests/test_dynamics_component.py"],
+    "common/dynamics/schedule.py": ["tests/test_dynamics_schedule.py"],
     "common/dynamics/functions.py": [
         "tests/test_dynamics_functions.py",
         "tests/test_dynamics_component.py",
@@ -126,8 +127,8 @@ EXCLUDED_OPERATORS: dict[str, str] = {
 class Equivalent:
     """Mutants that no input can tell apart from the original module: those of ``operators`` (fnmatch patterns of
     cosmic-ray operator names without ``core/``) on the one line of ``module`` that contains ``code`` (searched inside
-    the function or class ``within``, dotted for nested ones, when given), and whose mutated line contains ``becomes``
-    (spaces ignored) when given."""
+    the function or class ``within``, dotted for nested ones, and inside the block that starts on the line holding
+    ``after``, when given), and whose mutated line contains ``becomes`` (spaces ignored) when given."""
 
     module: str  # relative to sb3_pg_extras/
     code: str
@@ -135,11 +136,22 @@ class Equivalent:
     reason: str
     becomes: str | None = None
     within: str | None = None
+    after: str | None = None  # searched in the block that starts on the one line holding this (lines indented deeper)
+
+    def __repr__(self) -> str:
+        """The dataclass repr, which the stored fingerprints hash, without the fields added since (``after``) while
+        they are unset: adding a field leaves the entries that do not use it, and their modules, fresh."""
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "after" or self.after is not None]
+        return f"Equivalent({', '.join(shown)})"
 
 
 _INDEX_0 = "one action dimension, so index 0 is index -1 (index 1 is out of range: not equivalent, run)"
 _NUMPY_RESHAPE = "numpy's reshape infers the size of any negative dimension, so -2 is -1 (-0 is run)"
 _FLAT = "flat Box spaces: the shape is 1-d, so index 0 is index -1 (index 1 is out of range: run)"
+_TOLERANCE = (
+    "a tolerance (the bound the tests accept on the measured error of an approximate reward), not a computation: "
+    "loosening it cannot fail a test that checks the error against it (tightening it, the -1 edit, is run)"
+)
 _SHORTCUT = (
     "a shortcut: without it, 0 model transitions are sampled and the concatenation drops them; n_model >= 0 "
     "(real_ratio <= 1, MBPO checks it), so < 0 and == -1 never hold and <= 0 is == 0 (== 1 is run)"
@@ -169,6 +181,13 @@ EQUIVALENT: list[Equivalent] = [
         "if self._n_updates % self.target_update_interval == 0:",
         ("*_Eq_LtE",),
         "% of positive integers is >= 0, so <= 0 is == 0",
+    ),
+    Equivalent(
+        "common/buffers.py",
+        "next(self.get(batch_size=self.buffer_size * self.n_envs))",
+        tuple(f"ReplaceBinaryOperator_Mul_{op}" for op in ("Add", "Sub", "FloorDiv", "Mod", "Pow")),
+        "the first batch is discarded: only SB3's in-place flattening counts, which any integer batch size triggers "
+        "(a float one, the / edit, is run)",
     ),
     Equivalent(
         "common/dynamics/ensemble.py",
@@ -377,6 +396,33 @@ EQUIVALENT: list[Equivalent] = [
         "position is clamped >= wall, so <= wall is == wall; a zero speed set to 0 stays 0",
     ),
     Equivalent(
+        "envs/mujoco_envs.py",
+        "z, angle, state = next_obs[..., 0], next_obs[..., 1], next_obs[..., 1:]",
+        ("NumberReplacer",),
+        "the torso angle (index 1) must also lie in (-0.2, 0.2), inside the state's (-100, 100), NaN failing both: "
+        "leaving it out of the state check changes nothing",
+        becomes="next_obs[..., 2:]",
+    ),
+    *(
+        Equivalent(
+            "envs/mujoco_envs.py",
+            f"{name}={value},",
+            ("NumberReplacer",),
+            _TOLERANCE,
+            becomes=f"={1 + float(value)}",
+            after=f'"{env_id}": EnvFunctions(',
+        )
+        for env_id, atol, mean_atol in (  # as written in the module
+            ("InvertedDoublePendulum-v5", "0.2", "2e-4"),
+            ("HalfCheetah-v5", "1.0", "0.12"),
+            ("Hopper-v5", "0.1", "0.003"),
+            ("Walker2d-v5", "0.3", "0.012"),
+            ("Swimmer-v5", "0.5", "0.01"),
+            ("Ant-v5", "1.0", "0.08"),
+        )
+        for name, value in (("reward_atol", atol), ("reward_mean_atol", mean_atol))
+    ),
+    Equivalent(
         "common/planning/mppi.py",
         "weights = th.softmax(-(costs - costs.min()) / temperature, dim=0)",
         ("NumberReplacer",),
@@ -431,9 +477,20 @@ def equivalent_lines(module: str, source: str, entries: list[Equivalent] | None 
             if len(spans) != 1:
                 raise ValueError(f"{module}: {len(spans)} functions or classes named {entry.within!r} (need one): {entry}")
             first, last = spans[0]
+        if entry.after is not None:
+            anchors = [n for n in range(first, last + 1) if entry.after in lines[n - 1]]
+            if len(anchors) != 1:
+                raise ValueError(f"{module}: the anchor {entry.after!r} is on {len(anchors)} lines (need one): {entry}")
+            first = end = anchors[0]
+            indent = len(lines[first - 1]) - len(lines[first - 1].lstrip())
+            while end < last and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+                end += 1
+            last = end
         found = [n for n in range(first, last + 1) if entry.code in lines[n - 1]]
         if len(found) != 1:
-            where = f" within {entry.within}" if entry.within else ""
+            where = "".join(
+                f" {kind} {scope!r}" for kind, scope in (("within", entry.within), ("after", entry.after)) if scope
+            )
             raise ValueError(f"{module}: the snippet {entry.code!r} is on {len(found)} lines{where} (need one): {entry}")
         by_line.setdefault(found[0], []).append(entry)
     return by_line

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.env_util import make_vec_env
 from torch import nn
 
@@ -22,8 +21,6 @@ from sb3_pg_extras.common.dynamics import (
     with_scaled_actions,
 )
 from sb3_pg_extras.common.dynamics import component as component_module
-from sb3_pg_extras.common.dynamics import schedule as schedule_module
-from sb3_pg_extras.common.dynamics.schedule import ScheduledModelRefits
 from sb3_pg_extras.envs import get_env_functions
 
 th.set_num_threads(1)
@@ -287,7 +284,7 @@ def test_every_fit_draws_its_own_holdout_split_from_numpys_global_generator():
 
 
 def test_fit_time_adds_the_duration_of_every_fit(monkeypatch):
-    clock = iter([100.0, 102.5, 200.0, 201.0])
+    clock = iter([1.0, 3.5, 4.0, 5.0])  # fits of 2.5 s and 1 s, none a remainder of its start time
     monkeypatch.setattr(component_module, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
     component = _tiny_component()
     assert component.fit_time == 0.0
@@ -311,60 +308,3 @@ def test_component_defaults_have_no_learned_heads_and_sample_the_model():
         sampled = component.rollout_action_sequences(th.zeros(2), th.zeros(4, 1, 1))
         mean = component.rollout_action_sequences(th.zeros(2), th.zeros(4, 1, 1), deterministic=True)
         assert not th.allclose(sampled.next_observations, mean.next_observations)
-
-
-class _SavedBy:
-    """What SB3's BaseAlgorithm lists for saving (the mixin adds to it)."""
-
-    def _excluded_save_params(self) -> list[str]:
-        return ["env"]
-
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        return ["policy"], ["ent_coef_tensor"]
-
-
-class _Algorithm(ScheduledModelRefits, _SavedBy):
-    def __init__(self, dynamics, model_train_freq: int = 250) -> None:
-        self.dynamics, self.model_train_freq, self.num_timesteps, self.device = dynamics, model_train_freq, 0, "cpu"
-        self.replay_buffer = ReplayBuffer(10, spaces.Box(-1, 1, (2,)), spaces.Box(-1, 1, (1,)), "cpu")
-        for _ in range(3):
-            self.replay_buffer.add(np.zeros((1, 2)), np.ones((1, 2)), np.zeros((1, 1)), np.zeros(1), np.zeros(1), [{}])
-        self.logger = _Recorder()
-        self._init_refit_counters()
-
-
-class _CountingFits:
-    """Stands in for the component: records its fits, each taking 2.5 s of a fake clock."""
-
-    def __init__(self, clock: list[float]) -> None:
-        self.clock = clock
-        self.fits: list[tuple[int, bool]] = []
-
-    def fit(self, data: Transitions, logger, first: bool = False) -> None:
-        self.fits.append((len(data), first))
-        self.clock[0] += 2.5
-
-
-def test_refits_are_due_every_model_train_freq_steps_after_the_first(monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr(schedule_module, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
-    dynamics = _CountingFits(clock)
-    algo = _Algorithm(dynamics)
-    due = []
-    for step in (0, 0, 249, 250, 251, 499, 500):
-        algo.num_timesteps = step
-        due.append(algo._refit_dynamics_if_due())
-    assert due == [True, False, False, True, False, False, True]
-    assert dynamics.fits == [(3, True), (3, False), (3, False)]  # every real transition; only the first is first
-    assert algo.last_model_update == 500
-    assert algo.model_fit_time == 7.5 and algo.logger.values["time/model_fit_s"] == 7.5
-
-
-def test_without_dynamics_nothing_is_refitted_or_saved():
-    algo = _Algorithm(None)
-    assert not algo._refit_dynamics_if_due()
-    assert algo.model_fit_time == 0.0 and algo.last_model_update < 0
-    assert algo._excluded_save_params() == ["env", "dynamics"]
-    assert algo._get_torch_save_params() == (["policy"], ["ent_coef_tensor"])
-    algo.dynamics = _tiny_component()
-    assert algo._get_torch_save_params() == (["policy", "dynamics.model", "dynamics.optimizer"], ["ent_coef_tensor"])

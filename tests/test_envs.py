@@ -144,6 +144,24 @@ def test_functions_match_the_real_env(env_id: str) -> None:
         ("InvertedPendulum-v5", 1, 0.2, False),
         ("InvertedPendulum-v5", 1, -0.2001, True),
         ("InvertedPendulum-v5", 2, float("nan"), True),
+        # both ends of every range
+        ("Hopper-v5", 0, float("inf"), True),
+        ("Hopper-v5", 0, 100.0, False),  # z has no upper bound below inf (it is not part of the +-100 state check)
+        ("Hopper-v5", 1, 0.1999, False),
+        ("Hopper-v5", 1, -0.2, True),
+        ("Hopper-v5", 1, -0.1999, False),
+        ("Hopper-v5", 3, 99.9, False),
+        ("Hopper-v5", 3, -100.0, True),
+        ("Hopper-v5", 3, -99.9, False),
+        ("Hopper-v5", 10, 100.0, True),  # the last velocity is part of the state too
+        ("Walker2d-v5", 0, 0.8001, False),
+        ("Walker2d-v5", 1, 1.0, True),
+        ("Walker2d-v5", 1, 0.9999, False),
+        ("Walker2d-v5", 1, -0.9999, False),
+        ("Ant-v5", 26, float("inf"), True),  # the last state entry
+        ("Ant-v5", 27, float("inf"), False),  # a contact force: not part of the state
+        ("InvertedPendulum-v5", 1, 0.2001, True),
+        ("InvertedPendulum-v5", 1, -0.2, False),
     ],
 )
 def test_termination_boundaries(env_id: str, index: int, value: float, terminated: bool) -> None:
@@ -259,6 +277,31 @@ def test_exact_reward_flags() -> None:
         "MountainCarContinuous-v0",
         "InvertedPendulum-v5",
     }
+
+
+def test_exact_termination_flags() -> None:
+    # the terminations equal the env's but in documented corner cases: InvertedDoublePendulum's tip height (the env
+    # reads RK4's last stage) and Hopper's joint speeds of 100 or more (clipped to +-10 in the observation)
+    inexact = {env_id for env_id, functions in ENV_FUNCTIONS.items() if not functions.exact_termination}
+    assert inexact == {"InvertedDoublePendulum-v5", "Hopper-v5"}
+
+
+def test_inverted_double_pendulum_tip_height_one_ends_the_episode() -> None:
+    idp = ENV_FUNCTIONS["InvertedDoublePendulum-v5"]
+    # both poles (0.6 m) at angle q from the vertical, the second hinged straight on the first: tip height 1.2 cos q
+    for height, terminated in ((1.0005, False), (0.9995, True)):
+        cos = height / 1.2
+        sin = (1 - cos**2) ** 0.5
+        obs = th.tensor([0.3, sin, 0.0, cos, 1.0, 0.5, -0.5, 2.0, 0.0], dtype=th.float64)
+        assert bool(idp.termination(obs, th.zeros(1), obs)) == terminated
+        # 10 alive - (0.01 x_tip^2 + (y_tip - 2)^2) - (1e-3 w1^2 + 5e-3 w2^2), x_tip = x_cart + 1.2 sin q
+        expected = 10.0 * (not terminated) - (0.01 * (0.3 + 1.2 * sin) ** 2 + (height - 2.0) ** 2) - (1e-3 * 0.25 + 5e-3 * 4.0)
+        assert float(idp.reward(obs, th.zeros(1), obs)) == pytest.approx(expected, abs=1e-9)
+    # a tip at height 1 exactly (first pole upright, cos q2 = 2/3 rounded up: 0.6 (1 + cos q2) is 1.0 in float64)
+    cos2 = 0.6666666666666667
+    obs = th.tensor([0.0, 0.0, (1 - cos2**2) ** 0.5, 1.0, cos2, 0.0, 0.0, 0.0, 0.0], dtype=th.float64)
+    assert 0.6 * (1.0 + cos2) == 1.0 and bool(idp.termination(obs, th.zeros(1), obs))
+    assert float(idp.reward(obs, th.zeros(1), obs)) == pytest.approx(-(0.01 * (0.6 * obs[2].item()) ** 2 + 1.0), abs=1e-9)
 
 
 def test_known_dynamics_exist_for_the_classic_envs() -> None:

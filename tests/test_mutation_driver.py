@@ -45,6 +45,20 @@ def test_equivalent_entries_cover_their_one_line_and_only_the_named_operators_an
             driver.equivalent_lines("m.py", source, [stale])
     assert driver.equivalent_lines("other.py", source, entries) == {}  # entries of other modules are ignored
 
+    # a snippet on several lines of one scope: the block below an anchor line (deeper indented) tells them apart
+    table = 'T = {\n    "a": dict(\n        tol=1.0,\n    ),\n\n    "b": dict(\n        tol=1.0,\n    ),\n}\n'
+    by_line = driver.equivalent_lines("t.py", table, [Equivalent("t.py", "tol=1.0,", ("NumberReplacer",), "r", after='"b"')])
+    assert list(by_line) == [7]
+    with pytest.raises(ValueError, match="on 2 lines"):
+        driver.equivalent_lines("t.py", table, [Equivalent("t.py", "tol=1.0,", ("NumberReplacer",), "r")])
+    with pytest.raises(ValueError, match="anchor"):
+        driver.equivalent_lines("t.py", table, [Equivalent("t.py", "tol=1.0,", ("NumberReplacer",), "r", after="dict(")])
+    with pytest.raises(ValueError, match="on 0 lines"):  # the block ends where the indentation returns
+        driver.equivalent_lines("t.py", table, [Equivalent("t.py", "}", ("NumberReplacer",), "r", after='"a"')])
+    # the fingerprints hash the entries' repr: a field added later shows only where it is set
+    assert "after" not in repr(entries[0]) and "within='g'" in repr(entries[1])
+    assert "after='\"b\"'" in repr(Equivalent("t.py", "tol=1.0,", ("NumberReplacer",), "r", after='"b"'))
+
 
 def test_every_equivalent_entry_matches_one_line_of_a_listed_module() -> None:
     driver = _load_driver()

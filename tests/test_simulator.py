@@ -3,12 +3,14 @@ terminations equal what the env's own step() computes, from the env's real state
 
 from __future__ import annotations
 
+import types
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from sb3_pg_extras.common.planning.simulator import SimulatorRollout
-from sb3_pg_extras.envs.simulator import SIMULATOR_SPECS
+from sb3_pg_extras.envs.simulator import SIMULATOR_SPECS, get_simulator_spec
 
 pytestmark = pytest.mark.mujoco
 ENV_IDS = sorted(SIMULATOR_SPECS)
@@ -159,3 +161,69 @@ def test_a_corrupted_state_diverges_and_a_non_finite_observation_is_refused() ->
     corrupted[0] = np.nan
     with pytest.raises(ValueError, match="non-finite observation"):
         sim(corrupted, np.zeros((2, 4, 6)))
+
+
+def _state_checks_agree_with_the_env(env_id: str, changes: list[tuple[str, int, float]], **make_kwargs) -> None:
+    """The spec's termination (and healthy part of the reward) equal the env's own ``is_healthy`` / step check on
+    states moved to given values (``qpos`` / ``qvel`` entries), one change at a time."""
+    env = gym.make(env_id, **make_kwargs).unwrapped
+    env.reset(seed=0)
+    spec = SIMULATOR_SPECS[env_id]
+    base_qpos, base_qvel = env.data.qpos.copy(), env.data.qvel.copy()
+    for part, index, value in changes:
+        qpos, qvel = base_qpos.copy(), base_qvel.copy()
+        (qpos if part == "qpos" else qvel)[index] = value
+        env.set_state(qpos, qvel)
+        if env_id == "InvertedPendulum-v5":
+            obs = env._get_obs()
+            own = bool(not np.isfinite(obs).all() or np.abs(obs[1]) > 0.2)  # InvertedPendulumEnv.step's check
+        else:
+            own = not env.is_healthy and env._terminate_when_unhealthy
+        assert bool(spec.termination(env, qpos[None], qvel[None])[0]) == own, (part, index, value)
+        reward = spec.reward(env, qpos[None], qpos[None], qvel[None], np.zeros((1, env.action_space.shape[0])))[0]
+        healthy = 1.0 if env_id == "InvertedPendulum-v5" else env.healthy_reward  # no motion, no control: no other term
+        assert reward == pytest.approx(float(not own) if env_id == "InvertedPendulum-v5" else healthy), (part, index, value)
+
+
+def test_hopper_health_matches_the_env_at_both_ends_of_every_range() -> None:
+    changes = [("qpos", 1, z) for z in (0.7, 0.7000001, 150.0, np.inf)]  # z in (0.7, inf)
+    changes += [("qpos", 2, a) for a in (0.2, 0.1999999, -0.2, -0.1999999)]  # angle in (-0.2, 0.2)
+    changes += [("qpos", 5, s) for s in (100.0, 99.999, -100.0, -99.999)]  # the last joint of the state
+    changes += [("qvel", 0, s) for s in (100.0, -100.0, 99.999)] + [("qvel", 5, 100.0)]  # qvel is in the state
+    _state_checks_agree_with_the_env("Hopper-v5", changes)
+    # an env that does not terminate when unhealthy: never terminated, the healthy reward still only when healthy
+    _state_checks_agree_with_the_env("Hopper-v5", [("qpos", 1, 0.5), ("qpos", 1, 1.2)], terminate_when_unhealthy=False,
+                                     healthy_reward=2.5)  # fmt: skip
+
+
+def test_walker2d_health_matches_the_env_at_both_ends_of_every_range() -> None:
+    changes = [("qpos", 1, z) for z in (0.8, 0.8000001, 2.0, 1.9999999)]  # z in (0.8, 2)
+    changes += [("qpos", 2, a) for a in (1.0, 0.9999999, -1.0, -0.9999999)]  # angle in (-1, 1)
+    changes += [("qvel", 0, 1000.0), ("qpos", 3, 50.0)]  # no bound on the rest of the state
+    _state_checks_agree_with_the_env("Walker2d-v5", changes)
+
+
+def test_inverted_pendulum_termination_matches_the_env_at_the_angle_limit() -> None:
+    changes = [("qpos", 1, a) for a in (0.2, 0.2000001, -0.2, -0.2000001)]
+    changes += [("qpos", 0, np.nan), ("qvel", 1, np.inf), ("qvel", 0, -np.inf)]
+    _state_checks_agree_with_the_env("InvertedPendulum-v5", changes)
+
+
+def test_alive_rewards_are_the_envs_reward_for_staying_alive() -> None:
+    assert SIMULATOR_SPECS["InvertedPendulum-v5"].alive_reward(gym.make("InvertedPendulum-v5").unwrapped) == 1.0
+    assert SIMULATOR_SPECS["HalfCheetah-v5"].alive_reward(gym.make("HalfCheetah-v5").unwrapped) == 0.0  # never ends
+    for env_id in ("Hopper-v5", "Walker2d-v5"):
+        assert SIMULATOR_SPECS[env_id].alive_reward(gym.make(env_id).unwrapped) == 1.0
+        assert SIMULATOR_SPECS[env_id].alive_reward(gym.make(env_id, healthy_reward=2.5).unwrapped) == 2.5
+
+
+def test_specs_are_found_by_exact_id_and_need_the_default_observation() -> None:
+    assert get_simulator_spec("Hopper-v5") is SIMULATOR_SPECS["Hopper-v5"]
+    assert get_simulator_spec("Hopper-v4") is None and get_simulator_spec(None) is None
+    env = gym.make("Hopper-v5", exclude_current_positions_from_observation=False).unwrapped
+    with pytest.raises(ValueError, match="exclude_current_positions_from_observation=True"):
+        SIMULATOR_SPECS["Hopper-v5"].obs_to_state(env, np.zeros((1, 12)))
+    # an env object without the setting is taken to leave the root's x out, as the supported envs do by default
+    bare = types.SimpleNamespace(model=types.SimpleNamespace(nq=3, nv=3))
+    qpos, qvel = SIMULATOR_SPECS["Hopper-v5"].obs_to_state(bare, np.arange(5.0)[None])
+    assert qpos.tolist() == [[0.0, 0.0, 1.0]] and qvel.tolist() == [[2.0, 3.0, 4.0]]
