@@ -216,7 +216,7 @@ def test_compare_aggregate_normalises_final_returns_and_lists_tasks_not_run(tmp_
             for score, steps in ((wanted[task.task, algo][seed], s) for s in (0, 500, 1000))
         ]  # fmt: skip
         run.write_rows(tmp_path / f"{task.bench_name}.csv", rows)
-    text = compare.report(tasks, tmp_path, reps=2000)
+    text = compare.report(tasks, tmp_path, reps=500)  # 500 resamples: the PPO IQM interval reaches 1.12 (200: 0.94)
 
     def cells(algo: str) -> list[str]:
         line = next(x for x in text.splitlines() if x.startswith(f"| discrete | CartPole-v1, Acrobot-v1 | {algo} |"))
@@ -237,7 +237,7 @@ def test_compare_aggregate_normalises_final_returns_and_lists_tasks_not_run(tmp_
     assert "Not run yet (or only in part): LunarLander-v3." in text
     assert "- LunarLander-v3: `python -m benchmarks.run --algos reinforce ppo --envs LunarLander-v3" in text
     assert (tmp_path / "compare_profiles.png").exists()
-    assert compare.report(tasks, tmp_path, reps=2000) == text  # the bootstrap is seeded: the report is reproducible
+    assert compare.report(tasks, tmp_path, reps=500) == text  # the bootstrap is seeded: the report is reproducible
 
 
 def test_compare_suite_runs_five_fresh_seeds_under_one_warmup_rule_in_about_a_day_of_two_cores() -> None:
