@@ -279,8 +279,8 @@ def test_compare_quick_runs_reports_and_writes_the_readme_section(tmp_path: Path
     text = (tmp_path / "compare.md").read_text()
     for name in ("quick_cartpole_CartPole-v1.png", "quick_pendulum_Pendulum-v1.png", "compare_profiles.png"):
         assert (tmp_path / name).exists()
-    assert "| Pendulum-v1 | 200 | svg, sac (150) | svg 10, sac 7 |" in text  # warm-up: 5% of each budget
-    assert max(r.timesteps for r in compare.run.read_rows(tmp_path / "quick_pendulum.csv") if r.algo == "sac") == 150
+    assert "| Pendulum-v1 | 60 | svg, sac (40) | svg 3, sac 2 |" in text  # warm-up: 5% of each budget
+    assert max(r.timesteps for r in compare.run.read_rows(tmp_path / "quick_pendulum.csv") if r.algo == "sac") == 40
     for algo in ("reinforce", "ppo"):
         assert f"| discrete | CartPole-v1 | {algo} | 2 |" in text
     for algo in ("svg", "sac"):
