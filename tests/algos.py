@@ -26,8 +26,9 @@ class AlgoCase:
     env_id: str = "CartPole-v1"
     # attributes holding extra optimizers / modules besides the policy, compared after save/load
     extra_state: tuple[str, ...] = field(default_factory=tuple)
-    # steps for a "learn a few hundred steps" run
-    learn_steps: int = 256
+    # steps for a "learn a little" run: past the off-policy warm-ups (learning_starts=50) and two model fits
+    # (model_train_freq=64), and 4 rollouts of n_steps=32
+    learn_steps: int = 128
     # tiny settings for zoo command lines (rl_zoo3's -params), where the sampler or the YAML file leaves them large
     zoo_params: tuple[str, ...] = ()
     # whether the policy has parameters that training changes (MPPI plans and has none)
