@@ -52,7 +52,8 @@ def test_a_run_stopped_mid_way_resumes_from_its_last_checkpoint(tmp_path: Path, 
     run = _load_run_module()
     common = ["--algos", "sac", "--envs", "Pendulum-v1", "--seeds", "0", "--defaults", "--n-timesteps", "400",
               "--eval-freq", "100", "--eval-episodes", "1", "--reference", "sac", "--out", str(tmp_path),
-              "--name", "bench", "--set", "sac.learning_starts=50", "sac.policy_kwargs=dict(net_arch=[8])"]  # fmt: skip
+              "--name", "bench", "--set", "sac.learning_starts=50", "sac.batch_size=16", "sac.buffer_size=1000",
+              "sac.policy_kwargs=dict(net_arch=[8])"]  # fmt: skip
     save, load = run.Checkpoint.save, run.Checkpoint.load
     saved: list = []
 
