@@ -26,8 +26,9 @@ class AlgoCase:
     env_id: str = "CartPole-v1"
     # attributes holding extra optimizers / modules besides the policy, compared after save/load
     extra_state: tuple[str, ...] = field(default_factory=tuple)
-    # steps for a "learn a few hundred steps" run
-    learn_steps: int = 256
+    # steps for a "learn a little" run: past the off-policy warm-ups (learning_starts=50) and two model fits
+    # (model_train_freq=64), and 4 rollouts of n_steps=32
+    learn_steps: int = 128
     # tiny settings for zoo command lines (rl_zoo3's -params), where the YAML file leaves them large and the sampler
     # does not set them (rl_zoo3 applies a trial's sampled values over the YAML entry and -params)
     zoo_params: tuple[str, ...] = ()

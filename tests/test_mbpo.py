@@ -285,7 +285,8 @@ def test_default_critic_is_sb3_sacs_weight_for_weight():
 
 def test_droq_critic_option_adds_dropout_and_layer_norm_and_survives_save_load(tmp_path):
     kwargs = dict(net_arch=[8, 8], critic_dropout=0.5, critic_layer_norm=True)
-    model = MBPO("MlpPolicy", "Pendulum-v1", policy_kwargs=kwargs, learning_starts=20, model_train_freq=20, seed=0)
+    settings = {**TINY, "policy_kwargs": kwargs, "learning_starts": 20, "model_train_freq": 20}
+    model = MBPO("MlpPolicy", "Pendulum-v1", seed=0, **settings)
     for critic in (model.critic, model.critic_target):
         layers = [type(m) for m in critic.qf1]
         assert layers == [th.nn.Linear, th.nn.Dropout, th.nn.LayerNorm, th.nn.ReLU] * 2 + [th.nn.Linear]
