@@ -76,7 +76,7 @@ MODULES: dict[str, list[str]] = {
     "common/natural_gradient.py": ["tests/test_npg.py"],
     "common/off_policy.py": ["tests/test_offpac.py"],
     "common/critics.py": ["tests/test_sac_discrete.py", "tests/test_offpac.py"],
-    "common/dynamics/ensemble.py": ["tests/test_dynamics.py"],
+    "common/dynamics/ensemble.py": ["tests/test_dynamics_ensemble.py", "tests/test_dynamics.py"],
     "common/dynamics/rollout.py": ["tests/test_dynamics.py"],
     "common/dynamics/trainer.py": ["tests/test_dynamics.py"],
     "common/dynamics/transitions.py": ["tests/test_dynamics_data.py"],

@@ -100,7 +100,7 @@ def test_start_states_are_drawn_uniformly_from_every_stored_observation():
 
 def test_model_buffer_keeps_the_newest_capacity_transitions_oldest_first():
     buffer = ModelTransitionBuffer(5, obs_dim=2, action_dim=3)
-    assert len(buffer) == 0
+    assert len(buffer) == 0 and len(buffer.stored()) == 0 and len(buffer.resized(3)) == 0  # empty: nothing stored
     buffer.extend(_numbered(0, 3))
     assert len(buffer) == 3
     _assert_holds(buffer.stored(), [0, 1, 2])
