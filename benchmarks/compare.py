@@ -25,8 +25,9 @@ Budgets: one env-step budget per task, the same for every algorithm of the task 
 except the model-based methods whose env steps cost 10-20x SAC's: they get their zoo entry's budget (or less) through
 ``--set <algo>.n_timesteps=N``, their final return is at that budget, and compare.md says so. The budgets are
 chosen from the env steps/s measured in the reports in benchmarks/results/ (SPEED) so that the whole suite with 5
-seeds fits about a day of both cores (23.5 core-hours); ``--list`` prints the estimate of every run. They are far below the zoo's budgets for the
-on-policy methods on MuJoCo (which use 1M steps): at these budgets those do not learn the MuJoCo tasks.
+seeds fits about a day of both cores (23.5 core-hours); ``--list`` prints the estimate of every run. They are far
+below the zoo's budgets for the on-policy methods on MuJoCo (which use 1M steps): at these budgets those do not learn
+the MuJoCo tasks.
 
 Zoo entries: a built-in without an rl_zoo3 entry for a task uses the file's ``default`` entry (run.py's rule: the
 constructor's defaults); one of ours without an entry in zoo_hyperparams/ is built with its constructor's defaults

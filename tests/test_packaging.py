@@ -30,16 +30,17 @@ def test_version_and_typed_marker() -> None:
 
 def test_zoo_files_found_from_a_non_editable_install(tmp_path: Path) -> None:
     import os
+    import shutil
     import subprocess
     import sys
     import zipfile
 
-    import shutil
-
     wheel_dir, site, source = tmp_path / "wheel", tmp_path / "site", tmp_path / "source"
     # built from a copy without build/: setuptools reuses a build/lib left by an earlier build, whose stale files
     # would let a missing package-data entry pass
-    skip = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__", "benchmarks", "docs", "tests", "examples")
+    skip = shutil.ignore_patterns(
+        ".*", "build", "dist", "*.egg-info", "__pycache__", "benchmarks", "docs", "tests", "examples"
+    )
     shutil.copytree(REPO, source, ignore=skip)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheel_dir), str(source)], check=True)
