@@ -89,6 +89,16 @@ def _planar_root(env: gym.Env) -> tuple[int, int] | None:
     return int(model.joint("rooty").qposadr[0]), int(model.joint("rootx").dofadr[0])
 
 
+def _simulator_counts(model: MPPI) -> dict[str, int]:
+    """In the simulator mode, the planner's sampled rollouts that gained energy beyond their actuators' work
+    (``energy_gain_samples``) and those in which MuJoCo's instability check fired and warned (``mujoco_unstable``),
+    over the model's life."""
+    simulator = getattr(model._backend, "simulator", None)
+    if simulator is None:
+        return {}
+    return {"energy_gain_samples": simulator.n_energy_gain, "mujoco_unstable_samples": simulator.n_mujoco_unstable}
+
+
 def ours(model: MPPI, deterministic: bool = False) -> Act:
     def act(obs: np.ndarray, state: Any, start: bool) -> tuple[np.ndarray, Any]:
         action, state = model.predict(obs, state, episode_start=np.array([start]), deterministic=deterministic)
@@ -227,7 +237,7 @@ def defaults(args: argparse.Namespace) -> None:
                 rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
                              "return": total, "steps": steps, "s_per_action": planning / steps, **path,
                              "diverged_samples": model.planner.n_diverged,
-                             "all_diverged": model.planner.n_all_diverged})  # fmt: skip
+                             "all_diverged": model.planner.n_all_diverged, **_simulator_counts(model)})  # fmt: skip
                 print(rows[-1], flush=True)
     summary = [f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode "
                f"`auto`), seeds {args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded "

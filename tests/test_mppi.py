@@ -1,6 +1,8 @@
 """MPPI: planning with the known Pendulum dynamics, the warm-start state, reproducible deterministic predict, the
 learned-model mode, construction errors."""
 
+import warnings
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -185,6 +187,30 @@ def test_diverging_known_dynamics_get_no_weight_and_no_nan_reaches_the_env():
     model.predict(obs, state)
     assert 0 < logger.name_to_value["planner/diverged_fraction"] < 1
     assert logger.name_to_value["planner/all_diverged"] == 0
+
+
+@pytest.mark.mujoco
+def test_the_simulator_logs_the_fraction_of_rollouts_the_energy_check_marked():
+    """planner/energy_gain_fraction is the simulator's count of rollouts that gained energy beyond their actuators'
+    work over all it rolled out: none at the start of a HalfCheetah-v5 episode with the default tolerance (3.5 J), most
+    with a tolerance of 0 J (the start state gives back some of the energy its ground contacts hold)."""
+    from stable_baselines3.common.logger import configure
+
+    obs = make_vec_env("HalfCheetah-v5", seed=0).reset()
+    fractions = {}
+    for tolerance in ("default", 0.0):
+        model = MPPI("MlpPolicy", "HalfCheetah-v5", n_samples=16, horizon=5, seed=0)
+        simulator = model._backend.simulator
+        if tolerance != "default":
+            simulator.energy_tolerance = tolerance
+        logger = configure(None, [])
+        model.set_logger(logger)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # every sequence diverged: the plan is kept
+            model.predict(obs)
+        fractions[tolerance] = logger.name_to_value["planner/energy_gain_fraction"]
+        assert fractions[tolerance] == simulator.n_energy_gain / simulator.n_rollouts
+    assert fractions["default"] == 0.0 and fractions[0.0] > 0.5
 
 
 def test_a_non_finite_observation_is_refused():

@@ -227,3 +227,97 @@ def test_specs_are_found_by_exact_id_and_need_the_default_observation() -> None:
     bare = types.SimpleNamespace(model=types.SimpleNamespace(nq=3, nv=3))
     qpos, qvel = SIMULATOR_SPECS["Hopper-v5"].obs_to_state(bare, np.arange(5.0)[None])
     assert qpos.tolist() == [[0.0, 0.0, 1.0]] and qvel.tolist() == [[2.0, 3.0, 4.0]]
+
+
+# A 1 kg block on a frictionless slide without gravity, pushed by a 20 N motor. The slide's end stops are soft
+# constraints with a time constant (9 ms) below the two 10 ms steps that MuJoCo needs to resolve one (its safety clamp,
+# `refsafe`, is off): the block bounces off an end stop with more energy than it brought, which no other sign of
+# divergence shows (accelerations stay near 1e3, MuJoCo warns of nothing).
+BOUNCING_BLOCK = """
+<mujoco>
+  <option timestep="0.01" gravity="0 0 0"><flag refsafe="disable"/></option>
+  <worldbody>
+    <body name="block">
+      <joint name="slide" type="slide" axis="1 0 0" limited="true" range="-0.5 0.5" solreflimit="0.009 1"/>
+      <geom type="box" size="0.05 0.05 0.05" mass="1"/>
+    </body>
+  </worldbody>
+  <actuator><motor name="push" joint="slide" gear="20" ctrlrange="-1 1" ctrllimited="true"/></actuator>
+</mujoco>
+"""
+
+
+def _bouncing_block(tmp_path, **kwargs) -> SimulatorRollout:
+    """The block as a SimulatorRollout sees an env (model, model file, frame skip 2); observation [x, v], reward the
+    speed after each step (so the bounce, the fastest sequence, would score best), no termination."""
+    import types
+
+    import mujoco
+
+    from sb3_pg_extras.envs.simulator import SimulatorSpec
+
+    path = tmp_path / "block.xml"
+    path.write_text(BOUNCING_BLOCK)
+    env = types.SimpleNamespace(model=mujoco.MjModel.from_xml_path(str(path)), frame_skip=2, fullpath=str(path))
+    spec = SimulatorSpec(
+        obs_to_state=lambda env, obs: (obs[:, :1], obs[:, 1:]),
+        state_to_obs=lambda env, qpos, qvel: np.concatenate([qpos, qvel], -1),
+        reward=lambda env, qpos_before, qpos_after, qvel_after, controls: np.abs(qvel_after[..., 0]),
+        termination=lambda env, qpos, qvel: np.zeros(qpos.shape[:-1], dtype=bool),
+    )
+    return SimulatorRollout(env, spec, **kwargs)
+
+
+def test_a_rollout_that_gains_energy_beyond_its_work_gets_zero_weight_beside_physical_ones(tmp_path) -> None:
+    import torch as th
+
+    from sb3_pg_extras.common.planning import mppi_weights, sequence_costs
+    from sb3_pg_extras.common.planning.simulator import MAX_ENERGY_GAIN
+
+    assert MAX_ENERGY_GAIN == 0.25  # J/kg: the 1 kg block may gain 0.25 J beyond the work done on it
+    controls = np.zeros((3, 30, 1))  # 30 env steps of 20 ms from rest at x = 0
+    controls[1, :5], controls[1, 5:10] = 0.2, -0.2  # a gentle push and its brake: 4 cm, nowhere near an end stop
+    controls[2, :10] = 1.0  # 4 m/s (8 J) into the end stop at x = 0.5, then coasting: it bounces off faster
+    obs = np.zeros(2)
+    unchecked = _bouncing_block(tmp_path, max_energy_gain=None)
+    free, _ = unchecked(obs, controls)
+    assert np.isfinite(free).all() and unchecked.n_diverged == 0  # no other check sees the bounce
+    sim = _bouncing_block(tmp_path)
+    rewards, terminated = sim(obs, controls)
+    np.testing.assert_array_equal(rewards[:2], free[:2])  # the physical sequences are scored as without the check
+    bounce = int(np.argmax(np.isnan(rewards[2])))
+    assert 10 < bounce < 20 and np.isnan(rewards[2, bounce:]).all()
+    np.testing.assert_array_equal(rewards[2, :bounce], free[2, :bounce])  # marked from the step it gained energy
+    assert sim.n_rollouts == 3 and sim.n_diverged == sim.n_energy_gain == 1
+
+    def weights(rewards: np.ndarray) -> th.Tensor:
+        alive = th.as_tensor(~terminated)
+        return mppi_weights(sequence_costs(th.as_tensor(rewards), alive), temperature=1.0)
+
+    assert float(weights(free)[2]) > 0.99  # unchecked, the bounce takes all the weight
+    checked = weights(rewards)
+    assert float(checked[2]) == 0.0 and float(checked[:2].min()) > 0 and abs(float(checked.sum()) - 1) < 1e-6
+
+
+def test_the_energy_balance_of_a_frictionless_push_is_zero_and_of_the_bounce_is_its_gain(tmp_path) -> None:
+    """Work of a force held over a physics step, with the velocities at both ends (semi-implicit Euler moves the
+    position with the end velocity): for a frictionless push it equals the kinetic energy gained, to round-off."""
+    sim = _bouncing_block(tmp_path)
+    controls = np.zeros((2, 30, 1))
+    controls[0, :5], controls[0, 5:10] = 0.2, -0.2
+    controls[1, :10] = 1.0
+    physics_controls = np.repeat(controls, 2, axis=1)
+    physics_controls = np.concatenate([physics_controls, physics_controls[:, -1:]], axis=1)
+    states, sensors = sim._rollout.rollout(sim.model, sim._data, sim.initial_state(np.zeros(2)), physics_controls)
+    gain = sim.energy_gain(sensors)
+    assert gain.shape == (2, 60)
+    assert np.abs(gain[0]).max() < 1e-9 and np.abs(gain[1, :20]).max() < 1e-9  # pushes, before any end stop
+    velocity = states[1, :60, 2]  # after each physics step (the extra one only reads the sensors)
+    kinetic = 0.5 * velocity**2
+    rebound = int(np.argmax(velocity < 0))  # the first physics step moving back
+    # coasting back from the end stop, the gain is the kinetic energy beyond the 8 J of work the push did
+    push_work = 0.5 * velocity[19] ** 2
+    assert 7.9 < push_work < 8.1
+    coast = slice(rebound + 3, rebound + 15)
+    np.testing.assert_allclose(gain[1, coast], kinetic[coast] - push_work, atol=1e-9)
+    assert gain[1, coast].min() > 1.0  # four times the default tolerance (0.25 J/kg)

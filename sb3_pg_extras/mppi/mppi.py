@@ -73,8 +73,9 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
     Costs are minus the (``gamma``-discounted) rewards of the imagined steps (a terminated sequence earns nothing
     after its termination, and pays ``termination_cost`` for every step of the horizon it loses) plus an optional
     control cost. A sampled sequence whose rollout diverged (in the simulator: MuJoCo's instability check fired, a
-    state is not finite or an acceleration exceeds 1e5; with known or learned dynamics: a predicted state or a reward
-    is not finite) gets weight 0; if every sequence diverged, the (shifted) nominal plan is kept, and the counts are
+    state is not finite, an acceleration exceeds 1e5, or the rollout gained more than 0.25 J per kg of the model's
+    mass beyond its actuators' work; with known or learned dynamics: a predicted state or a reward is not finite) gets
+    weight 0; if every sequence diverged, the (shifted) nominal plan is kept, and the counts are
     logged under ``planner/``. Rewards and terminations come from ``reward_fn`` /
     ``termination_fn`` (in every mode: in the simulator mode they score the observations of the rolled-out states),
     the env's known functions, or learned heads. Settings that the resolved mode does not use (``dynamics_fn``
@@ -322,6 +323,8 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         if logger is not None:
             logger.record("planner/diverged_fraction", self.planner.n_diverged / max(self.planner.n_sampled, 1))
             logger.record("planner/all_diverged", self.planner.n_all_diverged)
+            for name, value in self._backend.diagnostics().items():
+                logger.record(f"planner/{name}", value)
         return out
 
     # The state is one array of plans, not SB3's tuple of arrays: SB3 hands any state object back unchanged.

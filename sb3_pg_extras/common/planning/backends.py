@@ -99,6 +99,10 @@ class RolloutBackend(ABC):
         a goal)."""
         return 0.0
 
+    def diagnostics(self) -> dict[str, float]:
+        """What the backend counts of its rollouts, by name (the algorithm logs them under ``planner/``)."""
+        return {}
+
 
 class _OpenLoopBackend(RolloutBackend):
     """Open-loop rollouts of a torch transition model (:func:`open_loop_rollout`), scored by reward and termination
@@ -260,6 +264,12 @@ class SimulatorBackend(RolloutBackend):
     @property
     def alive_reward(self) -> float:
         return float(self.spec.alive_reward(self.env.unwrapped))
+
+    def diagnostics(self) -> dict[str, float]:
+        """``energy_gain_fraction``: the sampled sequences whose rollout diverged by gaining energy beyond its
+        actuators' work (:class:`SimulatorRollout`), over all rolled out so far."""
+        simulator = self.simulator
+        return {"energy_gain_fraction": simulator.n_energy_gain / max(simulator.n_rollouts, 1)}
 
 
 __all__ = [
