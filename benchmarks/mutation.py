@@ -321,6 +321,27 @@ EQUIVALENT: list[Equivalent] = [
         "any negative step means no refit yet: both uses of it compare it with 0 (-0 is run)",
         becomes="= -2",
     ),
+    *(
+        Equivalent(
+            "common/dynamics/model.py",
+            "std = data.std(0, unbiased=False) if len(data) > 1 else th.ones_like(self.std)",
+            (operator,),
+            "one sample's (biased) std is 0, which the eps floor turns into the 1 of ones_like; only an empty fit differs, "
+            "whose mean is NaN either way (the trainer refuses to fit on nothing)",
+            becomes=becomes,
+        )
+        for operator, becomes in (
+            ("NumberReplacer", "len(data) > 0"),
+            ("ReplaceComparisonOperator_Gt_GtE", None),
+            ("ReplaceComparisonOperator_Gt_NotEq", None),
+        )
+    ),
+    Equivalent(
+        "common/dynamics/model.py",
+        "done_prob = th.sigmoid(logits.squeeze(-1)) if self.learn_termination else None",
+        ("ReplaceUnaryOperator_Delete_USub", "ReplaceUnaryOperator_USub_UAdd"),
+        "the logits of predict are (batch, 1): dim 1 is dim -1",
+    ),
     Equivalent(
         "common/dynamics/trainer.py",
         "def holdout_mse(model: DynamicsModel, data: Transitions, batch_size: int = 4096)",

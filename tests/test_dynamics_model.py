@@ -10,6 +10,13 @@ from sb3_pg_extras.common.dynamics import DynamicsModel, Normalizer, Transitions
 th.set_num_threads(1)
 
 
+def test_an_ensemble_needs_a_member_and_between_one_and_all_members_as_elites():
+    with pytest.raises(ValueError, match="at least one member"):
+        DynamicsModel(2, 1, n_members=0, n_elites=0)
+    for n_members, n_elites in ((1, 1), (3, 3)):
+        assert DynamicsModel(2, 1, n_members=n_members, n_elites=n_elites, hidden_sizes=[4]).n_elites == n_elites
+
+
 def test_member_modes_refuse_every_unknown_name():
     model = DynamicsModel(2, 1, n_members=3, n_elites=2, hidden_sizes=[4])
     for mode in ("all", "uniform", "Fixed"):  # sorting before and after "fixed"
