@@ -154,6 +154,7 @@ class SimulatorRollout:
         # over the life of this object: rollouts, those marked diverged, those of them found by the energy check, and
         # those in which MuJoCo's own instability check fired (each such rollout printed one MuJoCo warning)
         self.n_rollouts = self.n_diverged = self.n_energy_gain = self.n_mujoco_unstable = 0
+        self.last_energy_gain: np.ndarray | None = None  # (K, H * frame_skip) of the last call (:meth:`energy_gain`)
 
     def initial_state(self, observation: np.ndarray) -> np.ndarray:
         """The full-physics state (1, nstate) of the simulator behind one observation (at time 1 s: the dynamics of the
@@ -249,8 +250,9 @@ class SimulatorRollout:
     def energy_gained(self, sensors: np.ndarray) -> np.ndarray:
         """(K, H) True from the first env step of each rollout by whose end it gained more than the tolerance
         (``max_energy_gain`` x the model's mass) beyond its actuators' work; a non-finite balance counts too."""
+        self.last_energy_gain = self.energy_gain(sensors)  # kept for diagnostics
         with np.errstate(invalid="ignore"):
-            return self._per_env_step(~(self.energy_gain(sensors) <= self.energy_tolerance))
+            return self._per_env_step(~(self.last_energy_gain <= self.energy_tolerance))
 
     def _score_observations(
         self, observation: np.ndarray, controls: np.ndarray, qpos_before: np.ndarray, qpos_after: np.ndarray,
