@@ -5,9 +5,9 @@ gained beyond the work of the actuators (``SimulatorRollout.energy_gain``), with
 the model's mass set here (``none``: no check, the rollouts are scored as without it). The episode is run as
 ``python -m benchmarks.mppi defaults`` runs it (MPPI seeded ``seed``, the env ``seed + 10000``, deterministic).
 
-    python -m benchmarks.mppi_energy --seed 100 --tolerance none --steps 450   # the runaway without the check
-    python -m benchmarks.mppi_energy --seed 100 --tolerance 1.0                # a looser check than the default
-    python -m benchmarks.mppi_energy --seed 100                                # the default tolerance
+    python -m benchmarks.studies.mppi_energy --seed 100 --tolerance none --steps 450   # the runaway without the check
+    python -m benchmarks.studies.mppi_energy --seed 100 --tolerance 1.0                # a looser check than the default
+    python -m benchmarks.studies.mppi_energy --seed 100                                # the default tolerance
 
 Prints a summary every 25 steps and writes one CSV row per env step to ``--out`` (not kept in the repository).
 """
