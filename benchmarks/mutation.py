@@ -392,21 +392,11 @@ EQUIVALENT: list[Equivalent] = [
         "are never above a threshold >= 0 (DynamicsSettings checks it)",
         becomes="clamp_min(-0.999999999999)",
     ),
-    Equivalent(
-        "envs/classic.py",
-        "torque = action[..., 0]",
-        ("NumberReplacer",),
-        _INDEX_0,
-        becomes="action[..., -1]",
-        within="pendulum_reward",
-    ),
-    Equivalent(
-        "envs/classic.py",
-        "torque = action[..., 0]",
-        ("NumberReplacer",),
-        _INDEX_0,
-        becomes="action[..., -1]",
-        within="pendulum_dynamics",
+    *(
+        Equivalent(
+            "envs/classic.py", "torque = action[..., 0]", ("NumberReplacer",), _INDEX_0, becomes="action[...,-1]", within=where
+        )
+        for where in ("pendulum_reward", "pendulum_dynamics")
     ),
     Equivalent("envs/classic.py", "ctrl_cost = action[..., 0]", ("NumberReplacer",), _INDEX_0, becomes="action[..., -1]"),
     Equivalent("envs/classic.py", "force = action[..., 0]", ("NumberReplacer",), _INDEX_0, becomes="action[..., -1]"),
