@@ -321,3 +321,40 @@ def test_the_energy_balance_of_a_frictionless_push_is_zero_and_of_the_bounce_is_
     coast = slice(rebound + 3, rebound + 15)
     np.testing.assert_allclose(gain[1, coast], kinetic[coast] - push_work, atol=1e-9)
     assert gain[1, coast].min() > 1.0  # four times the default tolerance (0.25 J/kg)
+
+
+def test_instability_is_marked_from_the_env_step_of_a_time_jump_a_too_large_acceleration_or_a_non_finite_state() -> None:
+    _, obs = env_after_random_steps("HalfCheetah-v5", 3)
+    env = gym.make("HalfCheetah-v5").unwrapped
+    dt, frame_skip, nq = env.model.opt.timestep, env.frame_skip, env.model.nq
+    limit = 0.5 / dt  # the largest acceleration allowed: a velocity change of 0.5 in one physics step
+    sim = SimulatorRollout(env, SIMULATOR_SPECS["HalfCheetah-v5"], max_acceleration=limit)
+    start = sim.initial_state(obs)
+    start[0, 1 + nq :] = 0.0  # a full-physics state is (time, qpos, qvel, ...): at rest
+    horizon, rows = 4, 7
+    states = np.repeat(np.repeat(start[:, None], horizon * frame_skip, axis=1), rows, axis=0)
+    states[..., 0] = start[0, 0] + dt * np.arange(1, horizon * frame_skip + 1)  # physics step j ends at t0 + (j + 1) dt
+    states[1, 7:, 0] -= 0.6 * dt  # the time off by more than half a step from physics step 7 (in env step 1)
+    states[2, 7:, 0] += 0.4 * dt  # by less
+    states[3, 12:, 1 + nq] = 0.5  # an acceleration of exactly the limit at physics step 12 (env step 2)
+    states[4, 12:, 1 + nq] = 0.50001  # just above it
+    states[5, 19, 3] = np.nan  # a non-finite state at the last physics step of env step 3
+    states[6, 0, 0] = np.nan  # a NaN time at the first physics step
+    diverged = sim.unstable(start, states)
+    assert diverged.tolist() == [
+        [False] * 4,
+        [False, True, True, True],
+        [False] * 4,
+        [False] * 4,
+        [False, False, True, True],
+        [False, False, False, True],
+        [True] * 4,
+    ]
+
+
+def test_the_acceleration_bound_must_be_positive() -> None:
+    env = gym.make("HalfCheetah-v5").unwrapped
+    for bound in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_acceleration must be > 0"):
+            SimulatorRollout(env, SIMULATOR_SPECS["HalfCheetah-v5"], max_acceleration=bound)
+    assert SimulatorRollout(env, SIMULATOR_SPECS["HalfCheetah-v5"], max_acceleration=0.5).max_acceleration == 0.5
