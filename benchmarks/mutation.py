@@ -97,7 +97,47 @@ MODULES: dict[str, list[str]] = {
     "common/planning/simulator.py": ["tests/test_simulator.py"],
     "common/planning/backends.py": ["tests/test_planning_backends.py"],
     "common/value_gradients.py": ["tests/test_svg.py"],
+    # the algorithm files: only their loss code (SCOPES), against the algorithm's own tests
+    "reinforce/reinforce.py": ["tests/test_reinforce.py"],
+    "npg/npg.py": ["tests/test_npg.py"],
+    "offpac/offpac.py": ["tests/test_offpac.py"],
+    "sac_discrete/sac_discrete.py": ["tests/test_sac_discrete.py"],
+    "svg/svg.py": ["tests/test_svg.py"],
+    "mbpo/mbpo.py": ["tests/test_mbpo.py"],
+    "mppi/mppi.py": ["tests/test_mppi.py"],
 }
+
+# Modules of which only some functions are mutated (bare names, as cosmic-ray reports a mutant's enclosing
+# definition): the loss and update code of each algorithm file. The rest of those files is SB3 plumbing
+# (construction, argument checks, learn, saving) whose behavior tests/test_generic.py and the algorithm's tests check
+# by running it, not maths a single-token slip could leave plausible; its mutants are reported as out of scope.
+SCOPES: dict[str, tuple[str, ...]] = {
+    "reinforce/reinforce.py": ("train", "_fit_baseline", "policy_loss", "_policy_step"),
+    "npg/npg.py": ("train", "_fit_value", "_natural_step"),
+    "offpac/offpac.py": ("_gradient_step", "_q_taken", "expected_q", "_update_critic", "_update_actor", "_policy_terms"),
+    "sac_discrete/sac_discrete.py": (
+        "resolve_target_entropy",
+        "_gradient_step",
+        "_temperature",
+        "soft_target",
+        "_update_critic",
+        "_update_actor_and_temperature",
+    ),
+    "svg/svg.py": (
+        "train",
+        "_policy",
+        "_min_q",
+        "_update_temperature",
+        "_update_critic",
+        "_update_actor",
+        "actor_objective",
+        "act",
+        "path_noise",
+    ),
+    "mbpo/mbpo.py": ("linear_rollout_horizon", "rollout_horizon", "train", "_imagine"),
+    "mppi/mppi.py": ("plan", "resolved_termination_cost", "train"),
+}
+OUT_OF_SCOPE_REASON = "outside the module's loss code (SCOPES)"
 
 _ARITH = "(Add|Sub|Mul|Div|FloorDiv|Mod|Pow)"
 _BITWISE = "(LShift|RShift|BitOr|BitAnd|BitXor)"
@@ -531,7 +571,8 @@ class Mutant:
     line: int
     column: int
     definition: str | None
-    outcome: str = "pending"  # killed / timeout / survived / incompetent / equivalent / excluded / not-sampled
+    outcome: str = "pending"  # killed / timeout / survived / incompetent / equivalent / excluded / not-sampled /
+    # out-of-scope
     reason: str = ""
     diff: str = ""
 
@@ -555,8 +596,8 @@ class ModuleResult:
         return sum(m.outcome in outcomes for m in self.mutants)
 
     @property
-    def generated(self) -> int:  # mutants of the kept operator kinds
-        return len(self.mutants) - self.count("excluded")
+    def generated(self) -> int:  # mutants of the kept operator kinds, in the module's scope
+        return len(self.mutants) - self.count("excluded", "out-of-scope")
 
     @property
     def tried(self) -> int:
@@ -583,6 +624,8 @@ def fingerprint(module: str, root: Path = ROOT) -> str:
     for name in [f"{PACKAGE}/{module}", *MODULES[module], "tests/conftest.py"]:
         path = root / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    if module in SCOPES:
+        digest.update(repr(SCOPES[module]).encode())
     entries = [e for e in EQUIVALENT if e.module == module]
     if entries:  # (a module without entries keeps the fingerprint it had before the list existed)
         digest.update(repr(entries).encode())
@@ -622,7 +665,7 @@ def entry_of(result: ModuleResult) -> dict:
             m.column,
             m.definition,
             m.outcome,
-            "" if m.outcome == "excluded" else m.reason,
+            "" if m.outcome in ("excluded", "out-of-scope") else m.reason,
             m.diff if m.outcome == "survived" else "",
         ]
         for m in result.mutants
@@ -760,6 +803,8 @@ def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args
             excluded = next((p for p in EXCLUDED_OPERATORS if re.match(p, spec.operator_name)), None)
             if excluded is not None:
                 mutant.outcome, mutant.reason = "excluded", excluded
+            elif module in SCOPES and spec.definition_name not in SCOPES[module]:
+                mutant.outcome, mutant.reason = "out-of-scope", OUT_OF_SCOPE_REASON
             elif any(start <= tuple(spec.start_pos) and tuple(spec.end_pos) <= end for start, end in annotations):
                 mutant.outcome, mutant.reason = "equivalent", ANNOTATION_REASON
             elif (entry := equivalent_entry(by_line, mutant, mutated_line)) is not None:
@@ -773,7 +818,8 @@ def run_module(module: str, tests: list[str], sandbox: Path, workdir: Path, args
             kinds = Counter(m.operator.split("_")[0] for m in result.mutants if m.outcome == "pending")
             print(
                 f"{module}: {result.count('pending')} to run ({result.count('excluded')} of excluded operator kinds, "
-                f"{result.count('equivalent')} marked equivalent) {dict(kinds)}"
+                f"{result.count('equivalent')} marked equivalent, {result.count('out-of-scope')} out of scope) "
+                f"{dict(kinds)}"
             )
             return result
         candidates = [m for m in result.mutants if m.outcome == "pending"]
@@ -906,6 +952,20 @@ def write_report(stored: dict[str, ModuleResult], args: argparse.Namespace, comm
         "never evaluated; reasons below) and `incompetent` ones (the mutation could not be applied or run) are not scored. "
         "`mutants` counts those of the kept operator kinds.",
         "",
+    ]
+    scoped = [r for r in [*results, *stale] if r.module in SCOPES]
+    if scoped:
+        out += [
+            "The algorithm files are mutated in their loss and update code only (`SCOPES` in benchmarks/mutation.py): "
+            + "; ".join(
+                f"`{r.module}`: {', '.join(f'`{f}`' for f in SCOPES[r.module])} ({r.count('out-of-scope')} mutants "
+                "elsewhere in the file not run)"
+                for r in scoped
+            )
+            + ".",
+            "",
+        ]
+    out += [
         "| module | tests | mutants | tried | killed | timeout | survived | incompetent | equivalent | score "
         "| s per mutant | run |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",

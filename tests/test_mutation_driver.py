@@ -70,6 +70,22 @@ def test_every_equivalent_entry_matches_one_line_of_a_listed_module() -> None:
         assert sum(map(len, by_line.values())) == sum(e.module == module for e in driver.EQUIVALENT)
 
 
+def test_every_scope_names_functions_of_its_module_and_every_algorithm_file_is_scoped() -> None:
+    import ast
+
+    driver = _load_driver()
+    assert set(driver.SCOPES) <= set(driver.MODULES)
+    for module, functions in driver.SCOPES.items():
+        tree = ast.parse((driver.ROOT / driver.PACKAGE / module).read_text())
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        assert set(functions) <= defined, f"{module}: {set(functions) - defined} not defined"
+    algorithms = {
+        p.relative_to(driver.ROOT / driver.PACKAGE).as_posix() for p in (driver.ROOT / driver.PACKAGE).glob("*/*.py")
+    }
+    algorithms = {m for m in algorithms if m.split("/")[0] == m.split("/")[1].removesuffix(".py")}
+    assert algorithms == set(driver.SCOPES)  # each algorithm's own file, e.g. svg/svg.py
+
+
 def test_library_code_has_no_mutation_pragmas() -> None:
     driver = _load_driver()
     marked = [p for p in (driver.ROOT / driver.PACKAGE).rglob("*.py") if "no mutate" in p.read_text()]
