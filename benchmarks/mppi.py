@@ -7,6 +7,8 @@ CPU thread.
     python -m benchmarks.mppi pendulum            # known dynamics, K=1000, H=30, 10 episodes, vs pytorch_mppi
     python -m benchmarks.mppi halfcheetah         # the true simulator, one 1000-step episode per (K, H)
     python -m benchmarks.mppi learned             # learned ensemble vs SB3 SAC on Pendulum-v1, 3000 env steps
+    python -m benchmarks.mppi pendulum_sac --episodes 50 --seeds 1000 1001 1002   # zoo entry vs SAC, same starts
+    python -m benchmarks.mppi learned_defaults --envs InvertedPendulum-v5 --steps 2000 --episodes 2
     python -m benchmarks.mppi defaults --envs InvertedPendulum-v5 --episodes 1   # MPPI("MlpPolicy", env), no setting
     python -m benchmarks.mppi upright --seeds 0   # HalfCheetah-v5 planned on a reward that penalizes somersaults
 
@@ -308,10 +310,90 @@ def learned(args: argparse.Namespace) -> None:
     write("learned", rows, summary)
 
 
+def learned_defaults(args: argparse.Namespace) -> None:
+    """``MPPI("MlpPolicy", env, dynamics_mode="learned", seed=seed)`` with every other default (1000 uniform random
+    steps, then planning on the ensemble refitted every 250 steps), ``learn(--steps)``, then ``--episodes``
+    deterministic episodes on an env seeded ``seed + 10000 + episode`` (as ``defaults`` evaluates)."""
+    rows = []
+    for env_id in args.envs:
+        for seed in args.seeds:
+            model = MPPI("MlpPolicy", env_id, dynamics_mode="learned", seed=seed)
+            began = time.perf_counter()
+            model.learn(args.steps)
+            train_s = time.perf_counter() - began
+            for episode in range(args.episodes):
+                total, steps, planning, _ = run_episode(env_id, seed + 10_000 + episode, ours(model, deterministic=True))
+                rows.append({"env": env_id, "seed": seed, "episode": episode, "env_steps": args.steps, "return": total,
+                             "steps": steps, "train_s": train_s, "s_per_action": planning / steps})  # fmt: skip
+                print(rows[-1], flush=True)
+    summary = [f"`MPPI(\"MlpPolicy\", env, dynamics_mode=\"learned\", seed=seed)` with every other default (K = 1000, "
+               f"H = 30, 1000 uniform random steps, the ensemble refitted every 250 steps), trained for {args.steps} env "
+               f"steps, seeds {args.seeds}, then {args.episodes} deterministic episode(s) per seed on an env seeded "
+               "`seed + 10000 + episode`."]  # fmt: skip
+    for env_id in args.envs:
+        returns = np.array([r["return"] for r in rows if r["env"] == env_id])
+        summary.append(f"- {env_id}: {returns.mean():.1f} +/- {returns.std(ddof=1) if len(returns) > 1 else 0.0:.1f} "
+                       f"over {len(returns)} episodes (min {returns.min():.1f})")  # fmt: skip
+    write("learned_defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs), rows, summary)
+
+
+PAIRED_STARTS = 200_000  # env seeds of the paired comparison's starts: no run or tuning ever used them
+
+
+def pendulum_sac(args: argparse.Namespace) -> None:
+    """MPPI's Pendulum-v1 zoo entry (the known dynamics; nothing to train) against SB3 SAC trained here with
+    rl_zoo3's Pendulum-v1 entry (its 20k steps; seeds ``--seeds``), both deterministic, on the same ``--episodes``
+    starts (env seeded ``200000 + i``). Pendulum's return depends mostly on how far from upright an episode starts
+    (about -120 from most starts, -330 to -380 from near the bottom), so two means over different starts differ by
+    the luck of the draw (a 50-episode mean has a standard error of about 12); the per-start difference does not,
+    and its bootstrap CI says whether either controller is better."""
+    from benchmarks import run as harness
+
+    starts = [PAIRED_STARTS + i for i in range(args.episodes)]
+    mppi, _, _ = harness.build("mppi", "Pendulum-v1", args.seeds[0])
+    rows = []
+    for start in starts:
+        total, steps, planning, _ = run_episode("Pendulum-v1", start, ours(mppi, deterministic=True))
+        rows.append({"controller": "mppi", "seed": args.seeds[0], "start": start, "return": total, "steps": steps,
+                     "s_per_action": planning / steps})  # fmt: skip
+    for seed in args.seeds:
+        sac, budget, _ = harness.build("sac", "Pendulum-v1", seed)
+        sac.learn(budget)
+
+        def act(obs: np.ndarray, state: Any, start: bool, model: Any = sac) -> tuple[np.ndarray, Any]:
+            return model.predict(obs, deterministic=True)[0], None
+
+        for start in starts:
+            total, steps, planning, _ = run_episode("Pendulum-v1", start, act)
+            rows.append({"controller": "sac", "seed": seed, "start": start, "return": total, "steps": steps,
+                         "s_per_action": planning / steps})  # fmt: skip
+        print(f"  sac seed {seed}: {np.mean([r['return'] for r in rows[-len(starts) :]]):.1f}", flush=True)
+    ms = 1e3 * np.mean([r["s_per_action"] for r in rows if r["controller"] == "mppi"])
+    mine = np.array([r["return"] for r in rows if r["controller"] == "mppi"])
+    rng = np.random.default_rng(0)
+    summary = [f"Pendulum-v1, {args.episodes} starts (env seeds {starts[0]}-{starts[-1]}), deterministic actions. "
+               f"MPPI: its zoo entry (known dynamics, K = 1000, H = 30, seed {args.seeds[0]}). SAC: SB3 SAC with "
+               f"rl_zoo3's Pendulum-v1 entry, trained here for its 20k steps, seeds {args.seeds}. Differences are "
+               "per start (MPPI minus SAC), with a 95% bootstrap CI over starts (10,000 resamples).",
+               f"- MPPI: {mine.mean():.1f} +/- {mine.std(ddof=1):.1f} (standard error "
+               f"{mine.std(ddof=1) / np.sqrt(len(mine)):.1f}), {ms:.0f} ms per action"]  # fmt: skip
+    for seed in args.seeds:
+        theirs = np.array([r["return"] for r in rows if r["controller"] == "sac" and r["seed"] == seed])
+        diff = mine - theirs
+        means = diff[rng.integers(0, len(diff), (10_000, len(diff)))].mean(1)
+        low, high = np.percentile(means, [2.5, 97.5])
+        summary.append(f"- SAC seed {seed}: {theirs.mean():.1f} +/- {theirs.std(ddof=1):.1f}; MPPI minus SAC per start "
+                       f"{diff.mean():+.1f}, 95% CI [{low:+.1f}, {high:+.1f}]")  # fmt: skip
+    write("pendulum_sac", rows, summary)
+
+
 def main() -> None:
     th.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("pendulum", "halfcheetah", "simulator", "learned", "defaults", "upright"))
+    parser.add_argument(
+        "part",
+        choices=("pendulum", "pendulum_sac", "halfcheetah", "simulator", "learned", "learned_defaults", "defaults", "upright"),
+    )
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--h", type=int, default=30)
     parser.add_argument("--episodes", type=int, default=10)
@@ -329,7 +411,9 @@ def main() -> None:
     if args.steps is None:
         args.steps = 3000 if args.part == "learned" else 1000
     parts = {"pendulum": pendulum, "halfcheetah": halfcheetah, "simulator": simulator, "learned": learned}
-    {**parts, "defaults": defaults, "upright": upright}[args.part](args)
+    {**parts, "defaults": defaults, "upright": upright, "pendulum_sac": pendulum_sac, "learned_defaults": learned_defaults}[
+        args.part
+    ](args)
 
 
 if __name__ == "__main__":
