@@ -10,6 +10,7 @@ CPU thread.
     python -m benchmarks.mppi pendulum_sac --episodes 50 --seeds 1000 1001 1002   # zoo entry vs SAC, same starts
     python -m benchmarks.mppi learned_defaults --envs InvertedPendulum-v5 --steps 2000 --episodes 2
     python -m benchmarks.mppi defaults --envs InvertedPendulum-v5 --episodes 1   # MPPI("MlpPolicy", env), no setting
+                                                  # (resumes: finished episodes are kept in a .partial.csv)
     python -m benchmarks.mppi upright --seeds 0   # HalfCheetah-v5 planned on a reward that penalizes somersaults
 
 ``pendulum`` needs the ``pytorch_mppi`` package (installed for this benchmark only, not a dependency of the
@@ -155,6 +156,26 @@ def write(part: str, rows: list[dict[str, Any]], summary: list[str]) -> None:
     (out / f"mppi_{part}.md").write_text("\n".join(lines) + "\n")
 
 
+def _number(text: str) -> Any:
+    """A CSV field back as the int, float or string it was written from."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _append_row(path: Path, row: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with open(path, "a", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
@@ -229,11 +250,20 @@ def defaults(args: argparse.Namespace) -> None:
     length. On the MuJoCo envs the default mode is the simulator, which learns nothing from env steps, so the
     return after any training budget is the return of these episodes; this part measures it without the hours of
     ``learn()`` that the suite would spend first."""
-    rows = []
+    name = "defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs)
+    partial = folder(name) / f"mppi_{name}.partial.csv"  # one row per finished episode: a stopped run resumes
+    rows: list[dict[str, Any]] = []
+    if partial.exists():
+        with open(partial, newline="") as file:
+            rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(file)]
+    done = {(r["env"], r["seed"], r["episode"]) for r in rows}
     for env_id in args.envs:
         for seed in args.seeds:
-            model = MPPI("MlpPolicy", env_id, seed=seed)
+            model = None
             for episode in range(args.episodes):
+                if (env_id, seed, episode) in done:
+                    continue
+                model = model or MPPI("MlpPolicy", env_id, seed=seed)
                 total, steps, planning, path = run_episode(env_id, seed + 10_000 + episode,
                                                            ours(model, deterministic=True))  # fmt: skip
                 rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
@@ -241,6 +271,8 @@ def defaults(args: argparse.Namespace) -> None:
                              "diverged_samples": model.planner.n_diverged,
                              "all_diverged": model.planner.n_all_diverged, **_simulator_counts(model)})  # fmt: skip
                 print(rows[-1], flush=True)
+                _append_row(partial, rows[-1])
+    rows = [r for r in rows if r["env"] in args.envs and r["seed"] in args.seeds and r["episode"] < args.episodes]
     summary = [f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode "
                f"`auto`), seeds {args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded "
                "`seed + 10000 + episode`, as the defaults suite evaluates. Nothing is trained first: in the "
@@ -248,7 +280,8 @@ def defaults(args: argparse.Namespace) -> None:
     for env_id in args.envs:
         returns = np.array([r["return"] for r in rows if r["env"] == env_id])
         summary.append(f"- {env_id}: {returns.mean():.1f} +/- {returns.std():.1f} over {len(returns)} episodes")
-    write("defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs), rows, summary)
+    write(name, rows, summary)
+    partial.unlink()
 
 
 UPRIGHT_WEIGHT = 2.0  # reward lost per radian of root rotation away from level
