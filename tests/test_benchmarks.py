@@ -370,6 +370,41 @@ def test_model_fit_compares_a_capped_first_fit_with_early_stopping(tmp_path) -> 
     assert "python -m benchmarks.studies.model_fit --env Pendulum-v1" in report and report.count("| early stopping |") == 3
 
 
+def test_model_bootstrap_fits_both_arms_on_the_same_data_and_scores_the_elites(tmp_path) -> None:
+    study = load_benchmark_script("model_bootstrap")
+    kwargs = "{n_members: 3, n_elites: 2, hidden_sizes: [8]}"
+    argv = ["--env", "Pendulum-v1", "--transitions", "200", "--max-epochs", "2", "--seeds", "1", "2", "--test", "100",
+            "--dynamics-kwargs", kwargs, "--name", "boot", "--out", str(tmp_path)]  # fmt: skip
+    study.main(argv)
+    rows = list(csv.DictReader(open(tmp_path / "boot.csv")))
+    expected = [(arm, seed) for arm in ("on", "off") for seed in ("1", "2")] + [("on", "mean"), ("off", "mean")]
+    assert [(r["bootstrap"], r["seed"]) for r in rows] == expected
+    assert all(r["epochs"] in ("2", "2.0") and float(r["disagreement"]) > 0 for r in rows)
+    assert all(0 <= float(r["within_2std"]) <= 1 for r in rows)
+    report = (tmp_path / "boot.md").read_text()
+    assert "python -m benchmarks.studies.model_bootstrap --env Pendulum-v1" in report and report.count("**mean**") == 2
+    with pytest.raises(SystemExit):  # the test transitions must not be a training seed's
+        study.main([*argv, "--test-seed", "1"])
+
+
+def test_model_bootstrap_scores_a_single_elite_as_one_gaussian() -> None:
+    import torch as th
+
+    from sb3_pg_extras.common.dynamics import DynamicsModel, Transitions
+    from sb3_pg_extras.common.dynamics.trainer import holdout_mse
+
+    study = load_benchmark_script("model_bootstrap")
+    th.manual_seed(0)
+    obs, actions, next_obs = th.randn(50, 3), th.randn(50, 1), th.randn(50, 3)
+    test = Transitions(obs, actions, next_obs, th.zeros(50), th.zeros(50))
+    model = DynamicsModel(3, 1, n_members=3, n_elites=2, hidden_sizes=[8])
+    scores = study.ensemble_scores(model, test)
+    assert scores["test_mse"] == pytest.approx(float(holdout_mse(model, test)[:2].mean()))
+    model.elites = th.tensor([1])  # one elite: no disagreement, the mixture is the moment-matched Gaussian
+    single = study.ensemble_scores(model, test)
+    assert single["disagreement"] == 0 and single["mixture_nll"] == pytest.approx(single["gaussian_nll"], rel=1e-5)
+
+
 def test_optimizer_speed_times_every_adam_variant_with_its_setting(tmp_path: Path) -> None:
     speed = load_benchmark_script("optimizer_speed")
     args = ["--env", "Pendulum-v1", "--net-arch", "8", "--batch-size", "8", "--steps", "2", "--repeats", "1"]
