@@ -110,7 +110,7 @@ MODULES: dict[str, list[str]] = {
 # Modules of which only some functions are mutated (bare names, as cosmic-ray reports a mutant's enclosing
 # definition): the loss and update code of each algorithm file. The rest of those files is SB3 plumbing
 # (construction, argument checks, learn, saving) whose behavior tests/test_generic.py and the algorithm's tests check
-# by running it, not maths a single-token slip could leave plausible; its mutants are reported as out of scope.
+# by running it, not math a single-token slip could leave plausible; its mutants are reported as out of scope.
 SCOPES: dict[str, tuple[str, ...]] = {
     "reinforce/reinforce.py": ("train", "_fit_baseline", "policy_loss", "_policy_step"),
     "npg/npg.py": ("train", "_fit_value", "_natural_step"),
@@ -494,6 +494,15 @@ EQUIVALENT: list[Equivalent] = [
         "tril drops every entry with a negative lag, so a floor of -1 changes nothing kept (a floor of 1 changes the "
         "diagonal: run)",
         becomes="clamp_min(-1)",
+    ),
+    Equivalent(
+        "common/dynamics/functions.py",
+        'spec = env.get_attr("spec")[0]',
+        ("NumberReplacer",),
+        "an SB3 VecEnv holds copies of one env (one id): its first and last envs have the same spec (index 1 fails on "
+        "one env: run)",
+        becomes='get_attr("spec")[-1]',
+        within="vec_env_id",
     ),
 ]
 

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_pg_extras.common.dynamics import (
     KnownDynamics,
     check_env_id,
+    check_env_matches_functions,
     env_setting_overrides,
     resolve_transition_functions,
     unscale_actions,
@@ -113,3 +115,33 @@ def test_an_unused_learned_head_warning_names_the_function_that_replaces_it():
         resolve_transition_functions("X", None, reward_fn=_reward, termination_fn=_reward, learn_termination=True)
     with pytest.warns(UserWarning, match=r"`learn_termination=True` is unused: .* known function of 'Pendulum-v1'"):
         resolve_transition_functions("X", "Pendulum-v1", reward_fn=_reward, learn_termination=True)
+
+
+def test_the_unused_head_warning_points_at_the_callers_line():
+    with pytest.warns(UserWarning, match="is unused") as record:
+        resolve_transition_functions("X", "Pendulum-v1", reward_fn=_reward, learn_reward=True)
+    assert record[0].filename == __file__  # the first frame outside the package, however deep the warning is raised
+
+
+# a Pendulum under another id (it sorts after "Pendulum-v1"), made with g = 9.81 where Pendulum-v1's default is 10
+gym.register("PendulumAlias-v0", entry_point="gymnasium.envs.classic_control.pendulum:PendulumEnv", kwargs={"g": 9.81})
+
+
+def test_an_env_without_an_id_is_described_by_the_given_env_id_also_in_the_simulator_mode():
+    from gymnasium.envs.classic_control.pendulum import PendulumEnv
+
+    env = DummyVecEnv([PendulumEnv])  # made without gym.make: no spec, no id to compare
+    assert env.get_attr("spec")[0] is None
+    check_env_matches_functions("X", env, "Pendulum-v1", uses_known_functions=True)
+    check_env_matches_functions("X", env, "Pendulum-v1", uses_known_functions=True, simulator=True)
+
+
+def test_the_settings_check_applies_to_the_envs_own_id_only():
+    alias = DummyVecEnv([lambda: gym.make("PendulumAlias-v0")])
+    # another id with the same spaces: the user chose Pendulum-v1's functions; the alias's settings are not compared
+    # with Pendulum-v1's defaults (they are another registration's)
+    check_env_matches_functions("X", alias, "Pendulum-v1", uses_known_functions=True)
+    with pytest.raises(ValueError, match="simulator of 'Pendulum-v1' but trains on 'PendulumAlias-v0'"):
+        check_env_matches_functions("X", alias, "Pendulum-v1", uses_known_functions=True, simulator=True)
+    with pytest.raises(ValueError, match=r"made with g=9.81 \(default 10.0\)"):  # its own id: compared
+        check_env_matches_functions("X", DummyVecEnv([lambda: gym.make("Pendulum-v1", g=9.81)]), "Pendulum-v1", True)

@@ -115,8 +115,9 @@ def test_svg0_refuses_model_settings() -> None:
 
 @pytest.mark.parametrize(("cls", "setting"), [(SVG, "learn_reward"), (MBPO, "learn_termination"), (MBPO, "learn_reward")])
 def test_a_learned_head_that_a_known_function_replaces_warns(cls, setting) -> None:
-    with pytest.warns(UserWarning, match=f"`{setting}=True` is unused: .* known function of 'Pendulum-v1'"):
+    with pytest.warns(UserWarning, match=f"`{setting}=True` is unused: .* known function of 'Pendulum-v1'") as record:
         cls("MlpPolicy", "Pendulum-v1", **TINY[cls], **{setting: True})
+    assert record[0].filename == __file__  # the user's line, not the package's frames that raise it
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*is unused")
         cls("MlpPolicy", "Pendulum-v1", **TINY[cls])

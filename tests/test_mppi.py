@@ -267,3 +267,19 @@ def test_a_learned_reward_head_is_marked_where_the_predicted_state_diverges():
     next_obs, reward, done = model.predict(th.zeros(3, 1), th.tensor([[0.0], [2.0], [0.5]]), model.sample_members(3))
     assert th.isinf(next_obs[1]).all() and done is None
     assert reward[[0, 2]].eq(1).all() and th.isnan(reward[1])
+
+
+def test_a_round_in_which_every_sequence_diverged_keeps_the_plan_and_warns_at_the_users_line():
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=8, horizon=3, seed=0)
+
+    def nan_rollout(start, candidates, generator=None):
+        return th.full(candidates.shape[:2], float("nan")), th.ones(candidates.shape[:2], dtype=th.bool)
+
+    model._backend.rollout = nan_rollout
+    obs = np.zeros((1, 3), dtype=np.float32)
+    plans = np.full((1, 3, 1), 0.25, dtype=np.float32)
+    with pytest.warns(RuntimeWarning, match="every sampled sequence diverged") as record:
+        action, _ = model.predict(obs, state=plans, deterministic=True)
+    assert record[0].filename == __file__
+    assert model.planner.n_all_diverged == 1
+    np.testing.assert_allclose(action, [[0.5]])  # the kept plan's first action (0.25 of the [-2, 2] torque range)

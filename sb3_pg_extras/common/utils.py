@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TypeVar
 
+import stable_baselines3
 import torch as th
 from stable_baselines3.common.type_aliases import PyTorchObs
 
@@ -37,3 +40,25 @@ def repeat_observations(observations: PyTorchObs, n: int) -> PyTorchObs:
     if isinstance(observations, dict):
         return {key: value.repeat(n, *([1] * (value.dim() - 1))) for key, value in observations.items()}
     return observations.repeat(n, *([1] * (observations.dim() - 1)))
+
+
+# frames a warning is never attributed to: this package's, and those of the frameworks its calls pass through (SB3's
+# learn loop, torch's decorators such as inference_mode)
+_INTERNAL_DIRS = tuple(
+    os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+    for module in (sys.modules[__name__.split(".")[0]], th, stable_baselines3)
+    if module.__file__ is not None
+)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a ``warnings.warn`` issued by the caller of this function point at the first
+    frame outside this package (and outside SB3 and torch, whose code lies between the package's frames in a
+    ``learn()`` or under a torch decorator): the user's line (``MBPO(..., learn_reward=True)``, ``model.predict(obs)``),
+    however many of the package's own calls lie between it and the warning."""
+    frame = sys._getframe(1)  # the function that calls warnings.warn: stacklevel 1
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_INTERNAL_DIRS):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -30,6 +30,7 @@ from sb3_pg_extras.common.planning.backends import (
 )
 from sb3_pg_extras.common.planning.backends import MarkDivergedModel as _MarkDivergedModel  # noqa: F401 (its old name)
 from sb3_pg_extras.common.saving import CheckedFiles, CheckedReplayBuffer
+from sb3_pg_extras.common.utils import user_stacklevel
 from sb3_pg_extras.common.validation import (
     check_choice,
     check_common_arguments,
@@ -317,7 +318,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
                 "MPPI: every sampled sequence diverged (non-finite costs); the shifted previous plan is kept "
                 "(counted in `planner/all_diverged`)",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         logger = getattr(self, "_logger", None)  # set by learn(); predict() alone has none
         if logger is not None:

@@ -16,6 +16,7 @@ from gymnasium import spaces
 from gymnasium.envs.registration import load_env_creator
 from stable_baselines3.common.vec_env import VecEnv
 
+from sb3_pg_extras.common.utils import user_stacklevel
 from sb3_pg_extras.common.validation import check_no_vec_normalize, check_user_functions
 from sb3_pg_extras.envs import DynamicsFn, TransitionFn, UnknownEnvFunctionsError, get_env_functions, require_env_functions
 
@@ -242,7 +243,7 @@ def resolve_transition_functions(
                 f"{algo}: `learn_{piece}=True` is unused: the {piece} of model steps comes from {origin}, so the "
                 f"learned {piece} head would be trained and never used. Set `learn_{piece}=False`.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if source is not None or learned:
             continue
