@@ -200,7 +200,10 @@ ALGOS = [
         env_id="Pendulum-v1",
         extra_state=("dynamics.model", "dynamics.optimizer"),
         trains_policy=False,
-        zoo_trials=two_trials(dict(temperature=1.0, noise_std=0.5, horizon=10, n_samples=100, smoothing=0.0), smoothing=0.5),
+        zoo_trials=(  # knots, then smoothing without knots (the sampler asks for smoothing only without knots)
+            dict(temperature=1.0, noise_std=0.5, horizon=10, n_samples=100, n_knots=3),
+            dict(temperature=1.0, noise_std=0.5, horizon=10, n_samples=100, n_knots=None, smoothing=0.5),
+        ),
     ),
 ]
 

@@ -93,6 +93,12 @@ def test_learned_mode_fits_the_model_on_the_planners_data(tmp_path):
         (dict(termination_cost=float("nan")), "termination_cost"),
         (dict(termination_cost=-1.0), "termination_cost"),
         (dict(termination_cost="always"), "termination_cost"),
+        (dict(n_knots=1), "n_knots"),
+        (dict(n_knots=31), "n_knots"),  # more knots than the default horizon's 30 steps
+        (dict(n_knots=2.5), "n_knots"),
+        (dict(n_knots=True), "n_knots"),
+        (dict(n_knots=5, smoothing=0.5), "n_knots and smoothing"),
+        (dict(n_knots=5, control_cost=1.0), "n_knots cannot be used with control_cost"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, match):
@@ -283,3 +289,20 @@ def test_a_round_in_which_every_sequence_diverged_keeps_the_plan_and_warns_at_th
     assert record[0].filename == __file__
     assert model.planner.n_all_diverged == 1
     np.testing.assert_allclose(action, [[0.5]])  # the kept plan's first action (0.25 of the [-2, 2] torque range)
+
+
+def test_n_knots_reaches_the_planner_and_survives_save_load(tmp_path):
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=50, horizon=8, n_knots=np.int64(3), seed=0)
+    assert model.n_knots == 3 and type(model.n_knots) is int and model.planner.n_knots == 3
+    assert MPPI("MlpPolicy", "Pendulum-v1", n_samples=50, horizon=8).planner.n_knots is None  # off by default
+    obs = make_vec_env("Pendulum-v1", seed=1).reset()
+    action, state = model.predict(obs, deterministic=True)
+    assert state.shape == (1, 8, 1)  # the plan stays one action per step
+    model.save(tmp_path / "knots")
+    loaded = MPPI.load(tmp_path / "knots")
+    assert loaded.n_knots == 3 and loaded.planner.n_knots == 3
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], action)
+    # a file saved before n_knots existed loads without knots
+    del model.n_knots
+    model.save(tmp_path / "before")
+    assert MPPI.load(tmp_path / "before").planner.n_knots is None

@@ -1,12 +1,16 @@
 """MPPI math (common/planning) against plain loops, and the planner on a 1-D task with a known optimum."""
 
 import math
+from fractions import Fraction
 
+import numpy as np
 import pytest
 import torch as th
 
 from sb3_pg_extras.common.planning import (
     MPPIPlanner,
+    interpolate_knots,
+    knot_interpolation,
     mppi_weights,
     sequence_costs,
     shift_plan,
@@ -121,6 +125,14 @@ def test_planner_finds_the_known_optimum_and_more_iterations_help():
         (dict(noise_std=float("nan")), "`noise_std` must be finite"),
         (dict(termination_cost=float("inf")), "`termination_cost` must be finite"),
         (dict(low=1.0, high=-1.0), "low < high"),
+        (dict(n_knots=1), "n_knots"),
+        (dict(n_knots=4), "n_knots"),  # more knots than the horizon's 3 steps
+        (dict(n_knots=2.0), "n_knots"),
+        (dict(n_knots=True), "n_knots"),
+        (dict(n_knots="3"), "n_knots"),
+        (dict(n_knots=2, horizon=1), "n_knots"),
+        (dict(n_knots=2, smoothing=0.5), "n_knots and smoothing"),
+        (dict(n_knots=3, control_cost=0.1), "n_knots cannot be used with control_cost"),
     ],
 )
 def test_bad_planner_settings_are_refused(kwargs, match):
@@ -135,6 +147,9 @@ def test_planner_and_cost_defaults():
     assert (planner.smoothing, planner.low, planner.high) == (0.0, -1.0, 1.0)
     assert MPPIPlanner(n_samples=2, horizon=1, smoothing=0.5).smoothing == 0.5
     assert MPPIPlanner(n_samples=2, horizon=1, iterations=3).iterations == 3
+    assert planner.n_knots is None
+    knotted = MPPIPlanner(n_samples=2, horizon=5, n_knots=np.int64(3))  # a numpy integer, as a YAML file may give
+    assert knotted.n_knots == 3 and type(knotted.n_knots) is int
     gen = th.Generator().manual_seed(3)
     rewards, alive = th.randn(4, 3, generator=gen), th.ones(4, 3, dtype=th.bool)
     nominal, perturbations = th.randn(3, 2, generator=gen), th.randn(4, 3, 2, generator=gen)
@@ -214,3 +229,110 @@ def test_a_terminated_rollout_pays_for_the_steps_it_loses():
         planner = MPPIPlanner(n_samples=300, horizon=5, temperature=0.2, noise_std=0.6, termination_cost=cost)
         first[cost] = float(planner.plan(th.tensor(0.0), th.zeros(5, 1), falls, th.Generator().manual_seed(0))[0, 0])
     assert first[0.0] > 0.5 > first[2.0]
+
+
+def _interpolate_by_hand(knots: th.Tensor, horizon: int) -> th.Tensor:
+    """Linear interpolation, one step at a time: knot j at step j (H - 1) / (m - 1), exact fractions."""
+    n_knots = knots.shape[1]
+    out = th.empty(knots.shape[0], horizon, knots.shape[2], dtype=knots.dtype)
+    for h in range(horizon):
+        position = Fraction(h * (n_knots - 1), horizon - 1)  # in knot spacings
+        j = math.floor(position)
+        f = float(position - j)
+        for k in range(knots.shape[0]):
+            for a in range(knots.shape[2]):
+                value = (1 - f) * float(knots[k, j, a])
+                if f > 0:
+                    value += f * float(knots[k, j + 1, a])
+                out[k, h, a] = value
+    return out
+
+
+@pytest.mark.parametrize(("horizon", "n_knots"), [(2, 2), (3, 2), (7, 3), (10, 4), (12, 12), (40, 5), (100, 10), (9, 8)])
+def test_knot_interpolation_equals_a_loop(horizon, n_knots):
+    knots = th.randn(3, n_knots, 2, generator=th.Generator().manual_seed(horizon), dtype=th.float64)
+    out = interpolate_knots(knots, horizon)
+    th.testing.assert_close(out, _interpolate_by_hand(knots, horizon), rtol=0, atol=1e-12)
+    basis = knot_interpolation(horizon, n_knots, th.float64)
+    th.testing.assert_close(basis.sum(1), th.ones(horizon, dtype=th.float64))
+    # the first and the last step sit on the first and the last knot
+    assert th.equal(out[:, 0], knots[:, 0]) and th.equal(out[:, -1], knots[:, -1])
+    if n_knots == horizon:
+        assert th.equal(basis, th.eye(horizon, dtype=th.float64)) and th.equal(out, knots)
+
+
+def test_bad_knot_interpolation_settings_are_refused():
+    for horizon, n_knots in ((5, 1), (5, 6), (1, 1), (5, 2.0), (5.0, 2)):
+        with pytest.raises(ValueError, match="n_knots"):
+            knot_interpolation(horizon, n_knots)
+
+
+def _recording(seen: list):
+    def rollout(start, candidates, generator):
+        seen.append(candidates.clone())
+        # any cost that varies: the plan moves, so a second iteration samples around a different nominal plan
+        rewards = -(candidates[..., 0] - 0.3).abs()
+        return rewards, th.ones(candidates.shape[:2], dtype=th.bool)
+
+    return rollout
+
+
+def test_with_as_many_knots_as_steps_the_planner_does_what_it_does_without_knots():
+    """n_knots = horizon draws the same (K, H, action_dim) normals from the generator and the interpolation is the
+    identity: the candidates and the plan are bit-identical to those without knots."""
+    plans, seen = {}, {}
+    for n_knots in (None, 6):
+        seen[n_knots] = []
+        planner = MPPIPlanner(n_samples=8, horizon=6, temperature=0.5, noise_std=0.4, iterations=2, n_knots=n_knots)
+        plans[n_knots] = planner.plan(
+            th.zeros(1), th.full((6, 2), 0.1), _recording(seen[n_knots]), th.Generator().manual_seed(5)
+        )
+    assert len(seen[6]) == 2 and all(th.equal(a, b) for a, b in zip(seen[None], seen[6]))
+    assert th.equal(plans[None], plans[6])
+
+
+def test_the_planner_perturbs_a_dense_plan_by_interpolated_knot_noise():
+    seen: list = []
+    nominal = th.linspace(-0.5, 0.5, 10).unsqueeze(1).repeat(1, 2)  # a plan that is not on any knot grid
+    planner = MPPIPlanner(n_samples=5, horizon=10, noise_std=0.3, n_knots=4)
+    plan = planner.plan(th.zeros(1), nominal, _recording(seen), th.Generator().manual_seed(0))
+    knots = th.randn(5, 4, 2, generator=th.Generator().manual_seed(0))
+    expected = (nominal + 0.3 * interpolate_knots(knots, 10)).clamp(-1.0, 1.0)
+    th.testing.assert_close(seen[0], expected)
+    # the update is the weighted average of the (clipped) interpolated perturbations, applied to the dense plan
+    rewards, _ = _recording([])(None, seen[0], None)
+    weights = mppi_weights(-rewards.sum(1), planner.temperature)
+    th.testing.assert_close(plan, weighted_update(nominal, seen[0] - nominal, weights))
+
+
+_TRACK_HORIZON = 40
+_TARGET = 0.8 * th.sin(2 * math.pi * th.arange(_TRACK_HORIZON) / _TRACK_HORIZON)
+
+
+def _track_a_slow_sine(start, actions, generator=None):
+    """Reward for following one period of a sine over the horizon, minus 10 times the squared change of action: only
+    a smooth action sequence scores."""
+    a = actions[..., 0]
+    previous = th.cat([th.zeros(a.shape[0], 1), a[:, :-1]], 1)
+    rewards = -((a - _TARGET) ** 2) - 10.0 * (a - previous) ** 2
+    return rewards, th.ones_like(rewards, dtype=th.bool)
+
+
+def test_knots_find_a_smooth_plan_that_per_step_noise_misses():
+    """With 32 samples of 40 steps, per-step noise makes every candidate rough, so the weighted average is worse than
+    the zero plan it started from; 5 knots (linear interpolation) search a 5-dimensional space of smooth sequences and
+    cut the cost of the zero plan (12.8) to about 3. Broken interpolations score 8 or more: swapped weights (a sawtooth),
+    nearest knot or zero-order hold (jumps), shuffled steps."""
+    zero = th.zeros(_TRACK_HORIZON, 1)
+
+    def cost(plan: th.Tensor) -> float:
+        return -float(_track_a_slow_sine(None, plan.unsqueeze(0))[0].sum())
+
+    costs = {}
+    for n_knots in (None, 5):
+        planner = MPPIPlanner(
+            n_samples=32, horizon=_TRACK_HORIZON, temperature=0.1, noise_std=0.3, iterations=3, n_knots=n_knots
+        )
+        plans = [planner.plan(th.tensor(0.0), zero, _track_a_slow_sine, th.Generator().manual_seed(s)) for s in range(3)]
+        costs[n_knots] = sum(cost(plan) for plan in plans) / len(plans)
+    assert costs[5] < 0.4 * cost(zero) < cost(zero) < costs[None], costs

@@ -113,6 +113,11 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         like the rewards), a number >= 0, or ``"auto"``: in the simulator mode the env's reward for staying alive one
         step (``healthy_reward`` of Hopper-v5 / Walker2d-v5, 1 for InvertedPendulum-v5, 0 for HalfCheetah-v5), else 0
         (a known or learned termination may be a goal, as in MountainCarContinuous-v0)
+    :param n_knots: draw the perturbations at this many knots spread evenly over the horizon and interpolate them
+        linearly to its steps (2 <= n_knots <= horizon; the spline knots of MuJoCo MPC's predictive sampling, Howell et
+        al. 2022), so that a long horizon has few noise dimensions; the plan itself stays one action per step. Needs
+        ``smoothing = 0`` and ``control_cost = 0`` (see :class:`~sb3_pg_extras.common.planning.MPPIPlanner`). None
+        (default): every step its own perturbation
     :param learning_starts: uniform random env steps before the first fit of the model (learned dynamics only)
     :param model_train_freq: env steps between two refits of the learned ensemble
     :param dynamics_kwargs: settings of the learned ensemble (:class:`~sb3_pg_extras.common.dynamics.DynamicsSettings`)
@@ -149,6 +154,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         control_cost: float = 0.0,
         smoothing: float = 0.0,
         termination_cost: float | str = "auto",
+        n_knots: int | None = None,
         learning_starts: int = 1000,
         model_train_freq: int = 250,
         dynamics_kwargs: dict[str, Any] | None = None,
@@ -173,8 +179,8 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
             env = maybe_make_env(env, verbose)
             check_env_spaces("MPPI", env, (spaces.Box,), "flat_box")
         check_choice("dynamics_mode", dynamics_mode, DYNAMICS_MODES)
-        # the planner refuses bad K, H, lambda, noise, iterations and smoothing with a message naming them
-        MPPIPlanner(n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing)
+        # the planner refuses bad K, H, lambda, noise, iterations, smoothing and knots with a message naming them
+        MPPIPlanner(n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing, n_knots=n_knots)
         check_non_negative("control_cost", control_cost)
         if termination_cost != "auto":
             if isinstance(termination_cost, bool) or not isinstance(termination_cost, (int, float)):
@@ -192,6 +198,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         self.control_cost = control_cost
         self.smoothing = smoothing
         self.termination_cost = termination_cost
+        self.n_knots = None if n_knots is None else int(n_knots)
         self.model_train_freq = model_train_freq
         self.dynamics_kwargs = dynamics_kwargs
         self.dynamics_fn = dynamics_fn
@@ -251,7 +258,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         self.dynamics: DynamicsComponent | None = self._backend.dynamics
         self.planner = MPPIPlanner(
             self.n_samples, self.horizon, self.temperature, self.noise_std, self.iterations, self.gamma,
-            self.control_cost, self.smoothing, termination_cost=self.resolved_termination_cost,
+            self.control_cost, self.smoothing, termination_cost=self.resolved_termination_cost, n_knots=self.n_knots,
         )  # fmt: skip
         self._plans: np.ndarray | None = None  # learn()'s warm-start plans, one per env
         self._all_diverged_reported = 0

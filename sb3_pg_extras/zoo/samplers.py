@@ -193,14 +193,18 @@ def convert_mppi_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample_mppi_params(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
-    """Optuna search space for MPPI: the planner's temperature, noise, horizon, samples and smoothing."""
+    """Optuna search space for MPPI: the planner's temperature, noise, horizon, samples, and the shape of the
+    perturbations along the horizon: spline knots (``n_knots``, at most the shortest horizon) or, without knots, AR(1)
+    smoothing (MPPI refuses the two together)."""
     sampled = {
         "temperature": trial.suggest_float("temperature", 0.01, 10.0, log=True),
         "noise_std": trial.suggest_float("noise_std", 0.1, 1.0, log=True),
         "horizon": trial.suggest_categorical("horizon", [10, 20, 30, 50]),
         "n_samples": trial.suggest_categorical("n_samples", [100, 300, 1000]),
-        "smoothing": trial.suggest_categorical("smoothing", [0.0, 0.5, 0.8]),
+        "n_knots": trial.suggest_categorical("n_knots", [None, 3, 5, 10]),
     }
+    if sampled["n_knots"] is None:
+        sampled["smoothing"] = trial.suggest_categorical("smoothing", [0.0, 0.5, 0.8])
     return convert_mppi_params(sampled)
 
 

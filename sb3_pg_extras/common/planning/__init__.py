@@ -10,6 +10,8 @@ from sb3_pg_extras.common.planning.backends import (
 from sb3_pg_extras.common.planning.mppi import (
     MPPIPlanner,
     RolloutFn,
+    interpolate_knots,
+    knot_interpolation,
     mppi_weights,
     sequence_costs,
     shift_plan,
@@ -24,6 +26,8 @@ __all__ = [
     "RolloutBackend",
     "RolloutFn",
     "SimulatorBackend",
+    "interpolate_knots",
+    "knot_interpolation",
     "mppi_weights",
     "resolve_dynamics_mode",
     "sequence_costs",

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import torch as th
 
+from sb3_pg_extras.common.validation import is_integer
+
 # (start state, action sequences (K, H, action_dim), random generator or None) -> (rewards (K, H), alive (K, H)): one
 # rollout of every sequence, ``alive[k, h]`` False once sequence k has terminated before step h (its later rewards do
 # not count); a non-finite reward at a live step marks a diverged rollout; a stochastic model draws its randomness
@@ -62,6 +64,39 @@ def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
     mixing = th.tril(smoothing**lag) * (1 - smoothing**2) ** 0.5
     mixing[:, 0] = smoothing ** steps.to(noise.dtype)
     return th.einsum("hj,kja->kha", mixing, noise)
+
+
+def knot_interpolation(
+    horizon: int, n_knots: int, dtype: th.dtype = th.float32, device: th.device | str | None = None
+) -> th.Tensor:
+    """The (H, m) matrix ``B`` of linear interpolation from ``m`` knots spread evenly over a horizon of ``H`` steps: knot
+    j sits at step ``j (H - 1) / (m - 1)`` (the first at step 0, the last at step H - 1), and step h, at ``u = h (m - 1)
+    / (H - 1)`` knot spacings, takes ``(1 - f)`` of knot ``floor(u)`` and ``f = u - floor(u)`` of the next one. Every
+    row sums to 1 and has at most two non-zero entries; with ``m = H`` it is the identity. The positions are computed in
+    integers, so a step that sits on a knot takes exactly that knot's value.
+
+    :param horizon: H >= 2
+    :param n_knots: m, 2 <= m <= H
+    :return: (H, m)
+    """
+    if not (is_integer(horizon) and is_integer(n_knots) and 2 <= n_knots <= horizon):
+        raise ValueError(f"Knot interpolation needs integers 2 <= n_knots <= horizon, got {n_knots=!r}, {horizon=!r}")
+    steps = th.arange(horizon, device=device)
+    scaled = steps * (n_knots - 1)  # u * (H - 1), an integer
+    lower = th.div(scaled, horizon - 1, rounding_mode="floor")
+    frac = (scaled - lower * (horizon - 1)).to(dtype) / (horizon - 1)
+    upper = (lower + 1).clamp_max(n_knots - 1)  # the last step sits on the last knot (f = 0)
+    matrix = th.zeros(horizon, n_knots, dtype=dtype, device=device)
+    matrix.index_put_((steps, lower), 1 - frac, accumulate=True)
+    matrix.index_put_((steps, upper), frac, accumulate=True)
+    return matrix
+
+
+def interpolate_knots(knots: th.Tensor, horizon: int) -> th.Tensor:
+    """Knot values (K, m, action_dim) -> the H steps between them (K, H, action_dim), linearly interpolated
+    (:func:`knot_interpolation`)."""
+    basis = knot_interpolation(horizon, knots.shape[1], knots.dtype, knots.device)
+    return th.einsum("hm,kma->kha", basis, knots)
 
 
 def sequence_costs(
@@ -133,6 +168,31 @@ class MPPIPlanner:
     Diverged rollouts (non-finite costs) get weight 0; a round in which every rollout diverged leaves the plan as it
     was. The counters ``n_sampled``, ``n_diverged`` (sequences) and ``n_all_diverged`` (rounds) say how often.
 
+    Knots (``n_knots = m``, off by default): the perturbations are drawn at ``m`` knots spread evenly over the horizon,
+    from its first step to its last, and linearly interpolated to the H steps (:func:`knot_interpolation`), so that a
+    long horizon has ``m * action_dim`` noise dimensions instead of ``H * action_dim``. This is the plan
+    parameterization of predictive sampling in MuJoCo MPC (T. Howell, N. Gileadi, S. Tunyasuvunakool, K. Zakka, T.
+    Erez, Y. Tassa, "Predictive Sampling", arXiv:2212.00541, 2022), whose spline knots are laid evenly from the current
+    time to the end of the horizon and perturbed by Gaussian noise; it offers zero-order hold, linear and cubic
+    interpolation.
+    Linear is used here because (1) the perturbations are continuous: a zero-order hold jumps by about
+    ``sqrt(2) * noise_std`` at every knot, an impulse that a torque-driven body has to absorb, and since the dense plan
+    shifts by one step per call while the knots are laid afresh from step 0, those jumps would land at a different
+    step of the plan at every call; (2) unlike a cubic, it never overshoots: every interpolated perturbation lies
+    between its two knot values, so clipping to the action bounds bites no more often than at the knots; (3) it is a
+    fixed linear map ``eps = B z`` of Gaussian knot noise ``z`` (B: (H, m)), so the unclipped candidates stay Gaussian
+    around the nominal plan.
+    Between two knots a step's standard deviation is ``noise_std * sqrt((1 - f)^2 + f^2)``, down to
+    ``noise_std / sqrt(2)`` midway (as in MuJoCo MPC, not renormalized). Unlike MuJoCo MPC, whose plan is the spline
+    itself (resampled onto fresh knots at every call) and whose update keeps the best candidate, the nominal plan here
+    stays dense (one action per step): only the perturbations live on the knots, the update is MPPI's weighted average
+    of the interpolated (and clipped) perturbations, and the shifted warm start is unchanged. With ``m = H`` the
+    interpolation is the identity and the planner draws, and does, exactly what it does without knots. Knots refuse
+    ``smoothing`` (both make the perturbations smooth along time; the interpolation already correlates the steps
+    between two knots, so use one) and ``control_cost`` (the knotted perturbations are a degenerate Gaussian, covariance
+    ``noise_std^2 B B^T`` on the m-dimensional span of ``B``; the likelihood ratio behind the control term of Williams
+    et al. exists only for a nominal plan in that span, and the shifted warm start leaves it).
+
     :param n_samples: K >= 2
     :param horizon: H >= 1
     :param temperature: lambda > 0
@@ -144,6 +204,8 @@ class MPPIPlanner:
     :param low: lower action bound
     :param high: upper action bound
     :param termination_cost: cost of every horizon step lost to a termination (0: none)
+    :param n_knots: perturbations drawn at this many knots and linearly interpolated over the horizon (2 <= n_knots <=
+        horizon; needs ``smoothing = 0`` and ``control_cost = 0``); None: every step its own perturbation
     """
 
     n_samples: int
@@ -157,6 +219,7 @@ class MPPIPlanner:
     low: float = -1.0
     high: float = 1.0
     termination_cost: float = 0.0
+    n_knots: int | None = None
     n_sampled: int = field(default=0, init=False)
     n_diverged: int = field(default=0, init=False)
     n_all_diverged: int = field(default=0, init=False)
@@ -182,14 +245,41 @@ class MPPIPlanner:
             raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing!r}")
         if not self.low < self.high:
             raise ValueError(f"The action bounds must satisfy low < high, got low={self.low!r}, high={self.high!r}")
+        if self.n_knots is not None:
+            if not is_integer(self.n_knots) or not 2 <= self.n_knots <= self.horizon:
+                raise ValueError(
+                    f"n_knots must be None (every step its own perturbation) or an integer from 2 to the horizon "
+                    f"({self.horizon}), got {self.n_knots!r}"
+                )
+            self.n_knots = int(self.n_knots)
+            if self.smoothing:
+                raise ValueError(
+                    f"n_knots and smoothing both make the perturbations smooth along the horizon (the interpolation "
+                    f"between knots already correlates the steps between two knots): use one, n_knots with smoothing=0 "
+                    f"or smoothing with n_knots=None; got n_knots={self.n_knots}, smoothing={self.smoothing!r}"
+                )
+            if self.control_cost:
+                raise ValueError(
+                    f"n_knots cannot be used with control_cost (got control_cost={self.control_cost!r}): the knotted "
+                    f"perturbations span only n_knots dimensions of the horizon, and the control term's likelihood "
+                    f"ratio exists only for a nominal plan in that span, which the shifted warm start leaves; set "
+                    f"control_cost=0 or n_knots=None"
+                )
 
     def plan(
         self, start: th.Tensor, nominal: th.Tensor, rollout: RolloutFn, generator: th.Generator | None = None
     ) -> th.Tensor:
         """The optimized plan (H, action_dim) from ``start``, improving ``nominal`` (H, action_dim)."""
         for _ in range(self.iterations):
-            noise = th.randn((self.n_samples, *nominal.shape), generator=generator, device=nominal.device, dtype=nominal.dtype)
-            candidates = (nominal + self.noise_std * smooth_noise(noise, self.smoothing)).clamp(self.low, self.high)
+            if self.n_knots is None:
+                shape = (self.n_samples, *nominal.shape)
+                noise = th.randn(shape, generator=generator, device=nominal.device, dtype=nominal.dtype)
+                noise = smooth_noise(noise, self.smoothing)
+            else:
+                shape = (self.n_samples, self.n_knots, *nominal.shape[1:])
+                knots = th.randn(shape, generator=generator, device=nominal.device, dtype=nominal.dtype)
+                noise = interpolate_knots(knots, nominal.shape[0])
+            candidates = (nominal + self.noise_std * noise).clamp(self.low, self.high)
             perturbations = candidates - nominal
             rewards, alive = rollout(start, candidates, generator)
             costs = sequence_costs(
