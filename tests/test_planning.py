@@ -15,6 +15,7 @@ from sb3_pg_extras.common.planning import (
     sequence_costs,
     shift_plan,
     smooth_noise,
+    smoothing_matrix,
     weighted_update,
 )
 
@@ -53,6 +54,36 @@ def test_smoothing_is_the_ar1_recursion_with_unit_variance():
     for bad in (1.0, 1.5, -0.5):
         with pytest.raises(ValueError, match="smoothing"):
             smooth_noise(noise, bad)
+
+
+def test_the_control_cost_of_smoothed_noise_uses_its_covariance():
+    """With AR(1)-smoothed perturbations, the control term is lambda * c * sum_a u_a^T C_a^-1 eps_a with the noise's
+    covariance C_a = std_a^2 M M^T (brute force: the explicit inverse), not the independent steps' Sigma^-1."""
+    gen = th.Generator().manual_seed(3)
+    k, h, a, s, lam, c = 4, 6, 2, 0.7, 0.5, 0.3
+    std = th.tensor([0.5, 2.0], dtype=th.float64)
+    nominal = th.randn(h, a, generator=gen, dtype=th.float64)
+    perturbations = std * smooth_noise(th.randn(k, h, a, generator=gen, dtype=th.float64), s)
+    rewards, alive = th.zeros(k, h, dtype=th.float64), th.ones(k, h, dtype=th.bool)
+    mixing = smoothing_matrix(h, s, th.float64)
+    th.testing.assert_close(th.diagonal(mixing @ mixing.T), th.ones(h, dtype=th.float64))  # unit marginal variance
+    expected = th.zeros(k, dtype=th.float64)
+    for j in range(k):
+        for d in range(a):
+            covariance = std[d] ** 2 * mixing @ mixing.T
+            expected[j] += nominal[:, d] @ th.linalg.inv(covariance) @ perturbations[j, :, d]
+    costs = sequence_costs(
+        rewards, alive, nominal=nominal, perturbations=perturbations, noise_std=std, temperature=lam, control_cost=c,
+        smoothing=s,
+    )  # fmt: skip
+    th.testing.assert_close(costs, c * lam * expected)
+    independent = sequence_costs(
+        rewards, alive, nominal=nominal, perturbations=perturbations, noise_std=std, temperature=lam, control_cost=c
+    )
+    assert not th.allclose(independent, costs)  # Sigma^-1 of independent steps weights it otherwise
+    th.testing.assert_close(
+        independent, c * lam * (nominal / std**2 * perturbations).sum((1, 2))
+    )  # smoothing 0: the diagonal form
 
 
 def test_costs_and_update_equal_loops():
@@ -289,6 +320,19 @@ def test_with_as_many_knots_as_steps_the_planner_does_what_it_does_without_knots
         )
     assert len(seen[6]) == 2 and all(th.equal(a, b) for a, b in zip(seen[None], seen[6]))
     assert th.equal(plans[None], plans[6])
+
+
+def test_the_planner_weights_smoothed_noise_by_the_control_cost_of_its_covariance():
+    seen: list = []
+    nominal = th.linspace(-0.5, 0.5, 6).unsqueeze(1).repeat(1, 2)
+    planner = MPPIPlanner(n_samples=5, horizon=6, noise_std=0.3, smoothing=0.6, control_cost=0.4, temperature=0.5)
+    plan = planner.plan(th.zeros(1), nominal, _recording(seen), th.Generator().manual_seed(0))
+    noise = smooth_noise(th.randn(5, 6, 2, generator=th.Generator().manual_seed(0)), 0.6)
+    th.testing.assert_close(seen[0], (nominal + 0.3 * noise).clamp(-1.0, 1.0))
+    rewards, alive = _recording([])(None, seen[0], None)
+    perturbations = seen[0] - nominal
+    costs = sequence_costs(rewards, alive, 1.0, nominal, perturbations, 0.3, 0.5, 0.4, smoothing=0.6)
+    th.testing.assert_close(plan, weighted_update(nominal, perturbations, mppi_weights(costs, 0.5)))
 
 
 def test_the_planner_perturbs_a_dense_plan_by_interpolated_knot_noise():

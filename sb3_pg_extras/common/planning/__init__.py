@@ -16,6 +16,7 @@ from sb3_pg_extras.common.planning.mppi import (
     sequence_costs,
     shift_plan,
     smooth_noise,
+    smoothing_matrix,
     weighted_update,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "sequence_costs",
     "shift_plan",
     "smooth_noise",
+    "smoothing_matrix",
     "weighted_update",
 ]

@@ -43,10 +43,26 @@ def mppi_weights(costs: th.Tensor, temperature: float) -> th.Tensor:
     return th.where(finite, weights, 0.0)  # every cost non-finite: inf - inf is NaN everywhere, weights all 0
 
 
+def smoothing_matrix(
+    horizon: int, smoothing: float, dtype: th.dtype = th.float32, device: th.device | str | None = None
+) -> th.Tensor:
+    """The (H, H) lower-triangular map ``M`` of :func:`smooth_noise`, ``e = M n``: ``M[0, 0] = 1``, ``M[h, 0] =
+    s^h`` and ``M[h, j] = sqrt(1 - s^2) s^(h - j)`` for ``1 <= j <= h``. Its rows have unit norm (every step keeps the
+    unsmoothed marginal variance) and its diagonal is positive, so it is invertible for ``s < 1``; the smoothed noise
+    of one action dimension has covariance ``std^2 M M^T``."""
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"The noise smoothing coefficient must be in [0, 1), got {smoothing}")
+    steps = th.arange(horizon, device=device)
+    lag = (steps.unsqueeze(1) - steps.unsqueeze(0)).clamp_min(0).to(dtype)
+    mixing = th.tril(smoothing**lag) * (1 - smoothing**2) ** 0.5
+    mixing[:, 0] = smoothing ** steps.to(dtype)
+    return mixing
+
+
 def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
     """Low-pass filter the sampled perturbations along time: ``e_0 = n_0``, ``e_h = smoothing * e_{h-1} +
     sqrt(1 - smoothing^2) * n_h`` (an AR(1) process that keeps every step's marginal variance equal to the
-    unsmoothed one, and correlates neighboring steps by ``smoothing``).
+    unsmoothed one, and correlates neighboring steps by ``smoothing``): ``e = M n`` with :func:`smoothing_matrix`.
 
     :param noise: (K, H, action_dim) independent perturbations
     :param smoothing: in [0, 1); 0 leaves the noise unchanged
@@ -56,13 +72,7 @@ def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
         raise ValueError(f"The noise smoothing coefficient must be in [0, 1), got {smoothing}")
     if smoothing == 0.0:
         return noise
-    horizon = noise.shape[1]
-    steps = th.arange(horizon, device=noise.device)
-    # e_h = sum_{j<=h} c_{h,j} n_j with c_{h,h} = 1 for h = 0 and sqrt(1 - s^2) s^(h-j) otherwise (a lower-triangular map)
-    lag = steps.unsqueeze(1) - steps.unsqueeze(0)
-    lag = lag.clamp_min(0).to(noise.dtype)
-    mixing = th.tril(smoothing**lag) * (1 - smoothing**2) ** 0.5
-    mixing[:, 0] = smoothing ** steps.to(noise.dtype)
+    mixing = smoothing_matrix(noise.shape[1], smoothing, noise.dtype, noise.device)
     return th.einsum("hj,kja->kha", mixing, noise)
 
 
@@ -109,6 +119,7 @@ def sequence_costs(
     temperature: float = 1.0,
     control_cost: float = 0.0,
     termination_cost: float = 0.0,
+    smoothing: float = 0.0,
 ) -> th.Tensor:
     """MPPI's cost of every sampled sequence: minus its (discounted) return, plus ``termination_cost`` for every step
     of the horizon lost to a termination (``termination_cost * sum_h gamma^h [sequence terminated before step h]``, so
@@ -116,8 +127,12 @@ def sequence_costs(
     of Williams et al. 2017 (eq. 34), ``control_cost * lambda * sum_h nominal_h^T Sigma^-1 eps_h``, which keeps the
     importance-sampling update unbiased when the perturbations are drawn around a non-zero nominal plan and the
     candidates are not clipped (clipping them to the action bounds biases the plan toward the bound); 0 switches it
-    off. The rewards of steps after a termination are ignored, even when non-finite; a non-finite reward at a live
-    step makes the cost non-finite (a diverged rollout, weight 0 in :func:`mppi_weights`).
+    off. With noise smoothed along time (``smoothing`` s > 0) the perturbations of one action dimension are Gaussian
+    with covariance ``C = std^2 M M^T`` (:func:`smoothing_matrix`), and the term is the same log-likelihood ratio with
+    that covariance, ``control_cost * lambda * sum_a nominal_a^T C^-1 eps_a`` (computed by two triangular solves,
+    ``(M^-1 nominal_a) . (M^-1 eps_a) / std_a^2``); ``Sigma^-1`` of independent steps would weight it wrongly.
+    The rewards of steps after a termination are ignored, even when non-finite; a non-finite reward at a live step
+    makes the cost non-finite (a diverged rollout, weight 0 in :func:`mppi_weights`).
 
     :param rewards: (K, H) rewards of the imagined steps
     :param alive: (K, H) True where step h happens (before any termination)
@@ -129,6 +144,7 @@ def sequence_costs(
     :param control_cost: weight of the control cost term
     :param termination_cost: cost of every step lost to a termination (0: a terminated sequence only loses the rewards
         it does not collect)
+    :param smoothing: the AR(1) correlation the perturbations were drawn with (:func:`smooth_noise`; 0: independent)
     :return: (K,)
     """
     horizon = rewards.shape[1]
@@ -140,6 +156,10 @@ def sequence_costs(
         if nominal is None or perturbations is None:
             raise ValueError("The control cost needs the nominal plan and the perturbations")
         inv_var = 1.0 / th.as_tensor(noise_std, dtype=rewards.dtype, device=rewards.device) ** 2
+        if smoothing:  # whiten along time: M^-1 applied to the plan and to every perturbation
+            mixing = smoothing_matrix(horizon, smoothing, rewards.dtype, rewards.device)
+            nominal = th.linalg.solve_triangular(mixing, nominal, upper=False)
+            perturbations = th.linalg.solve_triangular(mixing, perturbations, upper=False)
         costs = costs + control_cost * temperature * (nominal * inv_var * perturbations).sum((1, 2))
     return costs
 
@@ -284,7 +304,7 @@ class MPPIPlanner:
             rewards, alive = rollout(start, candidates, generator)
             costs = sequence_costs(
                 rewards, alive, self.gamma, nominal, perturbations, self.noise_std, self.temperature, self.control_cost,
-                self.termination_cost,
+                self.termination_cost, self.smoothing,
             )  # fmt: skip
             diverged = int((~th.isfinite(costs)).sum())
             self.n_sampled += self.n_samples
