@@ -335,6 +335,7 @@ class NoSpecEnv(LQEnv):
         (dict(inf_unroll_length=0), "inf_unroll_length"),
         (dict(noise_inference=1), "noise_inference"),
         (dict(is_clip=0), "is_clip"),
+        (dict(is_clip="infinite"), "is_clip"),
         (dict(action_noise=NormalActionNoise(np.zeros(1), np.ones(1))), "action_noise"),
         (dict(gamma=1.5), "gamma"),
         (dict(tau=0), "tau"),
@@ -345,6 +346,11 @@ class NoSpecEnv(LQEnv):
 def test_bad_hyperparameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SVG("MlpPolicy", "Pendulum-v1", **kwargs)
+
+
+@pytest.mark.parametrize("given", ["inf", " INF ", math.inf])
+def test_is_clip_inf_as_python_or_a_yaml_file_writes_it_means_untruncated(given):
+    assert SVG("MlpPolicy", "Pendulum-v1", is_clip=given).is_clip == math.inf
 
 
 def test_unsupported_envs_are_refused_with_what_to_change():

@@ -144,7 +144,7 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviorLogPr
     :param inf_unroll_length: model steps of SVG(inf)'s paths (used only when ``horizon="inf"``)
     :param noise_inference: replay the first step of every path from its real transition by inferring its policy and
         model noise (True), or re-simulate the whole path from the real start state with fresh noise (False)
-    :param is_clip: truncation of the importance weights of noise inference (``math.inf``: untruncated)
+    :param is_clip: truncation of the importance weights of noise inference (``math.inf`` or ``"inf"``: untruncated)
     :param model_train_freq: env steps between two refits of the ensemble (horizon >= 1)
     :param dynamics_kwargs: settings of the ensemble and its fit
         (:class:`~sb3_pg_extras.common.dynamics.DynamicsSettings`); defaults: 5 members, all elites, 3 x 200 SiLU
@@ -199,6 +199,8 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviorLogPr
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        if isinstance(is_clip, str) and is_clip.strip().lower() == "inf":  # as a YAML file writes it (or .inf)
+            is_clip = math.inf
         self._check_hyperparameters(locals())
         if env is not None:
             env = maybe_make_env(env, verbose)
@@ -267,7 +269,10 @@ class SVG(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, BehaviorLogPr
             check_positive_int(name, args[name])
         is_clip = args["is_clip"]
         if not is_number(is_clip, allow_inf=True) or not is_clip > 0:
-            raise ValueError(f"`is_clip` (truncation of the importance weights) must be > 0 (inf: none), got {is_clip!r}")
+            raise ValueError(
+                f"`is_clip` (truncation of the importance weights) must be a number > 0, or math.inf / 'inf' for none, "
+                f"got {is_clip!r}"
+            )
         if args["noise_inference"] and horizon >= 1:
             check_no_action_noise("SVG with noise_inference=True", args["action_noise"])
         if horizon >= 1:  # (the reward and termination functions are resolved, or refused, in _setup_model)
