@@ -489,7 +489,7 @@ EQUIVALENT: list[Equivalent] = [
     ),
     Equivalent(
         "common/planning/mppi.py",
-        "lag = lag.clamp_min(0).to(noise.dtype)",
+        "lag = (steps.unsqueeze(1) - steps.unsqueeze(0)).clamp_min(0).to(dtype)",
         ("NumberReplacer",),
         "tril drops every entry with a negative lag, so a floor of -1 changes nothing kept (a floor of 1 changes the "
         "diagonal: run)",
@@ -503,6 +503,13 @@ EQUIVALENT: list[Equivalent] = [
         "one env: run)",
         becomes='get_attr("spec")[-1]',
         within="vec_env_id",
+    ),
+    Equivalent(
+        "envs/mujoco_envs.py",
+        'return healthy_state & (z > 0.7) & (z < float("inf"))',
+        ("ReplaceComparisonOperator_Lt_NotEq",),
+        "z < inf and z != inf differ only for a NaN z, which z > 0.7 already marks unhealthy",
+        within="hopper_is_healthy",
     ),
 ]
 

@@ -268,6 +268,24 @@ def test_register_env_functions() -> None:
 DYNAMICS_ENVS = [env_id for env_id, functions in ENV_FUNCTIONS.items() if functions.dynamics is not None]
 
 
+@pytest.mark.mujoco
+@pytest.mark.parametrize("env_id", [e for e in ROLLOUTS if e.endswith("-v5")])
+def test_the_control_cost_of_each_mujoco_reward_is_exact(env_id: str) -> None:
+    """The approximate rewards approximate the forward term only: the action's part is the env's control cost
+    ``ctrl_cost_weight * sum(a^2)`` exactly (0 for the pendulums), with its sign, whatever the observations."""
+    env = gym.make(env_id).unwrapped
+    weight = getattr(env, "_ctrl_cost_weight", 0.0)
+    functions = ENV_FUNCTIONS[env_id]
+    gen = th.Generator().manual_seed(0)
+    obs = 0.1 * th.randn(4, *env.observation_space.shape, generator=gen, dtype=th.float64)
+    next_obs = obs + 0.01 * th.randn(obs.shape, generator=gen, dtype=th.float64)
+    action = th.rand(4, *env.action_space.shape, generator=gen, dtype=th.float64) * 2 - 1
+    cost = functions.reward(obs, th.zeros_like(action), next_obs) - functions.reward(obs, action, next_obs)
+    th.testing.assert_close(cost, weight * action.square().sum(-1), rtol=0, atol=1e-12)
+    assert weight == 0.0 or bool((cost > 0).all())
+    env.close()
+
+
 def test_exact_reward_flags() -> None:
     # exact: the reward is a function of (obs, action, next_obs) alone; the MuJoCo envs but InvertedPendulum need
     # state the observation leaves out (their forward reward is the change of x, which the observation excludes)
