@@ -94,7 +94,7 @@ MODULES: dict[str, list[str]] = {
     "envs/mujoco_envs.py": ["tests/test_envs.py"],
     "envs/simulator.py": ["tests/test_simulator.py"],
     "common/planning/mppi.py": ["tests/test_planning.py", "tests/test_mppi.py"],
-    "common/planning/simulator.py": ["tests/test_simulator.py"],
+    "common/planning/simulator.py": ["tests/test_simulator.py", "tests/test_simulator_energy.py"],
     "common/planning/backends.py": ["tests/test_planning_backends.py"],
     "common/value_gradients.py": ["tests/test_svg.py"],
     # the algorithm files: only their loss code (SCOPES), against the algorithm's own tests
@@ -510,6 +510,22 @@ EQUIVALENT: list[Equivalent] = [
         ("ReplaceComparisonOperator_Lt_NotEq",),
         "z < inf and z != inf differ only for a NaN z, which z > 0.7 already marks unhealthy",
         within="hopper_is_healthy",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
+        "data.qpos[:], data.qvel[:] = qpos[0], qvel[0]",
+        ("NumberReplacer",),
+        "the state behind one observation: a batch of one, so index 0 is index -1 (index 1 is out of range: run)",
+        becomes="qvel[-1]",
+        within="SimulatorRollout.initial_state",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
+        "per_step = bad.reshape(len(bad), -1, self.frame_skip).any(-1)",
+        ("NumberReplacer",),
+        _NUMPY_RESHAPE,
+        becomes="-2,",
+        within="SimulatorRollout._per_env_step",
     ),
 ]
 

@@ -21,11 +21,11 @@ _ENERGY_SENSOR_NAMES = ("sb3_pg_extras_kinetic_energy", "sb3_pg_extras_potential
 
 def energy_balance_model(env: Any) -> Any:
     """
-    A copy of the env's MuJoCo model with sensors for the energy balance of a rollout appended (kinetic and potential
-    energy, each actuator's force and velocity), compiled from the env's model file with ``mujoco.MjSpec``; every
-    numeric array and option of the env's compiled model is then copied over, so that changes made to the env's model
-    after it was loaded carry into the copy. Sensors do not act on the simulation: the copy's rollouts equal the
-    env's. The env's own model is not touched.
+    A copy of the env's MuJoCo model with sensors for the energy balance of a rollout appended after any sensors of
+    its own (kinetic and potential energy, each actuator's force and velocity), compiled from the env's model file
+    with ``mujoco.MjSpec``; every numeric array and option of the env's compiled model is then copied over, so that
+    changes made to the env's model after it was loaded carry into the copy. Sensors do not act on the simulation:
+    the copy's rollouts equal the env's. The env's own model is not touched.
 
     ``mjENBL_ENERGY`` stays off (it is cleared if the env set it): with it on, the kinetic energy sensor reads the
     energy computed in the previous ``mj_forward`` (MuJoCo computes ``d->energy`` after the velocity sensors), one
@@ -238,9 +238,11 @@ class SimulatorRollout:
         step: ``E_{j+1} - E_0 - sum_{i <= j} W_i`` (class docstring).
 
         :param sensors: (K, H * frame_skip + 1, nsensordata) the energy model's sensors before every physics step and
-            after the last one (:func:`energy_balance_model`'s layout)
+            after the last one (:func:`energy_balance_model`'s layout: the energy sensors are the last 2 + 2 nu
+            columns, after any sensors of the env's own model file)
         """
         nu = self.model.nu
+        sensors = sensors[..., sensors.shape[-1] - (2 + 2 * nu) :]  # the appended scalar sensors, in their order
         energy = sensors[..., 0] + sensors[..., 1]
         force, velocity = sensors[..., 2 : 2 + nu], sensors[..., 2 + nu : 2 + 2 * nu]
         with np.errstate(invalid="ignore", over="ignore"):
