@@ -527,6 +527,20 @@ EQUIVALENT: list[Equivalent] = [
         becomes="-2,",
         within="SimulatorRollout._per_env_step",
     ),
+    Equivalent(
+        "common/planning/backends.py",
+        'return rewards.masked_fill(~th.isfinite(next_obs.sum(-1)), float("nan"))',
+        ("NumberReplacer",),
+        "next_obs is (batch, obs_dim): axis 1 is axis -1 (axis 0 or -2 is run)",
+        becomes="sum(1)",
+        within="mark_diverged",
+    ),
+    Equivalent(
+        "common/planning/backends.py",
+        "assert functions.reward is not None and functions.termination is not None",
+        ("ReplaceAndWithOr",),
+        "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",
+    ),
 ]
 
 

@@ -102,3 +102,52 @@ def test_modes_without_their_pieces_are_refused() -> None:
         SimulatorBackend("MPPI", "Pendulum-v1", action_space)
     with pytest.raises(ValueError, match="no reward function"):
         KnownFunctionsBackend("MPPI", None, action_space, dynamics_fn=lambda o, a: o)
+
+
+@pytest.mark.mujoco
+def test_the_simulator_backend_unscales_candidates_to_the_env_action_range() -> None:
+    """Candidates in SB3's [-1, 1] reach the simulator as ``low + (c + 1) / 2 (high - low)`` (SB3's unscale_action),
+    here on an asymmetric range of InvertedPendulum-v5's one actuator."""
+    from stable_baselines3.common.policies import BasePolicy
+
+    space = spaces.Box(np.float32(-1.0), np.float32(3.0), (1,))
+    backend = SimulatorBackend("MPPI", "InvertedPendulum-v5", space)
+    seen = []
+
+    def record(observation, controls):
+        seen.append(controls)
+        return np.zeros(controls.shape[:2]), np.zeros(controls.shape[:2], dtype=bool)
+
+    backend.simulator = record
+    candidates = th.tensor([[[-1.0], [0.0]], [[0.5], [1.0]]])
+    backend.rollout(th.zeros(4), candidates)
+    policy = type("P", (), {"action_space": space})()
+    expected = BasePolicy.unscale_action(policy, candidates.numpy())
+    np.testing.assert_allclose(seen[0], expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(seen[0][:, :, 0], [[-1.0, 1.0], [2.0, 3.0]], rtol=0, atol=1e-6)
+
+
+@pytest.mark.mujoco
+def test_the_energy_gain_fraction_is_of_the_rolled_out_sequences() -> None:
+    backend = SimulatorBackend("MPPI", "InvertedPendulum-v5", _spaces("InvertedPendulum-v5")[1])
+    assert backend.diagnostics() == {"energy_gain_fraction": 0.0}  # nothing rolled out yet: no division by zero
+    backend.simulator.n_energy_gain, backend.simulator.n_rollouts = 3, 8
+    assert backend.diagnostics() == {"energy_gain_fraction": 0.375}
+
+
+def test_a_learned_reward_head_is_wrapped_to_mark_diverged_states_and_a_known_reward_function_is() -> None:
+    import warnings
+
+    from sb3_pg_extras.common.planning.backends import MarkDivergedModel, MarkDivergedReward
+
+    obs_space, action_space = _spaces("Pendulum-v1")
+    settings = dict(n_members=2, n_elites=2, hidden_sizes=[8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the defaults learn no head that a known function replaces
+        known = LearnedEnsembleBackend("MPPI", "Pendulum-v1", obs_space, action_space, settings)
+    assert not known.dynamics.model.learn_reward
+    assert isinstance(known.reward_fn, MarkDivergedReward) and not isinstance(known.model, MarkDivergedModel)
+    learned = LearnedEnsembleBackend(
+        "MPPI", None, obs_space, action_space, settings, termination_fn=lambda o, a, n: n[..., 0] > 10, learn_reward=True
+    )
+    assert learned.reward_fn is None and isinstance(learned.model, MarkDivergedModel)
