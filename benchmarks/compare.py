@@ -476,7 +476,7 @@ def profiles(scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Ta
 # comments and the earlier reports); no entry has seen SEEDS_FRESH. From now on, tuning uses seeds 100-999.
 TUNED = {
     "reinforce": "0-4 (its reports; entries chosen after them)",
-    ("reinforce", "Acrobot-v1"): "0-2 (report), then 100-104 (the 4 x 32-step entry)",
+    ("reinforce", "Acrobot-v1"): "0-2 (report), then 100-104 (the 4 x 32-step entry) and 105-114 (ent_coef 0.01)",
     "npg": "pilots on 10-12; reports on 0-4",
     ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports), 100-104 (twin critics)",
     ("offpac", "Pendulum-v1"): "pilots on 0-1, report on 0-4",
