@@ -82,6 +82,7 @@ def test_an_entry_point_that_cannot_be_inspected_leaves_the_registered_kwargs_as
 def test_settings_are_the_same_by_value_and_shape_or_else_by_identity():
     assert _same([1.0, 2.0], np.array([1.0, 2.0])) and _same(3, 3.0)
     assert not _same([1.0, 2.0], [1.0, 3.0]) and not _same([1.0], [[1.0]])
+    assert not _same([1.0, 1.0], [1.0]) and not _same([1.0], [1.0, 1.0])  # equal where broadcast, not the same shape
     ragged = [[1], [1, 2]]  # numpy refuses it (ValueError): the same object only
     assert _same(ragged, ragged) and not _same(ragged, [[1], [1, 2]])
 
@@ -143,5 +144,24 @@ def test_the_settings_check_applies_to_the_envs_own_id_only():
     check_env_matches_functions("X", alias, "Pendulum-v1", uses_known_functions=True)
     with pytest.raises(ValueError, match="simulator of 'Pendulum-v1' but trains on 'PendulumAlias-v0'"):
         check_env_matches_functions("X", alias, "Pendulum-v1", uses_known_functions=True, simulator=True)
+    pendulum = DummyVecEnv([lambda: gym.make("Pendulum-v1")])
+    with pytest.raises(ValueError, match="simulator of 'PendulumAlias-v0' but trains on 'Pendulum-v1'"):
+        check_env_matches_functions("X", pendulum, "PendulumAlias-v0", uses_known_functions=True, simulator=True)
     with pytest.raises(ValueError, match=r"made with g=9.81 \(default 10.0\)"):  # its own id: compared
         check_env_matches_functions("X", DummyVecEnv([lambda: gym.make("Pendulum-v1", g=9.81)]), "Pendulum-v1", True)
+
+
+@pytest.mark.parametrize("given", ["reward_fn", "termination_fn"])
+def test_one_own_function_leaves_the_other_known_one_and_the_settings_check(given):
+    from sb3_pg_extras.common.dynamics import check_model_based_env
+
+    env = DummyVecEnv([lambda: gym.make("Pendulum-v1", g=2.0)])
+    own = {given: lambda o, a, n: n[..., 0] > 2.0 if given == "termination_fn" else n[..., 0]}
+    with pytest.raises(ValueError, match=r"made with g=2.0 \(default 10.0\)"):  # the other function is the known one
+        check_model_based_env("X", env, "Pendulum-v1", env.observation_space, env.action_space, **own)
+    both = {"reward_fn": lambda o, a, n: n[..., 0], "termination_fn": lambda o, a, n: n[..., 0] > 2.0}
+    check_model_based_env("X", env, "Pendulum-v1", env.observation_space, env.action_space, **both)  # none known: fine
+    with pytest.raises(ValueError, match=r"made with g=2.0"):  # unless the known dynamics are used
+        check_model_based_env(
+            "X", env, "Pendulum-v1", env.observation_space, env.action_space, **both, uses_known_dynamics=True
+        )
