@@ -203,3 +203,24 @@ def test_gsde_on_box_actions() -> None:
     model.learn(64)
     assert np.isfinite(model.logger.name_to_value["train/policy_loss"])
     assert not th.equal(log_std, model.policy.log_std)  # gSDE's exploration parameters are trained
+
+
+def test_the_entropy_bonus_raises_the_entropy_and_its_loss_is_minus_the_mean_entropy() -> None:
+    from stable_baselines3.common.logger import configure
+
+    model = REINFORCE("MlpPolicy", "CartPole-v1", ent_coef=0.0, learning_rate=0.01, seed=0)
+    model.set_logger(configure(None, []))
+    obs = th.as_tensor(np.random.default_rng(0).normal(size=(16, 4)), dtype=th.float32)
+    actions = th.zeros(16, 1)
+    for _ in range(5):  # away from the uniform policy (maximal entropy) first: action 0 made likelier
+        model._policy_step(obs, actions, th.ones(16))
+    model.policy.optimizer.state.clear()  # no momentum carried into the bonus's steps
+    model.ent_coef = 1.0
+    with th.no_grad():
+        before = model.policy.get_distribution(obs).entropy().mean()
+    pg_loss, entropy_loss = model.policy_loss(obs, actions, th.zeros(16))
+    assert float(pg_loss) == 0.0 and th.isclose(entropy_loss, -before)
+    for _ in range(5):  # zero advantages: only the bonus moves the policy
+        model._policy_step(obs, actions, th.zeros(16))
+    with th.no_grad():
+        assert model.policy.get_distribution(obs).entropy().mean() > before + 0.1
