@@ -541,6 +541,20 @@ EQUIVALENT: list[Equivalent] = [
         ("ReplaceAndWithOr",),
         "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",
     ),
+    Equivalent(
+        "offpac/offpac.py",
+        "if self._current_ent_coef > 0:",
+        ("ReplaceComparisonOperator_Gt_GtE",),
+        "at ent_coef 0 the bonus term is 0: the branch only saves its cost (a negative value from a schedule, != 0, is run)",
+        within="OffPAC._update_actor",
+    ),
+    Equivalent(
+        "offpac/offpac.py",
+        "with th.set_grad_enabled(self._current_ent_coef > 0):",
+        ("ReplaceComparisonOperator_Gt_GtE",),
+        "at ent_coef 0 the entropy estimate's gradient is multiplied by 0 in the loss (a negative value, != 0, is run)",
+        within="OffPAC._policy_terms",
+    ),
 ]
 
 

@@ -302,3 +302,27 @@ def test_target_critics_copy_the_batch_norm_statistics() -> None:
     running = model.critic.features_extractor.norm.running_mean
     assert running.abs().sum() > 0  # moved by the training batch
     th.testing.assert_close(model.critic_target.features_extractor.norm.running_mean, running)  # copied, not averaged
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+@pytest.mark.parametrize(("normalize", "ent_coef"), [(False, 0.0), (True, 0.0), (True, 0.3)])
+def test_the_actor_loss_is_the_clipped_is_gradient_loss_minus_the_entropy_bonus(env_id, normalize, ent_coef) -> None:
+    """_update_actor's loss, against its formula from the pure functions: -mean(w log pi(a|s) A) with A = Q - V
+    (standardized when asked), minus ent_coef times the mean entropy."""
+    from sb3_pg_extras.common.off_policy import clipped_importance_weights, off_policy_policy_gradient_loss
+
+    model = OffPAC(
+        "MlpPolicy", env_id, learning_starts=50, batch_size=16, normalize_advantage=normalize, ent_coef=ent_coef,
+        policy_kwargs=dict(net_arch=[8]), seed=0,
+    )  # fmt: skip
+    model.learn(60)
+    data = model.replay_buffer.sample(16, model._vec_normalize_env)
+    th.manual_seed(1)
+    log_probs, q_values, values, policy_entropy = model._policy_terms(data.observations, data.actions)
+    advantages = (q_values - values).detach()
+    if normalize:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    _, weights = clipped_importance_weights(log_probs, data.behavior_log_probs, model.is_clip)
+    expected = off_policy_policy_gradient_loss(log_probs, advantages, weights) - ent_coef * policy_entropy.mean()
+    th.manual_seed(1)  # the same sampled action for the Box entropy estimate
+    assert model._update_actor(data)["actor_loss"] == pytest.approx(float(expected), rel=1e-5, abs=1e-6)
