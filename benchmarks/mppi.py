@@ -31,6 +31,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch as th
+import yaml
 
 from sb3_pg_extras import MPPI
 from sb3_pg_extras.envs import get_env_functions
@@ -226,8 +227,7 @@ def simulator(args: argparse.Namespace) -> None:
     extra MPPI settings from ``--set name=value`` (then the report is ``mppi_simulator_<tag>``)."""
     rows = []
     grid = ((100, 20),) if args.grid is None else [tuple(map(int, g.split("x"))) for g in args.grid]
-    number = lambda text: int(text) if text.lstrip("-").isdigit() else float(text)  # noqa: E731
-    settings = {name: number(value) for name, value in (item.split("=") for item in args.set or [])}
+    settings = {name: yaml.safe_load(value) for name, value in (item.split("=", 1) for item in args.set or [])}
     extra = f", except {settings}" if settings else ""
     for env_id in args.envs:
         for k, h in grid:
@@ -434,7 +434,7 @@ def main() -> None:
         "--steps", type=int, default=None, help="episode length (halfcheetah, 1000) or env steps (learned, 3000)"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (simulator: 0)")
-    parser.add_argument("--set", nargs="+", help="extra numeric MPPI settings as name=value (simulator)")
+    parser.add_argument("--set", nargs="+", help="extra MPPI settings as name=value, values read as YAML (simulator)")
     parser.add_argument("--tag", default="", help="suffix of the simulator report's name")
     parser.add_argument("--grid", nargs="+", help="(K, H) pairs as KxH, e.g. 100x20 200x30 (halfcheetah, simulator)")
     parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "Walker2d-v5"], help="envs (simulator, defaults)")

@@ -99,6 +99,7 @@ def test_learned_mode_fits_the_model_on_the_planners_data(tmp_path):
         (dict(n_knots=True), "n_knots"),
         (dict(n_knots=5, smoothing=0.5), "n_knots and smoothing"),
         (dict(n_knots=5, control_cost=1.0), "n_knots cannot be used with control_cost"),
+        (dict(nominal_sample="yes"), "nominal_sample must be True or False"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, match):
@@ -306,3 +307,11 @@ def test_n_knots_reaches_the_planner_and_survives_save_load(tmp_path):
     del model.n_knots
     model.save(tmp_path / "before")
     assert MPPI.load(tmp_path / "before").planner.n_knots is None
+
+
+def test_nominal_sample_reaches_the_planner_and_survives_save_load(tmp_path):
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5, nominal_sample=True, seed=0)
+    assert model.planner.nominal_sample is True
+    assert MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5).planner.nominal_sample is False  # off by default
+    model.save(tmp_path / "nominal")
+    assert MPPI.load(tmp_path / "nominal").planner.nominal_sample is True

@@ -164,6 +164,7 @@ def test_planner_finds_the_known_optimum_and_more_iterations_help():
         (dict(n_knots=2, horizon=1), "n_knots"),
         (dict(n_knots=2, smoothing=0.5), "n_knots and smoothing"),
         (dict(n_knots=3, control_cost=0.1), "n_knots cannot be used with control_cost"),
+        (dict(nominal_sample=1), "nominal_sample must be True or False"),
     ],
 )
 def test_bad_planner_settings_are_refused(kwargs, match):
@@ -208,6 +209,42 @@ def test_planner_samples_noise_std_times_standard_normal_perturbations():
     planner.plan(th.zeros(1), th.zeros(4, 2), rollout, th.Generator().manual_seed(0))
     expected = (0.3 * th.randn(6, 4, 2, generator=th.Generator().manual_seed(0))).clamp(-1.0, 1.0)
     th.testing.assert_close(seen[0], expected)
+
+
+@pytest.mark.parametrize("noise", [dict(), dict(smoothing=0.5), dict(n_knots=2)])
+def test_the_nominal_sample_is_the_plan_itself_and_the_other_candidates_are_unchanged(noise):
+    seen = []
+
+    def rollout(start, candidates, generator):
+        seen.append(candidates)
+        return th.zeros(candidates.shape[:2]), th.ones(candidates.shape[:2], dtype=th.bool)
+
+    nominal = th.tensor([[0.2, -0.4], [0.9, 0.0], [-0.3, 0.5], [0.1, 0.1]])
+    for flag in (False, True):
+        planner = MPPIPlanner(n_samples=6, horizon=4, noise_std=0.3, nominal_sample=flag, **noise)
+        planner.plan(th.zeros(1), nominal, rollout, th.Generator().manual_seed(0))
+    without, with_nominal = seen
+    th.testing.assert_close(with_nominal[0], nominal)
+    assert not th.allclose(without[0], nominal)
+    th.testing.assert_close(with_nominal[1:], without[1:])
+
+
+def test_with_exact_dynamics_the_nominal_sample_never_loses_the_best_plan_found():
+    # a cost that only one narrow plan scores well on: once the plan is there, noisy samples only lose; at a low
+    # temperature the planner with the nominal sample keeps it, the one without drifts away by its noisy average
+    def narrow(start, candidates, generator=None):
+        positions = start + candidates[..., 0].cumsum(1)
+        return -(100.0 * (positions - 1.0) ** 2), th.ones_like(positions, dtype=th.bool)
+
+    best = th.tensor([[1.0], [0.0], [0.0]])
+    cost = lambda plan: -float(narrow(th.tensor(0.0), plan.unsqueeze(0))[0].sum())  # noqa: E731
+    for flag, bound in ((True, 1e-9), (False, None)):
+        planner = MPPIPlanner(n_samples=8, horizon=3, temperature=0.01, noise_std=0.3, nominal_sample=flag)
+        plan = planner.plan(th.tensor(0.0), best.clone(), narrow, th.Generator().manual_seed(0))
+        if bound is None:
+            assert cost(plan) > 1e-3
+        else:
+            assert cost(plan) <= bound
 
 
 def test_a_diverged_sample_gets_zero_weight_and_if_all_diverge_the_plan_is_kept():

@@ -25,6 +25,12 @@ SETTINGS: dict[str, dict] = {
     "knots4": dict(n_knots=4),
     "knots4_std1": dict(n_knots=4, noise_std=1.0),
     "smooth0.8_std1": dict(smoothing=0.8, noise_std=1.0),
+    "nominal": dict(nominal_sample=True),
+    "nominal_knots4": dict(nominal_sample=True, n_knots=4),
+    "nominal_h50_knots5": dict(nominal_sample=True, horizon=50, n_knots=5, n_samples=600),
+    "iter2_k500": dict(iterations=2, n_samples=500),
+    "nominal_iter2_k500": dict(nominal_sample=True, iterations=2, n_samples=500),
+    "nominal_iter3_k333": dict(nominal_sample=True, iterations=3, n_samples=333),
 }
 
 

@@ -118,6 +118,10 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         al. 2022), so that a long horizon has few noise dimensions; the plan itself stays one action per step. Needs
         ``smoothing = 0`` and ``control_cost = 0`` (see :class:`~sb3_pg_extras.common.planning.MPPIPlanner`). None
         (default): every step its own perturbation
+    :param nominal_sample: score the nominal plan (the previous call's plan, shifted) as the first of the K candidates
+        of every round, so that a sequence the planner already has is kept unless a sample beats it (the nominal
+        candidate of MuJoCo MPC's predictive sampling, Howell et al. 2022). With exact dynamics (the simulator mode)
+        this makes the plan the planner keeps one it has evaluated. Off by default
     :param learning_starts: uniform random env steps before the first fit of the model (learned dynamics only)
     :param model_train_freq: env steps between two refits of the learned ensemble
     :param dynamics_kwargs: settings of the learned ensemble (:class:`~sb3_pg_extras.common.dynamics.DynamicsSettings`)
@@ -155,6 +159,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         smoothing: float = 0.0,
         termination_cost: float | str = "auto",
         n_knots: int | None = None,
+        nominal_sample: bool = False,
         learning_starts: int = 1000,
         model_train_freq: int = 250,
         dynamics_kwargs: dict[str, Any] | None = None,
@@ -180,7 +185,10 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
             check_env_spaces("MPPI", env, (spaces.Box,), "flat_box")
         check_choice("dynamics_mode", dynamics_mode, DYNAMICS_MODES)
         # the planner refuses bad K, H, lambda, noise, iterations, smoothing and knots with a message naming them
-        MPPIPlanner(n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing, n_knots=n_knots)
+        MPPIPlanner(
+            n_samples, horizon, temperature, noise_std, iterations, gamma, control_cost, smoothing, n_knots=n_knots,
+            nominal_sample=nominal_sample,
+        )  # fmt: skip
         check_non_negative("control_cost", control_cost)
         if termination_cost != "auto":
             if isinstance(termination_cost, bool) or not isinstance(termination_cost, (int, float)):
@@ -199,6 +207,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         self.smoothing = smoothing
         self.termination_cost = termination_cost
         self.n_knots = None if n_knots is None else int(n_knots)
+        self.nominal_sample = nominal_sample
         self.model_train_freq = model_train_freq
         self.dynamics_kwargs = dynamics_kwargs
         self.dynamics_fn = dynamics_fn
@@ -259,6 +268,7 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         self.planner = MPPIPlanner(
             self.n_samples, self.horizon, self.temperature, self.noise_std, self.iterations, self.gamma,
             self.control_cost, self.smoothing, termination_cost=self.resolved_termination_cost, n_knots=self.n_knots,
+            nominal_sample=self.nominal_sample,
         )  # fmt: skip
         self._plans: np.ndarray | None = None  # learn()'s warm-start plans, one per env
         self._all_diverged_reported = 0

@@ -226,6 +226,9 @@ class MPPIPlanner:
     :param termination_cost: cost of every horizon step lost to a termination (0: none)
     :param n_knots: perturbations drawn at this many knots and linearly interpolated over the horizon (2 <= n_knots <=
         horizon; needs ``smoothing = 0`` and ``control_cost = 0``); None: every step its own perturbation
+    :param nominal_sample: make the first of the K candidates of every round the nominal plan itself (zero
+        perturbation), so that the plan the last call kept is scored again and outweighs the samples unless one of
+        them does better (predictive sampling's nominal candidate, Howell et al. 2022). Off by default
     """
 
     n_samples: int
@@ -240,6 +243,7 @@ class MPPIPlanner:
     high: float = 1.0
     termination_cost: float = 0.0
     n_knots: int | None = None
+    nominal_sample: bool = False
     n_sampled: int = field(default=0, init=False)
     n_diverged: int = field(default=0, init=False)
     n_all_diverged: int = field(default=0, init=False)
@@ -263,6 +267,8 @@ class MPPIPlanner:
             raise ValueError(f"iterations must be an integer >= 1, got {self.iterations!r}")
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing!r}")
+        if not isinstance(self.nominal_sample, bool):
+            raise ValueError(f"nominal_sample must be True or False, got {self.nominal_sample!r}")
         if not self.low < self.high:
             raise ValueError(f"The action bounds must satisfy low < high, got low={self.low!r}, high={self.high!r}")
         if self.n_knots is not None:
@@ -299,6 +305,8 @@ class MPPIPlanner:
                 shape = (self.n_samples, self.n_knots, *nominal.shape[1:])
                 knots = th.randn(shape, generator=generator, device=nominal.device, dtype=nominal.dtype)
                 noise = interpolate_knots(knots, nominal.shape[0])
+            if self.nominal_sample:
+                noise[0] = 0.0
             candidates = (nominal + self.noise_std * noise).clamp(self.low, self.high)
             perturbations = candidates - nominal
             rewards, alive = rollout(start, candidates, generator)
