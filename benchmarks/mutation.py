@@ -542,6 +542,21 @@ EQUIVALENT: list[Equivalent] = [
         "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",
     ),
     Equivalent(
+        "reinforce/reinforce.py",
+        "order = th.randperm(n_samples, device=returns.device) if batch_size < n_samples else None",
+        ("ReplaceComparisonOperator_Lt_NotEq",),
+        "batch_size = min(..., n_samples) <= n_samples, so < and != agree (the other swaps are run)",
+        within="REINFORCE._fit_baseline",
+    ),
+    Equivalent(
+        "reinforce/reinforce.py",
+        "if converged >= self.baseline_patience:",
+        ("ReplaceComparisonOperator_GtE_Eq",),
+        "converged grows by 1 from 0 and the fit stops when it reaches baseline_patience >= 1 (checked at "
+        "construction), so >= and == first hold at the same epoch (the other swaps are run)",
+        within="REINFORCE._fit_baseline",
+    ),
+    Equivalent(
         "offpac/offpac.py",
         "if self._current_ent_coef > 0:",
         ("ReplaceComparisonOperator_Gt_GtE",),

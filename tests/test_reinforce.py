@@ -111,6 +111,67 @@ def test_baseline_fit_reduces_loss_and_stops_on_tolerance() -> None:
     assert model.logger.name_to_value["train/baseline_epochs"] == 4
 
 
+def reference_baseline_fit(policy, optimizer, obs, returns, batch_size, epochs, tol, patience):
+    """The baseline fit written as a plain loop: minibatch SGD epochs over a fresh permutation (none when one batch
+    holds every sample), the epoch loss the sample-weighted mean of its minibatch losses, stopped after ``patience``
+    epochs in a row whose relative improvement ``(L_prev - L) / max(1, |L_prev|)`` is below ``tol``."""
+    n, losses, converged = len(returns), [], 0
+    for _ in range(epochs):
+        order = th.randperm(n) if batch_size < n else th.arange(n)
+        total = 0.0
+        for chunk in order.split(batch_size):
+            loss = ((policy.predict_values(obs[chunk]).flatten() - returns[chunk]) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(chunk)
+        losses.append(total / n)
+        if len(losses) > 1:
+            converged = converged + 1 if (losses[-2] - losses[-1]) / max(1.0, abs(losses[-2])) < tol else 0
+            if converged == patience:
+                break
+    return losses
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])  # 7: 30 samples in chunks of 7, 7, 7, 7, 2
+def test_baseline_fit_equals_a_reference_loop(batch_size) -> None:
+    import copy
+
+    model = REINFORCE(
+        "MlpPolicy", "CartPole-v1", n_steps=30, baseline_batch_size=batch_size, baseline_epochs=60, baseline_tol=0.01,
+        baseline_patience=2, baseline_learning_rate=0.03, seed=0, **TINY,
+    )  # fmt: skip
+    model._setup_learn(30)
+    gen = th.Generator().manual_seed(1)
+    obs, returns = th.randn(30, 4, generator=gen), 2.0 + th.randn(30, generator=gen)
+    policy, optimizer = copy.deepcopy((model.policy, model.baseline_optimizer))  # one memo: the copy keeps its params
+    th.manual_seed(2)
+    rng = th.random.get_rng_state()
+    model._fit_baseline(obs, returns)
+    if batch_size is None:  # one batch of every sample: no permutation is drawn
+        assert th.equal(th.random.get_rng_state(), rng)
+    th.manual_seed(2)
+    losses = reference_baseline_fit(policy, optimizer, obs, returns, batch_size or 30, 60, 0.01, 2)
+    assert 3 < len(losses) < 60  # the tolerance stopped it, after a few epochs
+    logged = model.logger.name_to_value
+    assert logged["train/baseline_epochs"] == len(losses)
+    assert logged["train/value_loss_first_epoch"] == pytest.approx(losses[0], rel=1e-6)
+    assert logged["train/value_loss"] == pytest.approx(losses[-1], rel=1e-6)
+    for fitted, expected in zip(model.policy.parameters(), policy.parameters()):
+        th.testing.assert_close(fitted, expected)
+
+
+def test_policy_step_logs_the_std_of_its_weights() -> None:
+    model = REINFORCE("MlpPolicy", "CartPole-v1", n_steps=8, seed=0, **TINY)
+    model._setup_learn(8)
+    obs, actions = th.zeros(3, 4), th.tensor([0, 1, 1])
+    weights = th.tensor([1.0, -2.0, 4.0])
+    model._policy_step(obs, actions, weights)
+    assert model.logger.name_to_value["train/advantage_std"] == pytest.approx(float(weights.std()))
+    model._policy_step(obs[:1], actions[:1], weights[:1])  # the std of one weight is undefined: logged as 0
+    assert model.logger.name_to_value["train/advantage_std"] == 0.0
+
+
 def test_minibatched_baseline_fit() -> None:
     model = REINFORCE("MlpPolicy", "CartPole-v1", n_steps=64, baseline_batch_size=16, baseline_epochs=2, **TINY)
     model.learn(128)
