@@ -542,6 +542,22 @@ EQUIVALENT: list[Equivalent] = [
         "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",
     ),
     Equivalent(
+        "npg/npg.py",
+        "if self.sub_sampling_factor > 1:",
+        ("ReplaceComparisonOperator_Gt_GtE", "ReplaceComparisonOperator_Gt_NotEq"),
+        "sub_sampling_factor is an integer >= 1 (checked at construction), and at 1 the subsampling slice [::1] takes "
+        "every state: the same Fisher (<= 1, which skips it at 2, is run)",
+        within="NPG._natural_step",
+    ),
+    Equivalent(
+        "npg/npg.py",
+        'if self.step_rule == "trust_region":',
+        ("ReplaceComparisonOperator_Eq_GtE",),
+        'step_rule is "trust_region" or "fixed" (checked at construction), and "fixed" >= "trust_region" is False: '
+        "the same branch for both (the other swaps are run)",
+        within="NPG._natural_step",
+    ),
+    Equivalent(
         "reinforce/reinforce.py",
         "order = th.randperm(n_samples, device=returns.device) if batch_size < n_samples else None",
         ("ReplaceComparisonOperator_Lt_NotEq",),

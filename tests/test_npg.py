@@ -335,3 +335,69 @@ def test_the_value_fit_runs_every_epoch_over_every_minibatch_and_lowers_the_loss
     model._fit_value()
     assert len(steps) == 3 * (64 // 16)
     assert value_loss() < 0.98 * before  # 12 steps at 1e-2 from V = 0: a few percent lower
+
+
+@pytest.mark.parametrize(("sub_sampling_factor", "step_rule"), [(1, "trust_region"), (2, "trust_region"), (1, "fixed")])
+def test_the_natural_step_equals_a_dense_reference(sub_sampling_factor: int, step_rule: str) -> None:
+    """_natural_step on a hand-made batch against the algorithm written densely: the surrogate mean(A_n ratio) with
+    standardized advantages and ratios pi / pi_old of a batch whose old log-probs differ from the current ones, its
+    gradient, the explicit Fisher matrix (the Hessian of the mean KL over the states the Fisher uses: every
+    ``sub_sampling_factor``-th), the damped solve, the step size, and the logged objective, improvement and KL."""
+    from stable_baselines3.common.type_aliases import RolloutBufferSamples
+
+    model = NPG(
+        "MlpPolicy", "CartPole-v1", seed=0, sub_sampling_factor=sub_sampling_factor, step_rule=step_rule,
+        natural_learning_rate=0.3, target_kl=0.02, cg_damping=0.1, cg_max_steps=200, cg_residual_tol=1e-14, **TINY,
+    )  # fmt: skip
+    model._setup_learn(64)
+    params = actor_parameters(model.policy)
+    assert [tuple(p.shape) for p in params] == [(4, 4), (4,), (2, 4), (2,)]  # policy_net Linear, action_net Linear
+    theta_k = th.cat([p.detach().flatten() for p in params]).double()
+
+    def logits(theta: th.Tensor, obs: th.Tensor) -> th.Tensor:
+        w1, b1 = theta[:16].reshape(4, 4), theta[16:20]
+        w2, b2 = theta[20:28].reshape(2, 4), theta[28:30]
+        return th.tanh(obs @ w1.T + b1) @ w2.T + b2
+
+    gen = th.Generator().manual_seed(0)
+    obs = th.randn(12, 4, generator=gen)
+    actions = th.randint(0, 2, (12,), generator=gen)
+    advantages = 1.0 + 2.0 * th.randn(12, generator=gen)
+    with th.no_grad():
+        current = model.policy.get_distribution(obs).log_prob(actions)
+    th.testing.assert_close(
+        th.log_softmax(logits(theta_k, obs.double()), -1)[th.arange(12), actions].float(), current, rtol=1e-5, atol=1e-6
+    )
+    old_log_prob = current - 0.2 * th.randn(12, generator=gen)  # the policy moved since the rollout: ratios != 1
+    batch = RolloutBufferSamples(obs, actions.float().unsqueeze(1), th.zeros(12), old_log_prob, advantages, th.zeros(12))
+
+    x, a, old = obs.double(), actions, old_log_prob.double()
+    adv = (advantages.double() - advantages.double().mean()) / (advantages.double().std() + 1e-8)
+
+    def surrogate(theta: th.Tensor) -> th.Tensor:
+        return (adv * th.exp(th.log_softmax(logits(theta, x), -1)[th.arange(12), a] - old)).mean()
+
+    def kl_from(theta_old: th.Tensor, theta: th.Tensor, states: th.Tensor) -> th.Tensor:
+        p_old = th.log_softmax(logits(theta_old, states), -1)
+        return (p_old.exp() * (p_old - th.log_softmax(logits(theta, states), -1))).sum(-1).mean()
+
+    gradient = th.autograd.functional.jacobian(surrogate, theta_k)
+    fisher = th.autograd.functional.hessian(lambda t: kl_from(theta_k, t, x[::sub_sampling_factor]), theta_k)
+    damped = fisher + 0.1 * th.eye(30, dtype=th.float64)
+    direction = th.linalg.solve(damped, gradient)
+    if step_rule == "trust_region":
+        step_size = math.sqrt(2 * 0.02 / float(direction @ damped @ direction))
+    else:
+        step_size = 0.3
+    theta_new = theta_k + step_size * direction
+
+    model._natural_step(batch)
+    moved = th.cat([p.detach().flatten() for p in params]).double()
+    th.testing.assert_close(moved, theta_new, rtol=1e-3, atol=1e-5)
+    logged = model.logger.name_to_value
+    assert logged["train/step_size"] == pytest.approx(step_size, rel=1e-3)
+    assert logged["train/policy_objective"] == pytest.approx(float(surrogate(theta_k)), rel=1e-4, abs=1e-6)
+    improvement = float(surrogate(theta_new) - surrogate(theta_k))
+    assert abs(improvement) > 1e-3
+    assert logged["train/policy_improvement"] == pytest.approx(improvement, rel=2e-3)
+    assert logged["train/kl"] == pytest.approx(float(kl_from(theta_k, theta_new, x)), rel=2e-3)
