@@ -326,3 +326,25 @@ def test_the_actor_loss_is_the_clipped_is_gradient_loss_minus_the_entropy_bonus(
     expected = off_policy_policy_gradient_loss(log_probs, advantages, weights) - ent_coef * policy_entropy.mean()
     th.manual_seed(1)  # the same sampled action for the Box entropy estimate
     assert model._update_actor(data)["actor_loss"] == pytest.approx(float(expected), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_the_logged_clip_fraction_counts_ratios_strictly_above_the_clip(env_id) -> None:
+    """is_clip_fraction = mean(rho > is_clip) over the batch and is_ratio_mean = mean(rho), with the clip set to one of
+    the batch's own ratios (which a clip at rho does not change: it is not counted)."""
+    from sb3_pg_extras.common.off_policy import clipped_importance_weights
+
+    model = OffPAC("MlpPolicy", env_id, learning_starts=50, batch_size=16, policy_kwargs=dict(net_arch=[8]), seed=0)
+    model.learn(300)  # the policy has moved since its first samples: ratios differ from 1
+    data = model.replay_buffer.sample(16, model._vec_normalize_env)
+    th.manual_seed(1)
+    log_probs = model._policy_terms(data.observations, data.actions)[0]
+    ratios, _ = clipped_importance_weights(log_probs, data.behavior_log_probs, math.inf)
+    ratios = ratios.detach()
+    assert len(th.unique(ratios)) > 8
+    model.is_clip = float(ratios.sort().values[8])
+    th.manual_seed(1)
+    stats = model._update_actor(data)
+    assert stats["is_clip_fraction"] == pytest.approx(float((ratios > model.is_clip).float().mean()))
+    assert stats["is_clip_fraction"] == pytest.approx(7 / 16)
+    assert stats["is_ratio_mean"] == pytest.approx(float(ratios.mean()), rel=1e-6)
