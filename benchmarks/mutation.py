@@ -575,18 +575,34 @@ EQUIVALENT: list[Equivalent] = [
     Equivalent(
         "offpac/offpac.py",
         "if self._current_ent_coef > 0:",
-        ("ReplaceComparisonOperator_Gt_GtE",),
-        "at ent_coef 0 the bonus term is 0: the branch only saves its cost (a negative value from a schedule, != 0, is run)",
+        ("ReplaceComparisonOperator_Gt_GtE", "ReplaceComparisonOperator_Gt_NotEq"),
+        "at ent_coef 0 the bonus term is 0: the branch only saves its cost; a negative value never reaches it "
+        "(scheduled_coefficient refuses it), so != 0 is > 0 (< 0 and == 0 are run)",
         within="OffPAC._update_actor",
     ),
     Equivalent(
         "offpac/offpac.py",
         "with th.set_grad_enabled(self._current_ent_coef > 0):",
         ("ReplaceComparisonOperator_Gt_GtE", "ReplaceComparisonOperator_Gt_NotEq"),
-        "at ent_coef 0 the entropy estimate's gradient is multiplied by 0 in the loss, and at a negative value (!= 0) "
-        "_update_actor adds no entropy term (its `> 0` branch): the gradient is never used (the value, logged, is the "
-        "same either way)",
+        "the scheduled ent_coef is >= 0 at every update (scheduled_coefficient refuses a negative one), so != 0 is > 0, "
+        "and at ent_coef 0 the entropy estimate's gradient is multiplied by 0 in the loss (< 0 is run)",
         within="OffPAC._policy_terms",
+    ),
+    Equivalent(
+        "offpac/offpac.py",
+        "if self.normalize_advantage and len(advantages) > 1:",
+        ("ReplaceComparisonOperator_Gt_NotEq",),
+        "a batch holds at least one sample, so len != 1 is len > 1 (>= 1 and > 0, which standardize a batch of one, are run)",
+        within="OffPAC._update_actor",
+    ),
+    Equivalent(
+        "offpac/offpac.py",
+        "if self._current_ent_coef > 0:",
+        ("NumberReplacer",),
+        "the scheduled ent_coef is >= 0 at every update (scheduled_coefficient refuses a negative one), so > -1 also "
+        "takes ent_coef 0, where the term added is 0 times the entropy: the same loss and gradient (> 1 is run)",
+        becomes="if self._current_ent_coef > -1:",
+        within="OffPAC._update_actor",
     ),
     Equivalent(
         "offpac/offpac.py",
@@ -1002,11 +1018,16 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+# what a mutation run's outcome depends on (the package, the tests, this driver and the test settings): an uncommitted
+# change there makes an entry "+ uncommitted changes"; one elsewhere (a benchmark script, a results file) does not
+SOURCE_PATHS = ("sb3_pg_extras", "tests", "benchmarks/mutation.py", "pyproject.toml", "setup.cfg")
+
+
 def git_state() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     # results files (this report's own entries among them) do not change what is tested
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", ".", ":!benchmarks/results"], cwd=ROOT, capture_output=True, text=True
+        ["git", "status", "--porcelain", "--", *SOURCE_PATHS], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     return f"{head}{' + uncommitted changes' if dirty else ''}"
 

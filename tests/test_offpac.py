@@ -360,3 +360,69 @@ def test_a_one_sample_batch_is_not_standardized() -> None:
     stats = model._update_actor(model.replay_buffer.sample(1, model._vec_normalize_env))
     assert np.isfinite(stats["actor_loss"])
     assert all(th.isfinite(p).all() for p in model.actor.parameters())
+
+
+@pytest.mark.parametrize("ent_coef", [0.0, 0.3])
+def test_the_actor_gradient_includes_the_entropy_bonus_on_discrete_actions(ent_coef) -> None:
+    """The actor's gradient (not only its loss value) is that of -mean(w log pi(a|s) A) - ent_coef H(pi(.|s)), with the
+    exact entropy and A = Q - V written here from the actor's and critics' outputs."""
+    from sb3_pg_extras.common.off_policy import clipped_importance_weights
+
+    model = OffPAC(
+        "MlpPolicy", "CartPole-v1", learning_starts=50, batch_size=16, ent_coef=ent_coef, normalize_advantage=False,
+        policy_kwargs=dict(net_arch=[8]), seed=0,
+    )  # fmt: skip
+    model.learn(200)
+    data = model.replay_buffer.sample(16, model._vec_normalize_env)
+    probs, log_probs = model.actor.action_log_probs(data.observations)
+    with th.no_grad():
+        q = th.stack(model.critic(data.observations)).min(0).values
+        actions = data.actions.long().flatten()
+        advantages = q.gather(1, actions[:, None]).flatten() - (probs * q).sum(-1)
+    taken = log_probs.gather(1, actions[:, None]).flatten()
+    _, weights = clipped_importance_weights(taken, data.behavior_log_probs, model.is_clip)
+    expected = -(weights * taken * advantages).mean() + ent_coef * (probs * log_probs).sum(-1).mean()
+    params = list(model.actor.parameters())
+    expected_grads = th.autograd.grad(expected, params, allow_unused=True)
+    model.actor.optimizer.step = lambda *args, **kwargs: None  # keep the parameters, read the gradient
+    model._current_ent_coef = ent_coef
+    model._update_actor(data)
+    for param, grad in zip(params, expected_grads):
+        th.testing.assert_close(param.grad, th.zeros_like(param) if grad is None else grad, rtol=1e-4, atol=1e-6)
+
+
+def test_an_ent_coef_schedule_that_returns_a_negative_weight_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"`ent_coef` schedule returned -0\.1"):
+        OffPAC("MlpPolicy", "CartPole-v1", ent_coef=lambda progress: -0.1)
+    model = OffPAC("MlpPolicy", "CartPole-v1", ent_coef=lambda progress: progress - 0.5, learning_starts=10, batch_size=8)
+    with pytest.raises(ValueError, match=r"it must return a finite number >= 0"):
+        model.learn(200)  # fine while progress_remaining >= 0.5, refused past half of training
+
+
+def test_the_actor_gradient_includes_the_entropy_bonus_on_box_actions() -> None:
+    """Box actions: the entropy bonus is the one-sample estimate -log pi(a~|s) of a reparameterized sample, and its
+    gradient reaches the actor (through the sample and its log-prob) when ent_coef > 0."""
+    from sb3_pg_extras.common.off_policy import clipped_importance_weights, stored_actions_log_prob
+
+    model = OffPAC(
+        "MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=16, ent_coef=0.3, normalize_advantage=False,
+        policy_kwargs=dict(net_arch=[8]), seed=0,
+    )  # fmt: skip
+    model.learn(200)
+    data = model.replay_buffer.sample(16, model._vec_normalize_env)
+    th.manual_seed(1)
+    log_probs = stored_actions_log_prob(model.actor, data.observations, data.actions)
+    with th.no_grad():
+        q_values = th.stack(model._q_taken(model.critic, data.observations, data.actions)).min(0).values
+        values = model.expected_q(data.observations, model.critic)  # draws the samples of V(s) first, as the update
+    _, sampled_log_prob = model.actor.action_log_prob(data.observations)
+    _, weights = clipped_importance_weights(log_probs, data.behavior_log_probs, model.is_clip)
+    expected = -(weights * log_probs * (q_values - values)).mean() - 0.3 * (-sampled_log_prob).mean()
+    params = list(model.actor.parameters())
+    expected_grads = th.autograd.grad(expected, params, allow_unused=True)
+    model.actor.optimizer.step = lambda *args, **kwargs: None  # keep the parameters, read the gradient
+    model._current_ent_coef = 0.3
+    th.manual_seed(1)
+    model._update_actor(data)
+    for param, grad in zip(params, expected_grads):
+        th.testing.assert_close(param.grad, th.zeros_like(param) if grad is None else grad, rtol=1e-4, atol=1e-6)

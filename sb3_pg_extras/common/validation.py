@@ -359,6 +359,18 @@ def coefficient_schedule(name: str, value: Any) -> Callable[[float], float]:
     return parse_string_hyperparameter(name, value, ("lin",), others="a non-negative number, a schedule")
 
 
+def scheduled_coefficient(name: str, schedule: Callable[[float], float], progress_remaining: float) -> float:
+    """The value of a coefficient's schedule at ``progress_remaining``, refused unless a finite number >= 0 (a user's
+    schedule is a callable that no construction-time check can run over all of training)."""
+    value = schedule(progress_remaining)
+    if not (is_number(value) and math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f"The `{name}` schedule returned {value!r} at progress_remaining={progress_remaining:.4f}: it must return a "
+            f"finite number >= 0 at every point of training (1 -> 0)"
+        )
+    return float(value)
+
+
 def learning_rate_schedule(name: str, value: Any) -> float | Callable[[float], float]:
     """A learning rate given as a positive number, a schedule or ``"lin_<x>"`` (x > 0, linear decay to 0)."""
     if callable(value):

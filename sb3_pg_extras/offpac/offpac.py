@@ -33,6 +33,7 @@ from sb3_pg_extras.common.validation import (
     check_positive_int,
     coefficient_schedule,
     is_number,
+    scheduled_coefficient,
 )
 from sb3_pg_extras.offpac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, policy_for_action_space
 
@@ -92,7 +93,8 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviorLogProbRecorder, ActorCr
     :param normalize_advantage: standardize the advantages within each batch (off by default: standardizing turns the
         near-zero advantages of a converged critic into unit-size steps)
     :param ent_coef: weight of the entropy bonus in the actor loss (0: none; 0.01 by default): a number,
-        ``"lin_<x>"`` (linear decay from x to 0 over training) or a schedule of the remaining progress
+        ``"lin_<x>"`` (linear decay from x to 0 over training) or a schedule of the remaining progress (a value
+        that is negative or not finite stops training with an error)
     :param target_update_interval: update the target critics every ``target_update_interval`` gradient steps
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
@@ -200,10 +202,10 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviorLogProbRecorder, ActorCr
         super()._setup_model()
         self._discrete = isinstance(self.action_space, spaces.Discrete)
         self.ent_coef_schedule = coefficient_schedule("ent_coef", self.ent_coef)
-        self._current_ent_coef = self.ent_coef_schedule(self._current_progress_remaining)
+        self._current_ent_coef = scheduled_coefficient("ent_coef", self.ent_coef_schedule, self._current_progress_remaining)
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        self._current_ent_coef = float(self.ent_coef_schedule(self._current_progress_remaining))
+        self._current_ent_coef = scheduled_coefficient("ent_coef", self.ent_coef_schedule, self._current_progress_remaining)
         self.logger.record("train/ent_coef", self._current_ent_coef)
         super().train(gradient_steps, batch_size)
 
