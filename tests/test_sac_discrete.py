@@ -164,7 +164,10 @@ def test_resolve_target_entropy() -> None:
     assert resolve_target_entropy("auto_0.3", 4) == pytest.approx(0.3 * math.log(4))
     assert resolve_target_entropy(0.2, 4) == 0.2
     assert resolve_target_entropy("auto_1", 4) == pytest.approx(math.log(4))
-    for bad in (0.0, -0.1, 2.0, "auto_1.5", "max"):
+    # the bound log|A| is inclusive, with a tolerance of 1e-9 nats for a ratio of 1 that rounds above it
+    edge = float(np.log(4)) + 1e-9
+    assert resolve_target_entropy(edge, 4) == edge
+    for bad in (0.0, -0.1, 2.0, float(np.log(4)) + 2e-9, "auto_1.5", "max"):
         with pytest.raises(ValueError, match="target_entropy"):
             resolve_target_entropy(bad, 4)
 
