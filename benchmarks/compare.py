@@ -554,8 +554,9 @@ def report(tasks: list[Task], out: Path, reps: int = REPS, command: str = "pytho
         f"- Final score of a run: one deterministic evaluation of {tasks[0].final_episodes} episodes at its budget "
         "(one evaluation of the final policy, with more episodes than the periodic ones so that the noise of one "
         "evaluation does not decide it; the mean of the last two evaluations would mix two policies). Threshold "
-        "reached: judged on that final score. Collapsed: final score below half of the run's best gain over its "
-        "initial evaluation.",
+        "reached: judged on that final score. Collapsed: final score below half of the run's best gain, measured from "
+        "its lowest evaluation up to its best (from the initial one, a lucky initial policy would make a dip of a few "
+        "points a collapse).",
         "- Per task: mean, sample standard deviation (ddof 1) and a 95% percentile-bootstrap interval of the mean "
         "over seeds. Aggregates: `rliable`'s IQM with 95% stratified-bootstrap intervals, per domain on the tasks "
         "every algorithm ran, and per (ours, built-in) pair on exactly the tasks both ran, with the probability of "

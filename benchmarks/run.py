@@ -414,11 +414,13 @@ def mean_ci(values: np.ndarray, reps: int = BOOTSTRAP, level: float = 0.95) -> t
 
 
 def collapsed(rows: list[EvalRow]) -> bool:
-    """Whether a run ended below half of its best gain: (final - first) < 0.5 (best - first), with the evaluation
-    before training as the zero (so that it reads the same for negative returns)."""
-    first, final = rows[0].mean_return, rows[-1].mean_return
-    best = max(r.mean_return for r in rows)
-    return best > first and final - first < 0.5 * (best - first)
+    """Whether a run ended below half of its best gain: (final - low) < 0.5 (best - low), the gain measured from the
+    lowest evaluation up to the best one (so that it reads the same for negative returns, and a lucky initial policy
+    that training first makes worse does not make a later dip of a few points a collapse)."""
+    returns = [r.mean_return for r in rows]
+    best_at = int(np.argmax(returns))
+    low, best, final = min(returns[: best_at + 1]), returns[best_at], returns[-1]
+    return best > low and final - low < 0.5 * (best - low)
 
 
 def steps_to_threshold(rows: list[EvalRow], threshold: float) -> int | None:
@@ -475,7 +477,8 @@ def summary_table(rows: list[EvalRow], args: argparse.Namespace) -> list[str]:
     each seed's last evaluation (at the budget, on ``--final-eval-episodes`` episodes), mean, sample std (ddof 1)
     and a 95% bootstrap confidence interval of the mean over seeds; "seeds >= threshold" is judged on that final
     return; "steps to threshold" is the first evaluation at or above it (mean over the seeds that got there);
-    "collapsed": seeds whose final return is below half of their best gain (:func:`collapsed`)."""
+    "collapsed": seeds whose final return is below half of their best gain over their lowest evaluation before it
+    (:func:`collapsed`)."""
     lines = [
         "| env | algo | final return (mean +/- std over seeds) | 95% CI of the mean | seeds >= threshold at the end "
         "| steps to threshold (mean) | collapsed | train time s | env steps/s | steps/s ratio vs reference "

@@ -424,3 +424,20 @@ def test_every_report_names_the_command_that_writes_it() -> None:
         if report.module == "benchmarks.run":  # rewritten from its CSV by that command with --report-only
             assert f"--name {report.path.stem}" in report.command and report.rewrite[-1] == "--report-only"
             assert (report.path.parent / f"{report.path.stem}.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("curve", "fell"),
+    [
+        ([-500.0, -100.0, -80.0, -90.0], False),  # kept most of its gain
+        ([-500.0, -100.0, -80.0, -300.0], True),  # lost more than half of the 420 it gained
+        ([10.0, 500.0, 500.0, 156.0], True),  # the OffPAC CartPole-v1 fall (500 -> 156)
+        ([-91.4, -500.0, -114.5, -80.4, -93.2], False),  # a lucky initial policy, then learned: not a collapse
+        ([-91.4, -85.0, -93.2], True),  # from its lowest point up to its best it gained 6.4, and lost all of it
+        ([-100.0, -120.0, -130.0], False),  # never above its start: nothing to lose
+    ],
+)
+def test_a_collapse_is_losing_half_the_gain_from_the_lowest_point_before_the_best(curve, fell) -> None:
+    run = _load_run_module()
+    rows = [run.EvalRow("npg", "Acrobot-v1", 0, 1000 * i, ret, 1.0, float(i)) for i, ret in enumerate(curve)]
+    assert run.collapsed(rows) is fell

@@ -41,6 +41,9 @@ SETTINGS: dict[str, dict] = {
     "nominal_iter3_k333": dict(nominal_sample=True, iterations=3, n_samples=333),
     "iter3_k333": dict(iterations=3, n_samples=333),
     "iter4_k250": dict(iterations=4, n_samples=250),
+    "k3000": dict(n_samples=3000),
+    "k3000_nominal": dict(n_samples=3000, nominal_sample=True),
+    "k5000": dict(n_samples=5000),
 }
 
 
