@@ -384,3 +384,75 @@ def test_float64_observations_train_the_learned_model_path(horizon, noise_infere
     model.learn(64)
     assert model.last_model_update >= 32
     assert any(not th.equal(p, q) for p, q in zip(before, model.actor.parameters()))
+
+
+def _svg_zero(**kwargs) -> SVG:
+    return SVG("MlpPolicy", "Pendulum-v1", horizon=0, learning_starts=0, batch_size=8, seed=0, **{
+        "policy_kwargs": dict(net_arch=[8]), **kwargs})  # fmt: skip
+
+
+def _real_batch(n: int = 8):
+    """A hand-made batch of Pendulum-v1 transitions, three of them terminal."""
+    from stable_baselines3.common.type_aliases import ReplayBufferSamples
+
+    gen = th.Generator().manual_seed(0)
+    obs, next_obs = th.randn(n, 3, generator=gen), th.randn(n, 3, generator=gen)
+    actions = 2 * th.rand(n, 1, generator=gen) - 1
+    dones = th.zeros(n, 1)
+    dones[[1, 4, 6]] = 1.0
+    return ReplayBufferSamples(obs, actions, next_obs, dones, th.randn(n, 1, generator=gen))
+
+
+def test_the_critic_step_regresses_on_the_soft_bellman_target_of_the_target_critics() -> None:
+    """_update_critic's loss is 0.5 sum_j mean((Q_j(s, a) - y)^2), y = r + gamma (1 - d)(min_j Q'_j(s', a') - alpha log
+    pi(a'|s')), a' drawn from the policy at s', written here from the networks' outputs."""
+    from collections import defaultdict
+
+    model = _svg_zero(ent_coef=0.2, gamma=0.9)
+    with th.no_grad():  # target critics that differ from the critics
+        for param in model.critic_target.parameters():
+            param.add_(0.3 * th.randn_like(param))
+    data = _real_batch()
+    th.manual_seed(3)
+    with th.no_grad():
+        next_actions, next_log_prob = model.actor.action_log_prob(data.next_observations)
+        q_next = th.stack(model.critic_target(data.next_observations, next_actions)).min(0).values.flatten()
+        target = data.rewards.flatten() + 0.9 * (1 - data.dones.flatten()) * (q_next - 0.2 * next_log_prob)
+        expected = 0.5 * sum(((q.flatten() - target) ** 2).mean() for q in model.critic(data.observations, data.actions))
+    stats = defaultdict(list)
+    th.manual_seed(3)
+    model._update_critic(data, th.tensor(0.2), stats)
+    assert stats["critic_loss"] == [pytest.approx(float(expected), rel=1e-5)]
+
+
+def test_the_svg_zero_objective_is_the_min_critic_minus_alpha_log_pi_at_a_fresh_action() -> None:
+    model = _svg_zero()
+    data = _real_batch()
+    th.manual_seed(4)
+    got = model.actor_objective(data, 0.3)
+    th.manual_seed(4)
+    mean, log_std, _ = model.actor.get_action_dist_params(data.observations)
+    actions, log_prob = squashed_gaussian_action(mean, log_std, th.randn_like(mean))
+    q = th.stack(model.critic(data.observations, actions)).min(0).values.flatten()
+    th.testing.assert_close(got, q - 0.3 * log_prob)
+
+
+def test_train_logs_its_losses_and_copies_the_batch_norm_statistics_to_the_target_critics() -> None:
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+    class BatchNormExtractor(BaseFeaturesExtractor):
+        def __init__(self, observation_space: spaces.Box) -> None:
+            super().__init__(observation_space, 3)
+            self.norm = th.nn.BatchNorm1d(3)
+
+        def forward(self, observations: th.Tensor) -> th.Tensor:
+            return self.norm(observations)
+
+    model = _svg_zero(policy_kwargs=dict(net_arch=[8], features_extractor_class=BatchNormExtractor))
+    model.learn(40)
+    running = model.critic.features_extractor.norm.running_mean
+    assert running.abs().sum() > 0  # moved by the training batches
+    th.testing.assert_close(model.critic_target.features_extractor.norm.running_mean, running)  # copied, not averaged
+    logged = model.logger.name_to_value
+    for key in ("train/critic_loss", "train/actor_loss", "train/ent_coef", "train/ent_coef_loss"):
+        assert key in logged and np.isfinite(logged[key]), key  # (name_to_value is a defaultdict)
