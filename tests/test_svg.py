@@ -456,3 +456,18 @@ def test_train_logs_its_losses_and_copies_the_batch_norm_statistics_to_the_targe
     logged = model.logger.name_to_value
     for key in ("train/critic_loss", "train/actor_loss", "train/ent_coef", "train/ent_coef_loss"):
         assert key in logged and np.isfinite(logged[key]), key  # (name_to_value is a defaultdict)
+
+
+def test_a_gradient_step_moves_the_target_critics_by_tau_and_the_temperature_follows_the_learning_rate_schedule() -> None:
+    model = _svg_zero(tau=0.1, learning_rate=lambda progress: 1e-3 * progress)
+    model.learn(20)
+    before = [p.detach().clone() for p in model.critic_target.parameters()]
+    model._current_progress_remaining = 0.25
+    model.train(gradient_steps=1, batch_size=8)
+    for old, new, critic in zip(before, model.critic_target.parameters(), model.critic.parameters()):
+        th.testing.assert_close(new, 0.9 * old + 0.1 * critic)
+    for optimizer in (model.actor.optimizer, model.critic.optimizer, model.ent_coef_optimizer):
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(2.5e-4)
+    fixed = _svg_zero(ent_coef=0.1)  # no temperature optimizer
+    fixed.learn(20)
+    assert fixed.ent_coef_optimizer is None and fixed.logger.name_to_value["train/ent_coef"] == pytest.approx(0.1)
