@@ -609,7 +609,7 @@ EQUIVALENT: list[Equivalent] = [
         "advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)",
         ("ReplaceBinaryOperator_Add_Sub",),
         "std + 1e-8 and std - 1e-8 differ by 2e-8: relative 2e-8 where the std is not tiny, and where it is within 1e-8 "
-        "of 0 the centred advantages are 0 up to rounding, so the loss is 0 either way (the other swaps are run)",
+        "of 0 the centered advantages are 0 up to rounding, so the loss is 0 either way (the other swaps are run)",
         becomes="(advantages.std() - 1e-8)",
         within="OffPAC._update_actor",
     ),
