@@ -11,6 +11,7 @@ CPU thread.
     python -m benchmarks.mppi learned_defaults --envs InvertedPendulum-v5 --steps 2000 --episodes 2
     python -m benchmarks.mppi defaults --envs InvertedPendulum-v5 --episodes 1   # MPPI("MlpPolicy", env), no setting
                                                   # (resumes: finished episodes are kept in a .partial.csv)
+    python -m benchmarks.mppi entries --envs Hopper-v5 Walker2d-v5 --seeds 1000 1001 1002 --episodes 1  # zoo entries
     python -m benchmarks.mppi upright --seeds 0   # HalfCheetah-v5 planned on a reward that penalizes somersaults
 
 ``pendulum`` needs the ``pytorch_mppi`` package (installed for this benchmark only, not a dependency of the
@@ -250,8 +251,34 @@ def defaults(args: argparse.Namespace) -> None:
     length. On the MuJoCo envs the default mode is the simulator, which learns nothing from env steps, so the
     return after any training budget is the return of these episodes; this part measures it without the hours of
     ``learn()`` that the suite would spend first."""
-    name = "defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs)
-    partial = folder(name) / f"mppi_{name}.partial.csv"  # one row per finished episode: a stopped run resumes
+    head = (f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode `auto`), seeds "
+            f"{args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded `seed + 10000 + episode`, "
+            "as the defaults suite evaluates. Nothing is trained first: in the simulator and known-dynamics modes MPPI "
+            "learns nothing from env steps.")  # fmt: skip
+    _controller_episodes("defaults", args, lambda env_id, seed: MPPI("MlpPolicy", env_id, seed=seed), head)
+
+
+def entries(args: argparse.Namespace) -> None:
+    """MPPI built from its zoo entry (``zoo_hyperparams/mppi.yml``, as the comparison builds it), evaluated as
+    ``defaults`` evaluates: the controllers of the simulator-mode entries (Hopper-v5, Walker2d-v5, ...), which learn
+    nothing from env steps."""
+    from benchmarks import run as harness
+
+    def build(env_id: str, seed: int) -> MPPI:
+        model, _, _ = harness.build("mppi", env_id, seed)
+        return model
+
+    head = (f"MPPI with its zoo entry (`zoo_hyperparams/mppi.yml`; the settings are listed per row), seeds {args.seeds}, "
+            f"{args.episodes} deterministic episode(s) per seed on an env seeded `seed + 10000 + episode`. Nothing is "
+            "trained first: in the simulator mode MPPI learns nothing from env steps.")  # fmt: skip
+    _controller_episodes("entries", args, build, head)
+
+
+def _controller_episodes(part: str, args: argparse.Namespace, build: Callable[[str, int], MPPI], head: str) -> None:
+    """Episodes of a controller that learns nothing, one row per finished episode kept in a .partial.csv (a stopped
+    run resumes), then the report."""
+    name = part + "_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs)
+    partial = folder(name) / f"mppi_{name}.partial.csv"
     rows: list[dict[str, Any]] = []
     if partial.exists():
         with open(partial, newline="") as file:
@@ -263,23 +290,25 @@ def defaults(args: argparse.Namespace) -> None:
             for episode in range(args.episodes):
                 if (env_id, seed, episode) in done:
                     continue
-                model = model or MPPI("MlpPolicy", env_id, seed=seed)
+                model = model or build(env_id, seed)
                 total, steps, planning, path = run_episode(env_id, seed + 10_000 + episode,
                                                            ours(model, deterministic=True))  # fmt: skip
+                settings = f"K={model.n_samples} H={model.horizon} noise_std={model.noise_std} " \
+                           f"smoothing={model.smoothing} termination_cost={model.resolved_termination_cost}"  # fmt: skip
                 rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
-                             "return": total, "steps": steps, "s_per_action": planning / steps, **path,
-                             "diverged_samples": model.planner.n_diverged,
+                             "settings": settings, "return": total, "steps": steps, "s_per_action": planning / steps,
+                             **path, "diverged_samples": model.planner.n_diverged,
                              "all_diverged": model.planner.n_all_diverged, **_simulator_counts(model)})  # fmt: skip
                 print(rows[-1], flush=True)
                 _append_row(partial, rows[-1])
     rows = [r for r in rows if r["env"] in args.envs and r["seed"] in args.seeds and r["episode"] < args.episodes]
-    summary = [f"`MPPI(\"MlpPolicy\", env, seed=seed)` with every default (K = 1000, H = 30, dynamics mode "
-               f"`auto`), seeds {args.seeds}, {args.episodes} deterministic episode(s) per seed on an env seeded "
-               "`seed + 10000 + episode`, as the defaults suite evaluates. Nothing is trained first: in the "
-               "simulator and known-dynamics modes MPPI learns nothing from env steps."]  # fmt: skip
+    summary = [head]
     for env_id in args.envs:
-        returns = np.array([r["return"] for r in rows if r["env"] == env_id])
-        summary.append(f"- {env_id}: {returns.mean():.1f} +/- {returns.std():.1f} over {len(returns)} episodes")
+        env_rows = [r for r in rows if r["env"] == env_id]
+        returns = np.array([r["return"] for r in env_rows])
+        up = sum(r["steps"] == gym.spec(env_id).max_episode_steps for r in env_rows)
+        summary.append(f"- {env_id}: {returns.mean():.1f} +/- {returns.std():.1f} over {len(returns)} episodes; "
+                       f"{up} of {len(env_rows)} ran their full length")  # fmt: skip
     write(name, rows, summary)
     partial.unlink()
 
@@ -425,7 +454,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "part",
-        choices=("pendulum", "pendulum_sac", "halfcheetah", "simulator", "learned", "learned_defaults", "defaults", "upright"),
+        choices=(
+            "pendulum",
+            "pendulum_sac",
+            "halfcheetah",
+            "simulator",
+            "learned",
+            "learned_defaults",
+            "defaults",
+            "entries",
+            "upright",
+        ),
     )
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--h", type=int, default=30)
@@ -444,9 +483,9 @@ def main() -> None:
     if args.steps is None:
         args.steps = 3000 if args.part == "learned" else 1000
     parts = {"pendulum": pendulum, "halfcheetah": halfcheetah, "simulator": simulator, "learned": learned}
-    {**parts, "defaults": defaults, "upright": upright, "pendulum_sac": pendulum_sac, "learned_defaults": learned_defaults}[
-        args.part
-    ](args)
+    parts |= {"defaults": defaults, "entries": entries, "upright": upright, "pendulum_sac": pendulum_sac}
+    parts |= {"learned_defaults": learned_defaults}
+    parts[args.part](args)
 
 
 if __name__ == "__main__":
