@@ -542,6 +542,18 @@ EQUIVALENT: list[Equivalent] = [
         "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",
     ),
     Equivalent(
+        "svg/svg.py",
+        "def train(self, gradient_steps: int, batch_size: int = 64) -> None:",
+        ("NumberReplacer",),
+        "the default is never used: SB3's OffPolicyAlgorithm.learn always passes batch_size=self.batch_size",
+    ),
+    Equivalent(
+        "svg/svg.py",
+        "if self.uses_critic and gradient_step % self.target_update_interval == 0:",
+        ("ReplaceComparisonOperator_Eq_LtE",),
+        "gradient_step % interval is >= 0 (both are non-negative integers), so <= 0 is == 0 (the other swaps are run)",
+    ),
+    Equivalent(
         "npg/npg.py",
         "if self.sub_sampling_factor > 1:",
         ("ReplaceComparisonOperator_Gt_GtE", "ReplaceComparisonOperator_Gt_NotEq"),

@@ -471,3 +471,49 @@ def test_a_gradient_step_moves_the_target_critics_by_tau_and_the_temperature_fol
     fixed = _svg_zero(ent_coef=0.1)  # no temperature optimizer
     fixed.learn(20)
     assert fixed.ent_coef_optimizer is None and fixed.logger.name_to_value["train/ent_coef"] == pytest.approx(0.1)
+
+
+def test_every_gradient_step_updates_the_target_critics_at_the_interval() -> None:
+    for interval, copied_last in ((1, True), (2, False)):
+        model = _svg_zero(tau=1.0, target_update_interval=interval)
+        model.learn(20)
+        model.train(gradient_steps=2, batch_size=8)  # tau = 1: an update copies the critics
+        same = all(th.equal(t, c) for t, c in zip(model.critic_target.parameters(), model.critic.parameters()))
+        assert same is copied_last, interval  # interval 2: only step 0 updated, before step 1 moved the critics
+
+
+def test_the_temperature_step_descends_sacs_temperature_loss() -> None:
+    """loss = -mean(log alpha (log pi(a|s) + target)) at fresh actions: with a target entropy far below the policy's
+    entropy, alpha must fall (Adam's first step moves log alpha by the learning rate against the loss's gradient)."""
+    from collections import defaultdict
+
+    model = _svg_zero(target_entropy=-20.0, learning_rate=1e-2)
+    data = _real_batch()
+    before = float(model.log_ent_coef.detach())
+    th.manual_seed(6)
+    with th.no_grad():
+        _, log_prob = model._policy(data.observations)
+    expected_loss = -(before * (log_prob - 20.0)).mean()
+    stats = defaultdict(list)
+    th.manual_seed(6)
+    alpha = model._update_temperature(data.observations, stats)
+    assert float(alpha) == pytest.approx(math.exp(before))  # the step's alpha is the one before the update
+    assert stats["ent_coef_loss"] == [pytest.approx(float(expected_loss), rel=1e-5)]
+    assert float(model.log_ent_coef.detach()) == pytest.approx(before - 1e-2, abs=1e-5)  # log pi - 20 < 0: the gradient is > 0
+
+
+def test_an_actor_step_raises_the_objective() -> None:
+    from collections import defaultdict
+
+    model = _svg_zero(learning_rate=1e-2)
+    data = _real_batch()
+
+    def objective() -> float:
+        th.manual_seed(7)
+        with th.no_grad():
+            return float(model.actor_objective(data, 0.1).mean())
+
+    before = objective()
+    th.manual_seed(7)
+    model._update_actor(data, 0.1, defaultdict(list))
+    assert objective() > before
