@@ -75,3 +75,16 @@ def test_results_section_has_the_generated_block(cls: type) -> None:
 
 def test_every_algorithm_is_checked() -> None:
     assert {cls.__name__ for cls in ALGORITHMS} == {"MBPO", "MPPI", "NPG", "OffPAC", "REINFORCE", "DiscreteSAC", "SVG"}
+
+
+VERDICT = re.compile(r"\b(beats?|beaten|loses to|outperforms?|wins? against)\b", re.I)  # a comparison of algorithms
+GENERATED = re.compile(r"<!-- (compare|verdicts):start -->.*?<!-- \1:end -->", re.S)
+
+
+@pytest.mark.parametrize("path", [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))], ids=lambda p: p.name)
+def test_no_verdict_outside_the_blocks_the_report_script_generates(path: Path) -> None:
+    """Issue 41: every "beats / loses to" sentence in README.md and docs/*.md comes from `python -m benchmarks.compare
+    readme`, which writes them between its markers; none is written by hand around them."""
+    outside = GENERATED.sub("", path.read_text())
+    found = [line.strip() for line in outside.splitlines() if VERDICT.search(line)]
+    assert not found, f"{path.name}: verdicts written by hand (generate them with benchmarks.compare readme): {found}"
