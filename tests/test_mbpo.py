@@ -303,3 +303,31 @@ def test_droq_critic_option_adds_dropout_and_layer_norm_and_survives_save_load(t
         assert th.equal(ours, theirs)
     with pytest.raises(ValueError, match="critic_dropout"):
         MBPO("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(critic_dropout=1.0))
+
+
+def test_the_model_imagines_once_after_every_refit_with_the_stochastic_policy_and_times_its_parts():
+    import time
+
+    model = MBPO("MlpPolicy", "Pendulum-v1", seed=0, **TINY)
+    fits, imagined, policies = [], [], []
+    refit = model._refit_dynamics_if_due
+    model._refit_dynamics_if_due = lambda: (fits.append(model.num_timesteps) if (done := refit()) else None, done)[1]
+    imagine = model._imagine
+    model._imagine = lambda: (imagined.append(model.num_timesteps), imagine())[1]
+    original = model.dynamics.imagine
+
+    def capture(policy, start_obs, horizon):
+        policies.append(policy)
+        return original(policy, start_obs, horizon)
+
+    model.dynamics.imagine = capture
+    began = time.perf_counter()
+    model.learn(200)
+    elapsed = time.perf_counter() - began
+    assert len(fits) >= 2 and imagined == fits  # once after each refit, never between them
+    obs = th.zeros(64, 3)
+    with th.no_grad():
+        assert not th.equal(policies[0](obs), policies[0](obs))  # the policy samples: imagined actions explore
+    for timer in (model.sac_train_time, model.model_fit_time, model.model_rollout_time):
+        assert 0 < timer < elapsed
+    assert model.sac_train_time + model.model_fit_time + model.model_rollout_time < elapsed
