@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
+import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
 from sb3_pg_extras import MBPO, MPPI, NPG, REINFORCE, SVG, DiscreteSAC, OffPAC
 
@@ -232,3 +234,15 @@ class TupleActionEnv(gym.Env):
 
     def step(self, action):
         return self.observation_space.sample(), 0.0, False, False, {}
+
+
+class BatchNormExtractor(BaseFeaturesExtractor):
+    """A features extractor that is one BatchNorm1d over a flat Box observation: its running statistics are buffers
+    ("running_mean", "running_var") that target networks must copy, not average."""
+
+    def __init__(self, observation_space: spaces.Box) -> None:
+        super().__init__(observation_space, int(observation_space.shape[0]))
+        self.norm = th.nn.BatchNorm1d(int(observation_space.shape[0]))
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        return self.norm(observations)

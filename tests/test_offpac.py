@@ -286,15 +286,7 @@ def test_critic_regression_loss_is_half_the_sum_of_mses() -> None:
 
 
 def test_target_critics_copy_the_batch_norm_statistics() -> None:
-    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-
-    class BatchNormExtractor(BaseFeaturesExtractor):
-        def __init__(self, observation_space: spaces.Box) -> None:
-            super().__init__(observation_space, 4)
-            self.norm = th.nn.BatchNorm1d(4)
-
-        def forward(self, observations: th.Tensor) -> th.Tensor:
-            return self.norm(observations)
+    from tests.algos import BatchNormExtractor
 
     policy_kwargs = dict(net_arch=[8], features_extractor_class=BatchNormExtractor)
     model = collect_only("CartPole-v1", steps=100, policy_kwargs=policy_kwargs)

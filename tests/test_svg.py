@@ -438,15 +438,7 @@ def test_the_svg_zero_objective_is_the_min_critic_minus_alpha_log_pi_at_a_fresh_
 
 
 def test_train_logs_its_losses_and_copies_the_batch_norm_statistics_to_the_target_critics() -> None:
-    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-
-    class BatchNormExtractor(BaseFeaturesExtractor):
-        def __init__(self, observation_space: spaces.Box) -> None:
-            super().__init__(observation_space, 3)
-            self.norm = th.nn.BatchNorm1d(3)
-
-        def forward(self, observations: th.Tensor) -> th.Tensor:
-            return self.norm(observations)
+    from tests.algos import BatchNormExtractor
 
     model = _svg_zero(policy_kwargs=dict(net_arch=[8], features_extractor_class=BatchNormExtractor))
     model.learn(40)
