@@ -315,3 +315,27 @@ def test_nominal_sample_reaches_the_planner_and_survives_save_load(tmp_path):
     assert MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5).planner.nominal_sample is False  # off by default
     model.save(tmp_path / "nominal")
     assert MPPI.load(tmp_path / "nominal").planner.nominal_sample is True
+
+
+def test_deterministic_predict_draws_new_perturbations_at_every_step_and_the_same_ones_for_the_same_inputs():
+    """The generator of deterministic predict is seeded by the model's seed, the observation and the warm-start plan:
+    reproducible for the same inputs, new draws at every step of an episode (one seed for every call would search the
+    same K perturbations forever), and each env's draws depend on its own inputs only."""
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5, seed=3)
+    seeds = []
+    make = model._input_generator
+    model._input_generator = lambda obs, nominal: (gen := make(obs, nominal), seeds.append(gen.initial_seed()))[0]
+    env = make_vec_env("Pendulum-v1", n_envs=1, seed=0)
+    obs, state = env.reset(), None
+    for _ in range(5):
+        _, state = model.predict(obs, state, deterministic=True)
+        obs, *_ = env.step(model.predict(obs, state, deterministic=True)[0])
+    assert len(set(seeds)) == len(seeds)  # ten calls, ten different (observation, plan) pairs
+    seeds.clear()
+    pair = np.stack([obs[0], obs[0] + 0.1])
+    first, _ = model.predict(pair, deterministic=True)
+    again, _ = model.predict(pair[::-1].copy(), deterministic=True)
+    np.testing.assert_array_equal(again[::-1], first)  # each env's action from its own inputs
+    assert seeds[0] == seeds[3] and seeds[1] == seeds[2] and seeds[0] != seeds[1]
+    other_seed = MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5, seed=4)
+    assert other_seed._input_generator(th.as_tensor(pair[0]), np.zeros((5, 1), np.float32)).initial_seed() != seeds[0]

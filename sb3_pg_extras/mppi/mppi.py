@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import warnings
@@ -320,12 +321,19 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         )  # fmt: skip
 
     @th.inference_mode()  # lighter than no_grad for the many small ops of a plan (no version counters)
-    def plan(self, observations: th.Tensor, plans: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
+    def plan(
+        self, observations: th.Tensor, plans: th.Tensor, generator: th.Generator | list[th.Generator] | None = None
+    ) -> th.Tensor:
         """Optimized plans (n, H, action_dim), in SB3's [-1, 1] action scale, for n observations and nominal plans
-        (one planning problem per env: a loop over envs, never over samples)."""
+        (one planning problem per env: a loop over envs, never over samples); ``generator``: one for all envs, or one
+        per env."""
         start = time.perf_counter()
+        generators = generator if isinstance(generator, list) else [generator] * len(observations)
         out = th.stack(
-            [self.planner.plan(obs, nominal, self._backend.rollout, generator) for obs, nominal in zip(observations, plans)]
+            [
+                self.planner.plan(obs, nominal, self._backend.rollout, env_generator)
+                for obs, nominal, env_generator in zip(observations, plans, generators)
+            ]
         )
         self.plan_time += time.perf_counter() - start
         self.n_planned += len(observations)
@@ -354,9 +362,11 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         deterministic: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Plan and return the first action of every env's optimized plan (env units), and the shifted plans as the
-        next ``state``. ``deterministic=True`` draws the planner's perturbations from a generator reset to the same
-        seed at every call, so that an observation and a state always give the same action (the sampled sequences
-        still differ from step to step, around the shifted plan); ``False`` draws them from torch's global generator."""
+        next ``state``. ``deterministic=True`` draws each env's perturbations from a generator seeded by the model's
+        seed, that env's observation and its warm-start plan: the same observation and state always give the same
+        action, and every step draws new perturbations (a generator reset to one seed would draw the same K
+        perturbations at every step, a search that never widens); ``False`` draws them from torch's global
+        generator."""
         assert isinstance(self.action_space, spaces.Box)
         if not isinstance(observation, np.ndarray):
             raise ValueError(f"MPPI plans from flat Box observations (numpy arrays), got {type(observation).__name__}")
@@ -378,11 +388,18 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
             raise ValueError("MPPI's state (the warm-start plans) must be finite")
         if episode_start is not None:
             nominal[np.asarray(episode_start, dtype=bool).reshape(n_envs)] = 0.0
-        generator = th.Generator(device=self.device).manual_seed(self.seed or 0) if deterministic else None
-        plans = self.plan(obs, th.as_tensor(nominal, device=self.device), generator)
+        generators = [self._input_generator(o, p) for o, p in zip(obs, nominal)] if deterministic else None
+        plans = self.plan(obs, th.as_tensor(nominal, device=self.device), generators)
         actions = self.policy.unscale_action(plans[:, 0].cpu().numpy())
         next_state = th.stack([shift_plan(p) for p in plans]).cpu().numpy()
         return (actions if vectorized else actions[0]), next_state
+
+    def _input_generator(self, obs: th.Tensor, nominal: np.ndarray) -> th.Generator:
+        """Deterministic predict's generator for one env: seeded by a hash of the model's seed, the observation and
+        the warm-start plan (bytes of float32 arrays)."""
+        data = np.int64(self.seed or 0).tobytes() + obs.cpu().numpy().tobytes() + np.ascontiguousarray(nominal).tobytes()
+        seed = int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") >> 1
+        return th.Generator(device=self.device).manual_seed(seed)
 
     def _sample_action(self, learning_starts: int, action_noise: Any = None, n_envs: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Random warm-up steps (learned dynamics) until the first fit of the model, else the planner's action with
