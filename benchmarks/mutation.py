@@ -542,6 +542,19 @@ EQUIVALENT: list[Equivalent] = [
         "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",
     ),
     Equivalent(
+        "mbpo/mbpo.py",
+        "def train(self, gradient_steps: int, batch_size: int = 64) -> None:",
+        ("NumberReplacer",),
+        "the default is never used: SB3's OffPolicyAlgorithm.learn always passes batch_size=self.batch_size",
+    ),
+    Equivalent(
+        "mbpo/mbpo.py",
+        "self.sac_train_time += time.perf_counter() - start",
+        ("ReplaceBinaryOperator_Sub_Mod",),
+        "perf_counter() - start and perf_counter() % start agree while start <= perf_counter() < 2 start, i.e. for any "
+        "interval shorter than the clock's reading at its start (seconds since boot on Linux; / and // are run)",
+    ),
+    Equivalent(
         "svg/svg.py",
         "def train(self, gradient_steps: int, batch_size: int = 64) -> None:",
         ("NumberReplacer",),

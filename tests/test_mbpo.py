@@ -331,3 +331,13 @@ def test_the_model_imagines_once_after_every_refit_with_the_stochastic_policy_an
     for timer in (model.sac_train_time, model.model_fit_time, model.model_rollout_time):
         assert 0 < timer < elapsed
     assert model.sac_train_time + model.model_fit_time + model.model_rollout_time < elapsed
+
+
+def test_the_imagined_buffer_holds_rollouts_per_step_x_retain_steps_x_horizon_and_follows_its_changes():
+    model = MBPO("MlpPolicy", "Pendulum-v1", seed=0, **{**TINY, "min_rollout_horizon": 3, "max_rollout_horizon": 3})
+    model.learn(120)
+    assert model.rollout_horizon() == 3
+    assert model.mixed_buffer.model_buffer.capacity == 2 * 64 * 3
+    model.rollouts_per_step = 1  # a smaller capacity: the buffer shrinks to it
+    model._imagine()
+    assert model.mixed_buffer.model_buffer.capacity == 1 * 64 * 3
