@@ -339,3 +339,14 @@ def test_deterministic_predict_draws_new_perturbations_at_every_step_and_the_sam
     assert seeds[0] == seeds[3] and seeds[1] == seeds[2] and seeds[0] != seeds[1]
     other_seed = MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5, seed=4)
     assert other_seed._input_generator(th.as_tensor(pair[0]), np.zeros((5, 1), np.float32)).initial_seed() != seeds[0]
+
+
+def test_the_planning_time_is_measured_per_plan_and_logged_in_milliseconds():
+    import time
+
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5, learning_starts=5, seed=0)  # train() logs it
+    began = time.perf_counter()
+    model.learn(30)
+    elapsed = time.perf_counter() - began
+    assert model.n_planned == 30 and 0 < model.plan_time < elapsed
+    assert model.logger.name_to_value["time/plan_ms"] == pytest.approx(1000 * model.plan_time / model.n_planned)
