@@ -542,6 +542,26 @@ EQUIVALENT: list[Equivalent] = [
         "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",
     ),
     Equivalent(
+        "mppi/mppi.py",
+        "def train(self, gradient_steps: int, batch_size: int = 64) -> None:",
+        ("NumberReplacer",),
+        "the default is never used: SB3's OffPolicyAlgorithm.learn always passes batch_size=self.batch_size",
+    ),
+    Equivalent(
+        "mppi/mppi.py",
+        "self.plan_time += time.perf_counter() - start",
+        ("ReplaceBinaryOperator_Sub_Mod",),
+        "perf_counter() - start and perf_counter() % start agree while start <= perf_counter() < 2 start, i.e. for any "
+        "interval shorter than the clock's reading at its start (seconds since boot on Linux; / and // are run)",
+    ),
+    Equivalent(
+        "mppi/mppi.py",
+        'logger.record("planner/diverged_fraction", self.planner.n_diverged / max(self.planner.n_sampled, 1))',
+        ("NumberReplacer",),
+        "recorded right after a plan, when n_sampled >= n_samples >= 2 (checked at construction): max(n, 0), max(n, 1) "
+        "and max(n, 2) are all n",
+    ),
+    Equivalent(
         "mbpo/mbpo.py",
         "def train(self, gradient_steps: int, batch_size: int = 64) -> None:",
         ("NumberReplacer",),
