@@ -549,6 +549,13 @@ EQUIVALENT: list[Equivalent] = [
     ),
     Equivalent(
         "mppi/mppi.py",
+        "if self.planner.n_all_diverged > self._all_diverged_reported:",
+        ("ReplaceComparisonOperator_Gt_NotEq",),
+        "the planner's count only grows and the reported count is set to it (both start at 0 in _setup_model), so it "
+        "is never below the reported one: != is > (>= is run)",
+    ),
+    Equivalent(
+        "mppi/mppi.py",
         "self.plan_time += time.perf_counter() - start",
         ("ReplaceBinaryOperator_Sub_Mod",),
         "perf_counter() - start and perf_counter() % start agree while start <= perf_counter() < 2 start, i.e. for any "

@@ -350,3 +350,15 @@ def test_the_planning_time_is_measured_per_plan_and_logged_in_milliseconds():
     elapsed = time.perf_counter() - began
     assert model.n_planned == 30 and 0 < model.plan_time < elapsed
     assert model.logger.name_to_value["time/plan_ms"] == pytest.approx(1000 * model.plan_time / model.n_planned)
+
+
+def test_planning_without_an_all_diverged_round_warns_nothing():
+    import warnings
+
+    model = MPPI("MlpPolicy", "Pendulum-v1", n_samples=20, horizon=5, seed=0)
+    obs = make_vec_env("Pendulum-v1", seed=0).reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the all-diverged warning (a RuntimeWarning) would raise
+        model.predict(obs, deterministic=True)
+        model.predict(obs, deterministic=True)
+    assert model.planner.n_all_diverged == 0
