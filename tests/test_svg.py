@@ -480,6 +480,8 @@ def test_the_temperature_step_descends_sacs_temperature_loss() -> None:
     from collections import defaultdict
 
     model = _svg_zero(target_entropy=-20.0, learning_rate=1e-2)
+    with th.no_grad():  # log alpha away from 0 (alpha = 1), where log alpha x ... and log alpha / ... both vanish
+        model.log_ent_coef.fill_(-1.2)
     data = _real_batch()
     before = float(model.log_ent_coef.detach())
     th.manual_seed(6)
