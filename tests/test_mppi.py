@@ -247,6 +247,25 @@ def test_the_first_plan_in_learned_mode_follows_a_fit():
 
 
 @pytest.mark.mujoco
+def test_each_env_plans_from_velocities_restored_beyond_the_observations_clip():
+    """Walker2d-v5 clips velocities in its observation at 10: after each planned step the simulator keeps the state it
+    predicts after the action predict returns (the first of the optimized plan), one per env, which restores the
+    velocities of that env's next observation."""
+    envs = [gym.make("Walker2d-v5") for _ in range(2)]
+    obs = np.stack([env.reset(seed=i)[0] for i, env in enumerate(envs)])
+    model = MPPI("MlpPolicy", "Walker2d-v5", n_samples=4, horizon=2, seed=0)
+    simulator = model._backend.simulator
+    state = None
+    for _ in range(6):
+        actions, state = model.predict(obs, state, deterministic=True)
+        obs = np.stack([env.step(a)[0] for env, a in zip(envs, actions)])
+        for i in range(len(envs)):  # the newest two predictions: env 0, then env 1, each after its action
+            np.testing.assert_allclose(simulator._predictions[i - 2][0], obs[i], atol=1e-4)
+    assert simulator.n_clipped > 0 and simulator.n_restored == simulator.n_clipped
+    assert model._backend.diagnostics()["restored_fraction"] == 1.0
+
+
+@pytest.mark.mujoco
 def test_termination_cost_defaults_to_the_alive_reward_in_the_simulator():
     assert MPPI("MlpPolicy", "Hopper-v5", n_samples=2, horizon=1).planner.termination_cost == 1.0
     hopper = MPPI("MlpPolicy", gym.make("Hopper-v5", healthy_reward=3.0), n_samples=2, horizon=1)

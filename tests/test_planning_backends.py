@@ -128,6 +128,29 @@ def test_the_simulator_backend_unscales_candidates_to_the_env_action_range() -> 
 
 
 @pytest.mark.mujoco
+def test_the_simulator_backend_predicts_the_state_after_the_executed_action_in_env_units() -> None:
+    """``executed`` hands the simulator the action in env units (here on an asymmetric range [-1, 3] set by hand in
+    place of Walker2d-v5's [-1, 1]), whose predicted observation is the env's next one."""
+    env = gym.make("Walker2d-v5")
+    obs, _ = env.reset(seed=0)
+    space = spaces.Box(np.float32(-1.0), np.float32(3.0), env.action_space.shape)
+    backend = SimulatorBackend("MPPI", "Walker2d-v5", space)
+    action = th.tensor([-1.0, -0.5, 0.0, 0.2, -0.6, -0.8])  # SB3's scale: env units -1, 0, 1, 1.4, -0.2, -0.6
+    backend.executed(th.as_tensor(obs, dtype=th.float32), action)
+    next_obs, *_ = env.step(np.array([-1.0, 0.0, 1.0, 1.4, -0.2, -0.6]))
+    predicted_obs, _ = backend.simulator._predictions[-1]
+    np.testing.assert_allclose(predicted_obs, next_obs, atol=1e-4)
+
+
+@pytest.mark.mujoco
+def test_the_restored_fraction_is_of_the_starts_with_a_clipped_velocity() -> None:
+    backend = SimulatorBackend("MPPI", "Walker2d-v5", _spaces("Walker2d-v5")[1])
+    assert backend.diagnostics() == {"energy_gain_fraction": 0.0, "restored_fraction": 0.0}
+    backend.simulator.n_restored, backend.simulator.n_clipped = 3, 4
+    assert backend.diagnostics()["restored_fraction"] == 0.75
+
+
+@pytest.mark.mujoco
 def test_the_energy_gain_fraction_is_of_the_rolled_out_sequences() -> None:
     backend = SimulatorBackend("MPPI", "InvertedPendulum-v5", _spaces("InvertedPendulum-v5")[1])
     assert backend.diagnostics() == {"energy_gain_fraction": 0.0}  # nothing rolled out yet: no division by zero

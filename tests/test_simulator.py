@@ -358,3 +358,77 @@ def test_the_acceleration_bound_must_be_positive() -> None:
         with pytest.raises(ValueError, match="max_acceleration must be > 0"):
             SimulatorRollout(env, SIMULATOR_SPECS["HalfCheetah-v5"], max_acceleration=bound)
     assert SimulatorRollout(env, SIMULATOR_SPECS["HalfCheetah-v5"], max_acceleration=0.5).max_acceleration == 0.5
+
+
+def _beyond_clip(env_id: str):
+    """An env whose foot joint, spinning at 9.5 rad/s (inside the observation's clip), is driven on by full torque
+    for one step, beyond the clip; the simulator told that control: (env, sim, float32 observation, true velocities)."""
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    real = env.unwrapped
+    qvel = real.data.qvel.copy()
+    qvel[-1] = 9.5
+    real.set_state(real.data.qpos.copy(), qvel)
+    sim = SimulatorRollout(real, SIMULATOR_SPECS[env_id])
+    control = np.eye(env.action_space.shape[0])[-1]  # the foot's actuator at +1
+    sim.executed(real._get_obs().astype(np.float32), control)  # the planner's observation is float32
+    obs, *_ = env.step(control)
+    return env, sim, obs.astype(np.float32), real.data.qvel.copy()
+
+
+def _start_velocities(sim: SimulatorRollout, obs: np.ndarray) -> np.ndarray:
+    return sim.initial_state(obs)[0, sim._qvel]
+
+
+@pytest.mark.parametrize("env_id", ["Hopper-v5", "Walker2d-v5"])
+def test_velocities_beyond_the_observations_clip_are_restored_from_the_prediction_of_the_step_before(env_id) -> None:
+    env, sim, obs, true = _beyond_clip(env_id)
+    assert SIMULATOR_SPECS[env_id].velocity_clip == 10.0
+    assert true[-1] > 10.3  # the foot beyond the clip
+    np.testing.assert_allclose(_start_velocities(sim, obs), true, atol=1e-4)
+    assert sim.n_clipped == sim.n_restored >= 1
+    # without the predictions (a fresh simulator), the state behind the observation alone has the clipped velocities
+    fresh = SimulatorRollout(env.unwrapped, SIMULATOR_SPECS[env_id])
+    alone = _start_velocities(fresh, obs)
+    np.testing.assert_allclose(alone, np.clip(true, -10, 10), atol=1e-5)
+    assert alone[-1] == 10.0
+    assert (fresh.n_clipped, fresh.n_restored) == (1, 0)
+
+
+def test_an_observation_that_matches_no_prediction_keeps_the_clipped_velocities() -> None:
+    _, sim, obs, _ = _beyond_clip("Walker2d-v5")
+    at_clip = np.abs(obs[8:]) >= 10
+    assert at_clip.any()
+    moved = obs.copy()
+    moved[1] += 0.02  # a joint angle 0.02 rad from the predicted one: another state
+    velocities = _start_velocities(sim, moved)
+    np.testing.assert_array_equal(velocities[at_clip], obs[8:][at_clip])
+    assert sim.n_restored == 0 and sim.n_clipped == 1
+    # a velocity inside the clip is the observation's, whichever prediction matches
+    np.testing.assert_array_equal(_start_velocities(sim, obs)[~at_clip], obs[8:][~at_clip].astype(np.float64))
+
+
+def test_the_newest_matching_prediction_restores_and_the_oldest_are_dropped() -> None:
+    from sb3_pg_extras.common.planning.simulator import PREDICTIONS_KEPT
+
+    _, sim, obs, true = _beyond_clip("Walker2d-v5")
+    predicted_obs, predicted = sim._predictions[-1]
+    sim._predictions.append((predicted_obs, predicted + 1.0))  # a newer prediction of the same observation
+    newest = np.where(np.abs(obs[8:]) >= 10, true + 1.0, true)  # only the clipped velocity is taken from it
+    np.testing.assert_allclose(_start_velocities(sim, obs), newest, atol=1e-4)
+    sim._predictions.clear()
+    sim._predictions.append((predicted_obs, predicted))
+    other = (predicted_obs + 1.0, predicted)
+    for _ in range(PREDICTIONS_KEPT - 1):  # the prediction is still kept among PREDICTIONS_KEPT
+        sim._predictions.append(other)
+    np.testing.assert_allclose(_start_velocities(sim, obs), true, atol=1e-4)
+    sim._predictions.append(other)  # one more: the oldest is dropped
+    assert _start_velocities(sim, obs)[-1] == 10.0
+
+
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "InvertedPendulum-v5"])
+def test_an_observation_without_clipped_velocities_needs_no_prediction(env_id: str) -> None:
+    env, obs = env_after_random_steps(env_id, 3)
+    sim = SimulatorRollout(env.unwrapped, SIMULATOR_SPECS[env_id])
+    sim.executed(obs, env.action_space.sample())
+    assert len(sim._predictions) == 0 and sim.n_clipped == 0

@@ -5,7 +5,10 @@ env's reward and termination computed from rolled-out simulator states exactly a
 Each :class:`SimulatorSpec` is keyed by an exact, versioned env id. The observations of these envs are the joint
 positions without the root's horizontal position (and, for Hopper / Walker2d, velocities clipped to [-10, 10]);
 the dynamics, rewards and terminations of these envs do not depend on that horizontal position, so it is set to 0.
-Where a velocity is clipped in the observation, the state is exact only while every velocity lies inside the clip.
+Where a velocity is clipped in the observation (``velocity_clip``), the state behind the observation alone is exact
+only while every velocity lies inside the clip; the planner's simulator restores a clipped velocity from its own
+prediction of the step that led to the observation
+(:meth:`~sb3_pg_extras.common.planning.simulator.SimulatorRollout.initial_state`).
 
 The functions read the env's own settings (reward weights, healthy ranges) from its unwrapped instance, so an env
 made with other keyword arguments is planned for with those.
@@ -45,6 +48,7 @@ class SimulatorSpec:
     :param note: what the mapping cannot recover (clipped velocities)
     :param alive_reward: the env's reward for staying alive one step (its ``healthy_reward``; 0 where it never
         terminates), which a planner can charge for every step lost to a termination
+    :param velocity_clip: the bound the observation clips the velocities to (None: not clipped)
     """
 
     obs_to_state: ObsToStateFn
@@ -53,6 +57,7 @@ class SimulatorSpec:
     termination: StateTerminationFn
     note: str = ""
     alive_reward: AliveRewardFn = no_alive_reward
+    velocity_clip: float | None = None
 
 
 def _check_positions_excluded(env: Any) -> None:
@@ -153,7 +158,12 @@ def _one(env: Any) -> float:
     return 1.0
 
 
-_CLIP_NOTE = "velocities are clipped to [-10, 10] in the observation: the state is exact while they lie inside"
+_CLIP_NOTE = (
+    "velocities are clipped to [-10, 10] in the observation: the state behind an observation alone is exact while they "
+    "lie inside; a clipped one is restored from the planner's prediction of the step before"
+)
+#: Hopper-v5 and Walker2d-v5 clip the velocities in their observation to [-10, 10]
+_VELOCITY_CLIP = 10.0
 
 SIMULATOR_SPECS: dict[str, SimulatorSpec] = {
     "InvertedPendulum-v5": SimulatorSpec(
@@ -162,17 +172,19 @@ SIMULATOR_SPECS: dict[str, SimulatorSpec] = {
     "HalfCheetah-v5": SimulatorSpec(_root_x_omitted, _obs_without_root_x(None), half_cheetah_reward, never_terminates),
     "Hopper-v5": SimulatorSpec(
         _root_x_omitted,
-        _obs_without_root_x(10.0),
+        _obs_without_root_x(_VELOCITY_CLIP),
         *_healthy_locomotion(hopper_is_healthy),
         note=_CLIP_NOTE,
         alive_reward=_healthy_reward,
+        velocity_clip=_VELOCITY_CLIP,
     ),
     "Walker2d-v5": SimulatorSpec(
         _root_x_omitted,
-        _obs_without_root_x(10.0),
+        _obs_without_root_x(_VELOCITY_CLIP),
         *_healthy_locomotion(walker2d_is_healthy),
         note=_CLIP_NOTE,
         alive_reward=_healthy_reward,
+        velocity_clip=_VELOCITY_CLIP,
     ),
 }
 

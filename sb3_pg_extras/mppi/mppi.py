@@ -329,12 +329,11 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         per env."""
         start = time.perf_counter()
         generators = generator if isinstance(generator, list) else [generator] * len(observations)
-        out = th.stack(
-            [
-                self.planner.plan(obs, nominal, self._backend.rollout, env_generator)
-                for obs, nominal, env_generator in zip(observations, plans, generators)
-            ]
-        )
+        optimized = []
+        for obs, nominal, env_generator in zip(observations, plans, generators):
+            optimized.append(self.planner.plan(obs, nominal, self._backend.rollout, env_generator))
+            self._backend.executed(obs, optimized[-1][0])  # the simulator predicts what the observation will clip
+        out = th.stack(optimized)
         self.plan_time += time.perf_counter() - start
         self.n_planned += len(observations)
         if self.planner.n_all_diverged > self._all_diverged_reported:

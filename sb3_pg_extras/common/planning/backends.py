@@ -99,6 +99,11 @@ class RolloutBackend(ABC):
         a goal)."""
         return 0.0
 
+    def executed(self, start: th.Tensor, action: th.Tensor) -> None:
+        """The env executes ``action`` (action_dim,), in SB3's [-1, 1] scale, from the observation ``start``: a backend
+        that estimates what the observation does not show keeps its prediction (default: nothing to keep)."""
+        return None
+
     def diagnostics(self) -> dict[str, float]:
         """What the backend counts of its rollouts, by name (the algorithm logs them under ``planner/``)."""
         return {}
@@ -251,12 +256,15 @@ class SimulatorBackend(RolloutBackend):
         self.env = gym.make(env_id, **(env_kwargs or {}))
         self.simulator = SimulatorRollout(self.env.unwrapped, spec, reward_fn=reward_fn, termination_fn=termination_fn)
 
+    def _controls(self, actions: th.Tensor) -> np.ndarray:
+        """Actions in SB3's [-1, 1] scale as env units (SB3's unscale_action)."""
+        low, high = self.action_space.low, self.action_space.high
+        return low + 0.5 * (actions.cpu().numpy() + 1.0) * (high - low)
+
     def rollout(
         self, start: th.Tensor, candidates: th.Tensor, generator: th.Generator | None = None
     ) -> tuple[th.Tensor, th.Tensor]:
-        low, high = self.action_space.low, self.action_space.high
-        controls = low + 0.5 * (candidates.cpu().numpy() + 1.0) * (high - low)  # env units, as SB3's unscale_action
-        rewards, terminated = self.simulator(start.cpu().numpy(), controls)
+        rewards, terminated = self.simulator(start.cpu().numpy(), self._controls(candidates))
         valid = np.ones_like(terminated)
         valid[:, 1:] = ~np.logical_or.accumulate(terminated, axis=1)[:, :-1]  # alive until a termination
         return th.as_tensor(rewards, device=start.device).float(), th.as_tensor(valid, device=start.device)
@@ -265,11 +273,20 @@ class SimulatorBackend(RolloutBackend):
     def alive_reward(self) -> float:
         return float(self.spec.alive_reward(self.env.unwrapped))
 
+    def executed(self, start: th.Tensor, action: th.Tensor) -> None:
+        """The simulator predicts the state after ``action``, to restore the next observation's clipped velocities."""
+        self.simulator.executed(start.cpu().numpy(), self._controls(action))
+
     def diagnostics(self) -> dict[str, float]:
         """``energy_gain_fraction``: the sampled sequences whose rollout diverged by gaining energy beyond its
-        actuators' work (:class:`SimulatorRollout`), over all rolled out so far."""
+        actuators' work (:class:`SimulatorRollout`), over all rolled out so far; where the observation clips
+        velocities, ``restored_fraction``: the planning starts with a velocity at the clip that a prediction
+        restored."""
         simulator = self.simulator
-        return {"energy_gain_fraction": simulator.n_energy_gain / max(simulator.n_rollouts, 1)}
+        out = {"energy_gain_fraction": simulator.n_energy_gain / max(simulator.n_rollouts, 1)}
+        if simulator.spec.velocity_clip is not None:
+            out["restored_fraction"] = simulator.n_restored / max(simulator.n_clipped, 1)
+        return out
 
 
 __all__ = [

@@ -6,6 +6,7 @@ diverged too: the work-energy theorem bounds every physical rollout's energy by 
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,13 @@ def energy_balance_model(env: Any) -> Any:
 #: HalfCheetah-v5 by gaining up to the tolerance at every planned step
 MAX_ENERGY_GAIN = 0.25
 
+#: predicted states kept to restore clipped velocities (:meth:`SimulatorRollout.executed`): those of the last planned
+#: steps of up to this many envs (a prediction is used by the next observation of its env, or never)
+PREDICTIONS_KEPT = 64
+#: how far (relative and absolute) an observation may lie from a prediction's observation that restores its velocities:
+#: the prediction starts from the float32 observation of the step before, the env from its float64 state
+PREDICTION_RTOL, PREDICTION_ATOL = 1e-3, 1e-3
+
 
 class SimulatorRollout:
     """
@@ -117,6 +125,15 @@ class SimulatorRollout:
         in the supported envs
     :param max_energy_gain: largest energy gain beyond the actuators' work, in J per kg of the model's total mass,
         of a rollout that is not diverged (None: no energy check)
+
+    Where the observation clips the velocities (Hopper, Walker2d: ``spec.velocity_clip``), a velocity at the clip is
+    not the state's: a fast gait swings its joints well beyond it (up to 80 rad/s on Walker2d-v5 against a clip of
+    10), and rollouts from the clipped state predict another motion. The planner tells the simulator which control
+    the env executes from each observation (:meth:`executed`); the simulator keeps the state it predicts after it
+    and restores the clipped velocities of the next observation from that prediction when the prediction's
+    observation matches (:meth:`initial_state`). The prediction is exact up to the float32 rounding of the
+    observation it starts from. ``n_clipped`` counts the starts with a velocity at the clip and ``n_restored`` those
+    of them restored from a prediction.
     """
 
     def __init__(
@@ -155,11 +172,16 @@ class SimulatorRollout:
         # those in which MuJoCo's own instability check fired (each such rollout printed one MuJoCo warning)
         self.n_rollouts = self.n_diverged = self.n_energy_gain = self.n_mujoco_unstable = 0
         self.last_energy_gain: np.ndarray | None = None  # (K, H * frame_skip) of the last call (:meth:`energy_gain`)
+        # (observation, velocities) predicted after the last executed controls, the newest last (:meth:`executed`)
+        self._predictions: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=PREDICTIONS_KEPT)
+        self.n_clipped = self.n_restored = 0
 
     def initial_state(self, observation: np.ndarray) -> np.ndarray:
         """The full-physics state (1, nstate) of the simulator behind one observation (at time 1 s: the dynamics of the
-        supported envs do not depend on time)."""
-        qpos, qvel = self.spec.obs_to_state(self.env, np.asarray(observation, dtype=np.float64)[None])
+        supported envs do not depend on time), its clipped velocities restored where a prediction matches it."""
+        observation = np.asarray(observation, dtype=np.float64)
+        qpos, qvel = self.spec.obs_to_state(self.env, observation[None])
+        qvel = self._restore_clipped(observation, qvel)
         mujoco, data = self._mujoco, self._data[0]
         mujoco.mj_resetData(self.model, data)
         data.qpos[:], data.qvel[:] = qpos[0], qvel[0]
@@ -169,6 +191,34 @@ class SimulatorRollout:
         state = np.empty(mujoco.mj_stateSize(self.model, self._state_spec))
         mujoco.mj_getState(self.model, data, state, self._state_spec)
         return state[None]
+
+    def _restore_clipped(self, observation: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+        """The velocities (1, nv) behind an observation whose velocities may be clipped: those at the clip taken from
+        the newest prediction whose observation matches this one (:meth:`executed`), else left at the clip."""
+        clip = self.spec.velocity_clip
+        if clip is None:
+            return qvel
+        at_clip = np.abs(qvel[0]) >= clip
+        if not at_clip.any():
+            return qvel
+        self.n_clipped += 1
+        for predicted_obs, predicted_qvel in reversed(self._predictions):
+            if np.allclose(predicted_obs, observation, rtol=PREDICTION_RTOL, atol=PREDICTION_ATOL):
+                self.n_restored += 1
+                return np.where(at_clip, predicted_qvel, qvel)
+        return qvel
+
+    def executed(self, observation: np.ndarray, control: np.ndarray) -> None:
+        """The env executes ``control`` (nu,), in env units, from ``observation``: keep the state the simulator
+        predicts after it, whose velocities restore the next observation's clipped ones (only where the observation
+        clips velocities)."""
+        if self.spec.velocity_clip is None:
+            return
+        start = self.initial_state(observation)
+        physics_controls = np.repeat(np.asarray(control, dtype=np.float64).reshape(1, 1, -1), self.frame_skip, axis=1)
+        states, _ = self._rollout.rollout(self.model, self._data, start, physics_controls)
+        qpos, qvel = states[:, -1, self._qpos], states[:, -1, self._qvel]
+        self._predictions.append((self.spec.state_to_obs(self.env, qpos, qvel)[0], qvel))
 
     def __call__(self, observation: np.ndarray, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """
