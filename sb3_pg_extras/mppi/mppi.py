@@ -365,7 +365,9 @@ class MPPI(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, OffPolicyAlg
         seed, that env's observation and its warm-start plan: the same observation and state always give the same
         action, and every step draws new perturbations (a generator reset to one seed would draw the same K
         perturbations at every step, a search that never widens); ``False`` draws them from torch's global
-        generator."""
+        generator. In the simulator mode on an env that clips velocities in its observation (Hopper, Walker2d), the
+        simulator restores clipped velocities from the state it predicted after the action of the call before (when
+        its observation matches: :class:`~sb3_pg_extras.common.planning.simulator.SimulatorRollout`)."""
         assert isinstance(self.action_space, spaces.Box)
         if not isinstance(observation, np.ndarray):
             raise ValueError(f"MPPI plans from flat Box observations (numpy arrays), got {type(observation).__name__}")
