@@ -603,6 +603,16 @@ EQUIVALENT: list[Equivalent] = [
     ),
     Equivalent(
         "npg/npg.py",
+        "if self.sub_sampling_factor > 1:",
+        ("NumberReplacer",),
+        "sub_sampling_factor is an integer >= 1 (checked at construction): > 0 also subsamples at 1, whose slice [::1] "
+        "takes every state and whose recomputed old distribution (no_grad, same parameters) is the one copied above "
+        "(> 2, which skips it at 2, is run)",
+        becomes="> 0",
+        within="NPG._natural_step",
+    ),
+    Equivalent(
+        "npg/npg.py",
         'if self.step_rule == "trust_region":',
         ("ReplaceComparisonOperator_Eq_GtE",),
         'step_rule is "trust_region" or "fixed" (checked at construction), and "fixed" >= "trust_region" is False: '

@@ -109,6 +109,13 @@ def test_baseline_fit_reduces_loss_and_stops_on_tolerance() -> None:
     )
     model.learn(128)
     assert model.logger.name_to_value["train/baseline_epochs"] == 4
+    # a loss that does not move (a learning rate of 1e-30, one batch) improves by exactly 0, not below a tolerance of 0
+    model = REINFORCE(
+        "MlpPolicy", "CartPole-v1", n_steps=128, baseline_epochs=6, baseline_tol=0.0, baseline_patience=1,
+        baseline_learning_rate=1e-30, baseline_batch_size=128, **TINY,
+    )  # fmt: skip
+    model.learn(128)
+    assert model.logger.name_to_value["train/baseline_epochs"] == 6
 
 
 def reference_baseline_fit(policy, optimizer, obs, returns, batch_size, epochs, tol, patience):
