@@ -582,6 +582,13 @@ EQUIVALENT: list[Equivalent] = [
         "interval shorter than the clock's reading at its start (seconds since boot on Linux; / and // are run)",
     ),
     Equivalent(
+        "mbpo/mbpo.py",
+        "self.model_rollout_time += time.perf_counter() - start",
+        ("ReplaceBinaryOperator_Sub_Mod",),
+        "perf_counter() - start and perf_counter() % start agree while start <= perf_counter() < 2 start, i.e. for any "
+        "interval shorter than the clock's reading at its start (seconds since boot on Linux; / and // are run)",
+    ),
+    Equivalent(
         "svg/svg.py",
         "def train(self, gradient_steps: int, batch_size: int = 64) -> None:",
         ("NumberReplacer",),
