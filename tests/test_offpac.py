@@ -297,18 +297,23 @@ def test_target_critics_copy_the_batch_norm_statistics() -> None:
 
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-@pytest.mark.parametrize(("normalize", "ent_coef"), [(False, 0.0), (True, 0.0), (True, 0.3)])
-def test_the_actor_loss_is_the_clipped_is_gradient_loss_minus_the_entropy_bonus(env_id, normalize, ent_coef) -> None:
+@pytest.mark.parametrize(
+    ("normalize", "ent_coef", "batch_size"), [(False, 0.0, 16), (True, 0.0, 16), (True, 0.3, 16), (True, 0.0, 2)]
+)
+def test_the_actor_loss_is_the_clipped_is_gradient_loss_minus_the_entropy_bonus(
+    env_id, normalize, ent_coef, batch_size
+) -> None:
     """_update_actor's loss, against its formula from the pure functions: -mean(w log pi(a|s) A) with A = Q - V
-    (standardized when asked), minus ent_coef times the mean entropy."""
+    (standardized when asked, from a batch of two on: the smallest batch with a std), minus ent_coef times the mean
+    entropy."""
     from sb3_pg_extras.common.off_policy import clipped_importance_weights, off_policy_policy_gradient_loss
 
     model = OffPAC(
-        "MlpPolicy", env_id, learning_starts=50, batch_size=16, normalize_advantage=normalize, ent_coef=ent_coef,
-        policy_kwargs=dict(net_arch=[8]), seed=0,
+        "MlpPolicy", env_id, learning_starts=50, batch_size=batch_size, normalize_advantage=normalize,
+        ent_coef=ent_coef, policy_kwargs=dict(net_arch=[8]), seed=0,
     )  # fmt: skip
     model.learn(60)
-    data = model.replay_buffer.sample(16, model._vec_normalize_env)
+    data = model.replay_buffer.sample(batch_size, model._vec_normalize_env)
     th.manual_seed(1)
     log_probs, q_values, values, policy_entropy = model._policy_terms(data.observations, data.actions)
     advantages = (q_values - values).detach()
