@@ -375,11 +375,13 @@ def learned(args: argparse.Namespace) -> None:
 def learned_defaults(args: argparse.Namespace) -> None:
     """``MPPI("MlpPolicy", env, dynamics_mode="learned", seed=seed)`` with every other default (1000 uniform random
     steps, then planning on the ensemble refitted every 250 steps), ``learn(--steps)``, then ``--episodes``
-    deterministic episodes on an env seeded ``seed + 10000 + episode`` (as ``defaults`` evaluates)."""
+    deterministic episodes on an env seeded ``seed + 10000 + episode`` (as ``defaults`` evaluates); ``--set`` changes
+    settings and ``--tag`` suffixes the report's name."""
+    settings = {name: yaml.safe_load(value) for name, value in (item.split("=", 1) for item in args.set or [])}
     rows = []
     for env_id in args.envs:
         for seed in args.seeds:
-            model = MPPI("MlpPolicy", env_id, dynamics_mode="learned", seed=seed)
+            model = MPPI("MlpPolicy", env_id, dynamics_mode="learned", seed=seed, **settings)
             began = time.perf_counter()
             model.learn(args.steps)
             train_s = time.perf_counter() - began
@@ -392,11 +394,14 @@ def learned_defaults(args: argparse.Namespace) -> None:
                f"H = 30, 1000 uniform random steps, the ensemble refitted every 250 steps), trained for {args.steps} env "
                f"steps, seeds {args.seeds}, then {args.episodes} deterministic episode(s) per seed on an env seeded "
                "`seed + 10000 + episode`."]  # fmt: skip
+    if settings:
+        summary[0] += f" Settings other than the defaults: {settings}."
     for env_id in args.envs:
         returns = np.array([r["return"] for r in rows if r["env"] == env_id])
         summary.append(f"- {env_id}: {returns.mean():.1f} +/- {returns.std(ddof=1) if len(returns) > 1 else 0.0:.1f} "
                        f"over {len(returns)} episodes (min {returns.min():.1f})")  # fmt: skip
-    write("learned_defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs), rows, summary)
+    name = "learned_defaults_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs)
+    write(name + (f"_{args.tag}" if args.tag else ""), rows, summary)
 
 
 PAIRED_STARTS = 200_000  # env seeds of the paired comparison's starts: no run or tuning ever used them
@@ -473,8 +478,10 @@ def main() -> None:
         "--steps", type=int, default=None, help="episode length (halfcheetah, 1000) or env steps (learned, 3000)"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (simulator: 0)")
-    parser.add_argument("--set", nargs="+", help="extra MPPI settings as name=value, values read as YAML (simulator)")
-    parser.add_argument("--tag", default="", help="suffix of the simulator report's name")
+    parser.add_argument(
+        "--set", nargs="+", help="extra MPPI settings as name=value, values read as YAML (simulator, learned_defaults)"
+    )
+    parser.add_argument("--tag", default="", help="suffix of the simulator or learned_defaults report's name")
     parser.add_argument("--grid", nargs="+", help="(K, H) pairs as KxH, e.g. 100x20 200x30 (halfcheetah, simulator)")
     parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "Walker2d-v5"], help="envs (simulator, defaults)")
     args = parser.parse_args()
