@@ -111,3 +111,22 @@ def test_a_transition_without_its_log_prob_is_refused():
         buffer.add(np.zeros((2, 1)), np.zeros((2, 1)), np.zeros(2), np.zeros(2), np.zeros(2), [{}, {}])
     with pytest.raises(ValueError):
         buffer.set_behavior_log_probs(np.zeros(3))  # one per env
+
+
+@pytest.mark.parametrize("old_name", [False, True])
+def test_a_pickled_behavior_buffer_loads_back_with_its_log_probs(old_name) -> None:
+    """save_replay_buffer pickles the buffer: it loads back with the same behavior log-probs, also when it was saved
+    under the attribute's former British spelling."""
+    import pickle
+
+    buffer = BehaviorReplayBuffer(8, spaces.Box(-1, 1, (1,)), spaces.Discrete(3), "cpu", n_envs=1)
+    for t in range(3):
+        buffer.set_behavior_log_probs(th.as_tensor([-1.0 - t]))
+        buffer.add(np.array([[t]]), np.array([[t + 1]]), np.array([[0]]), np.array([1.0]), np.array([0.0]), [{}])
+    state = dict(buffer.__dict__)
+    if old_name:
+        state["behaviour_log_probs"] = state.pop("behavior_log_probs")  # codespell:ignore behaviour
+    loaded = BehaviorReplayBuffer.__new__(BehaviorReplayBuffer)
+    loaded.__setstate__(pickle.loads(pickle.dumps(state)))
+    np.testing.assert_array_equal(loaded.behavior_log_probs[:3, 0], [-1.0, -2.0, -3.0])
+    assert not hasattr(loaded, "behaviour_log_probs")  # codespell:ignore behaviour
