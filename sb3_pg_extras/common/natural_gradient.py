@@ -109,6 +109,6 @@ def mean_kl(old: Distribution, new: Distribution, reduction: str = "sum") -> th.
     if reduction not in KL_REDUCTIONS:
         raise ValueError(f"reduction must be one of {KL_REDUCTIONS}, got {reduction!r}")
     kl = kl_divergence(old, new)
-    if kl.dim() > 1:
-        kl = kl.sum(dim=-1) if reduction == "sum" else kl.mean(dim=-1)
-    return kl.mean()
+    if reduction == "sum" and kl.dim() > 1:
+        kl = kl.sum(dim=-1)
+    return kl.mean()  # with "mean": the mean over states of the mean over action dimensions (the same numbers)
