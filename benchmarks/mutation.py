@@ -200,9 +200,9 @@ _SHORTCUT = (
 EQUIVALENT: list[Equivalent] = [
     Equivalent(
         "common/natural_gradient.py",
-        "if kl.dim() > 1:",
+        'if reduction == "sum" and kl.dim() > 1:',
         ("ReplaceComparisonOperator_Gt_NotEq",),
-        "sum(dim=-1) and mean(dim=-1) of a 0-d tensor are the tensor itself",
+        "sum(dim=-1) of a 0-d tensor is the tensor itself",
     ),
     Equivalent(
         "common/off_policy.py",
@@ -526,14 +526,6 @@ EQUIVALENT: list[Equivalent] = [
         _NUMPY_RESHAPE,
         becomes="-2,",
         within="SimulatorRollout._per_env_step",
-    ),
-    Equivalent(
-        "common/planning/backends.py",
-        'return rewards.masked_fill(~th.isfinite(next_obs.sum(-1)), float("nan"))',
-        ("NumberReplacer",),
-        "next_obs is (batch, obs_dim): axis 1 is axis -1 (axis 0 or -2 is run)",
-        becomes="sum(1)",
-        within="mark_diverged",
     ),
     Equivalent(
         "common/planning/backends.py",
