@@ -75,7 +75,7 @@ MODULES: dict[str, list[str]] = {
     "common/returns.py": ["tests/test_returns.py"],
     "common/natural_gradient.py": ["tests/test_npg.py"],
     "common/off_policy.py": ["tests/test_offpac.py"],
-    "common/critics.py": ["tests/test_sac_discrete.py", "tests/test_offpac.py"],
+    "common/critics.py": ["tests/test_critics.py", "tests/test_sac_discrete.py", "tests/test_offpac.py"],
     "common/dynamics/ensemble.py": ["tests/test_dynamics_ensemble.py", "tests/test_dynamics.py"],
     "common/dynamics/rollout.py": ["tests/test_dynamics.py"],
     "common/dynamics/trainer.py": ["tests/test_dynamics.py"],
@@ -203,6 +203,13 @@ EQUIVALENT: list[Equivalent] = [
         'if reduction == "sum" and kl.dim() > 1:',
         ("ReplaceComparisonOperator_Gt_NotEq",),
         "sum(dim=-1) of a 0-d tensor is the tensor itself",
+    ),
+    Equivalent(
+        "common/critics.py",
+        "input_dim = self.q_networks[0][0].in_features",
+        ("NumberReplacer",),
+        "every critic's first layer takes the same input (features + actions): the last critic's is the first's",
+        becomes="q_networks[-1][0]",
     ),
     Equivalent(
         "common/off_policy.py",
