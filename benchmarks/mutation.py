@@ -206,6 +206,12 @@ EQUIVALENT: list[Equivalent] = [
     ),
     Equivalent(
         "common/critics.py",
+        "if dropout_rate > 0:",
+        ("ReplaceComparisonOperator_Gt_NotEq",),
+        "regularized_mlp refuses a dropout_rate outside [0, 1) first: > 0 and != 0 agree on the rest",
+    ),
+    Equivalent(
+        "common/critics.py",
         "input_dim = self.q_networks[0][0].in_features",
         ("NumberReplacer",),
         "every critic's first layer takes the same input (features + actions): the last critic's is the first's",

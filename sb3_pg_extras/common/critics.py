@@ -112,6 +112,8 @@ def regularized_mlp(
     "Dropout Q-function" of T. Hiraoka et al., "Dropout Q-Functions for Doubly Efficient Reinforcement Learning",
     ICLR 2022 (DroQ, Sec. 3, Fig. 2). With ``dropout_rate=0`` and ``layer_norm=False`` it is SB3's ``create_mlp``.
     """
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1) (0: no dropout layers), got {dropout_rate}")
     layers: list[nn.Module] = []
     last = input_dim
     for size in net_arch:
