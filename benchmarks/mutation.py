@@ -542,6 +542,27 @@ EQUIVALENT: list[Equivalent] = [
     ),
     Equivalent(
         "common/planning/backends.py",
+        'if mode != "auto":',
+        ("ReplaceComparisonOperator_NotEq_Gt",),
+        "MPPI refuses any other dynamics_mode first, and 'known', 'learned' and 'simulator' all sort after 'auto' (< is run)",
+        within="resolve_dynamics_mode",
+    ),
+    Equivalent(
+        "common/planning/backends.py",
+        'return rewards.masked_fill(~th.isfinite(next_obs.sum(-1)), float("nan"))',
+        ("ReplaceUnaryOperator_Delete_USub", "ReplaceUnaryOperator_USub_UAdd"),
+        "next_obs is (batch, obs_dim): axis 1 is axis -1 (the 0 and -2 of NumberReplacer are run)",
+        within="mark_diverged",
+    ),
+    Equivalent(
+        "common/planning/backends.py",
+        "keep_transitions=False,",
+        ("ReplaceFalseWithTrue",),
+        "only what the rollout keeps besides rewards and alive flags: the planner reads those two, the same either way",
+        within="_OpenLoopBackend.rollout",
+    ),
+    Equivalent(
+        "common/planning/backends.py",
         "assert functions.reward is not None and functions.termination is not None",
         ("ReplaceAndWithOr",),
         "an invariant, not a check: resolve_transition_functions returns both functions or raises, so neither form fails",

@@ -148,6 +148,8 @@ def test_the_restored_fraction_is_of_the_starts_with_a_clipped_velocity() -> Non
     assert backend.diagnostics() == {"energy_gain_fraction": 0.0, "restored_fraction": 0.0}
     backend.simulator.n_restored, backend.simulator.n_clipped = 3, 4
     assert backend.diagnostics()["restored_fraction"] == 0.75
+    backend.simulator.n_restored, backend.simulator.n_clipped = 1, 1
+    assert backend.diagnostics()["restored_fraction"] == 1.0
 
 
 @pytest.mark.mujoco
@@ -156,6 +158,8 @@ def test_the_energy_gain_fraction_is_of_the_rolled_out_sequences() -> None:
     assert backend.diagnostics() == {"energy_gain_fraction": 0.0}  # nothing rolled out yet: no division by zero
     backend.simulator.n_energy_gain, backend.simulator.n_rollouts = 3, 8
     assert backend.diagnostics() == {"energy_gain_fraction": 0.375}
+    backend.simulator.n_energy_gain, backend.simulator.n_rollouts = 1, 1
+    assert backend.diagnostics() == {"energy_gain_fraction": 1.0}
 
 
 def test_a_learned_reward_head_is_wrapped_to_mark_diverged_states_and_a_known_reward_function_is() -> None:
@@ -174,3 +178,50 @@ def test_a_learned_reward_head_is_wrapped_to_mark_diverged_states_and_a_known_re
         "MPPI", None, obs_space, action_space, settings, termination_fn=lambda o, a, n: n[..., 0] > 10, learn_reward=True
     )
     assert learned.reward_fn is None and isinstance(learned.model, MarkDivergedModel)
+
+
+def test_an_explicit_mode_is_kept_where_auto_would_choose_another() -> None:
+    assert resolve_dynamics_mode("auto", "Pendulum-v1") == "known"
+    for mode in ("known", "learned", "simulator"):
+        assert resolve_dynamics_mode(mode, "Pendulum-v1") == mode
+        assert resolve_dynamics_mode(mode, None) == mode
+
+
+def test_the_backend_interface_needs_a_rollout() -> None:
+    with pytest.raises(TypeError, match="abstract"):
+        RolloutBackend(spaces.Box(-1.0, 1.0, (1,)))  # type: ignore[abstract]
+
+
+def test_a_model_s_predicted_reward_is_nan_where_its_next_state_diverged_and_none_stays_none() -> None:
+    from sb3_pg_extras.common.planning.backends import MarkDivergedModel
+
+    class Model:
+        learn_reward = learn_termination = True
+        reward: th.Tensor | None = th.tensor([1.0, 2.0, 3.0])
+
+        def predict(self, obs, actions, *args, **kwargs):
+            next_obs = th.tensor([[0.0, 1.0], [float("inf"), 0.0], [0.0, float("nan")]])
+            return next_obs, self.reward, th.zeros(3, dtype=th.bool)
+
+    model = Model()
+    wrapped = MarkDivergedModel(model)
+    next_obs, reward, done = wrapped.predict(th.zeros(3, 2), th.zeros(3, 1))
+    assert reward is not None and reward[0] == 1.0 and reward[1:].isnan().all()
+    assert next_obs.shape == (3, 2) and not done.any()
+    model.reward = None  # a model without a reward head: nothing to mark
+    assert wrapped.predict(th.zeros(3, 2), th.zeros(3, 1))[1] is None
+
+
+@pytest.mark.mujoco
+def test_the_simulator_backend_keeps_a_sequence_alive_until_the_step_after_its_termination() -> None:
+    backend = _simulator()
+    terminated = np.array(
+        [[False, False, False, False], [True, False, False, False], [False, False, True, True], [False, True, False, True]]
+    )
+    rewards = np.arange(16, dtype=np.float64).reshape(4, 4)
+    backend.simulator = lambda start, controls: (rewards, terminated)  # type: ignore[assignment,misc]
+    start = th.zeros(11)  # a Hopper-v5 observation
+    out_rewards, alive = backend.rollout(start, th.zeros(4, 4, backend.action_space.shape[0]))
+    expected = [[not terminated[k, :h].any() for h in range(4)] for k in range(4)]
+    assert alive.tolist() == expected
+    assert out_rewards.dtype == th.float32 and th.equal(out_rewards, th.as_tensor(rewards).float())
