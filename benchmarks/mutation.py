@@ -205,6 +205,12 @@ EQUIVALENT: list[Equivalent] = [
         "sum(dim=-1) of a 0-d tensor is the tensor itself",
     ),
     Equivalent(
+        "common/natural_gradient.py",
+        'if reduction == "sum" and kl.dim() > 1:',
+        ("ReplaceComparisonOperator_Eq_GtE",),
+        "reduction is checked above to be 'sum' or 'mean', and 'mean' sorts before 'sum': >= holds for 'sum' only",
+    ),
+    Equivalent(
         "common/critics.py",
         "if dropout_rate > 0:",
         ("ReplaceComparisonOperator_Gt_NotEq",),
