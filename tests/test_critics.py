@@ -107,7 +107,7 @@ def test_dropout_acts_in_training_mode_only():
     assert th.equal(critic(obs, act)[0], critic(obs, act)[0])
 
 
-@pytest.mark.parametrize("dropout_rate", [-0.1, 1.0])
+@pytest.mark.parametrize("dropout_rate", [-0.1, 1.0, 1.5])
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_a_dropout_rate_outside_0_1_is_refused(dropout_rate, layer_norm):
     with pytest.raises(ValueError, match=r"dropout_rate must be in \[0, 1\)"):
