@@ -441,3 +441,21 @@ def test_a_collapse_is_losing_half_the_gain_from_the_lowest_point_before_the_bes
     run = _load_run_module()
     rows = [run.EvalRow("npg", "Acrobot-v1", 0, 1000 * i, ret, 1.0, float(i)) for i, ret in enumerate(curve)]
     assert run.collapsed(rows) is fell
+
+
+def test_sac_discrete_acrobot_probes_run_and_tell_a_goal_from_a_time_limit(tmp_path) -> None:
+    import numpy as np
+
+    study = load_benchmark_script("sac_discrete_acrobot")
+    assert study.reached_goal(np.array([False, True]), [{}, {"TimeLimit.truncated": False}])
+    assert not study.reached_goal(np.array([True, False]), [{"TimeLimit.truncated": True}, {}])
+    study.main(["explore", "--episodes", "2", "--name", "explore", "--out", str(tmp_path)])
+    assert (tmp_path / "explore.md").read_text().count("% |") == 7
+    study.main(["first", "--seeds", "100", "--arms", "entry", "t09", "--steps", "40", "--name", "first",
+                "--out", str(tmp_path)])  # fmt: skip
+    first = (tmp_path / "first.md").read_text()
+    assert "| entry (the entry) | - | 1 of 1 |" in first and "target_entropy" in first  # no goal in 40 random steps
+    tiny = ["learning_starts=500", "policy_kwargs={'net_arch': [8]}"]
+    study.main(["trace", "--seed", "100", "--steps", "1000", "--set", *tiny, "--name", "trace", "--out", str(tmp_path)])
+    rows = [line for line in (tmp_path / "trace.md").read_text().splitlines() if line.startswith("| 1000 |")]
+    assert len(rows) == 1 and "learning_starts=500" in (tmp_path / "trace.md").read_text()

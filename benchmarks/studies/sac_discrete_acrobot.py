@@ -61,13 +61,14 @@ def reached_goal(dones: np.ndarray, infos: list[dict[str, Any]]) -> bool:
 class Trace(BaseCallback):
     def __init__(self, rows: list[dict[str, Any]]):
         super().__init__()
-        self.rows, self.goals, self.actions = rows, 0, []
+        self.rows, self.goals = rows, 0
+        self.actions: list[int] = []
 
     def _on_step(self) -> bool:
         self.goals += reached_goal(self.locals["dones"], self.locals["infos"])
         self.actions.append(int(self.locals["actions"][0]))
         if self.num_timesteps % 1000 == 0:
-            model = self.model
+            model: Any = self.model
             obs = th.as_tensor(model.replay_buffer.sample(512).observations)
             with th.no_grad():
                 probs, log_probs = model.actor.action_log_probs(obs)
@@ -145,7 +146,7 @@ def explore(episodes: int) -> list[tuple[str, float]]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("probe", choices=("trace", "first", "explore"))
     parser.add_argument("--seed", type=int, default=100, help="trace: the seed")
@@ -156,10 +157,10 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="overrides of ENTRY_BEFORE: key=value (Python literal)")
     parser.add_argument("--name", required=True)
     parser.add_argument("--out", type=Path, default=run.STUDIES)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     th.set_num_threads(1)
     overrides = {key: ast.literal_eval(value) for key, value in (item.split("=", 1) for item in args.set)}
-    command = run.script_command(__file__, sys.argv[1:])
+    command = run.script_command(__file__, sys.argv[1:] if argv is None else argv)
     lines = [f"# DiscreteSAC on Acrobot-v1: {args.probe} (`{args.name}`)", "", "Generated (do not edit by hand):", ""]
     lines += [f"    {command}", ""]
     if args.probe == "trace":
