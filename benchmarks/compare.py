@@ -482,6 +482,7 @@ TUNED = {
     ("reinforce", "Acrobot-v1"): (
         "0-2 (report), then 100-104 (the 4 x 32-step entry), 105-114 (ent_coef 0.01) and 115-129 (a rate decay, not kept)"
     ),
+    ("reinforce", "LunarLander-v3"): "0-4 (reports), then 100-109 (100k-budget studies: ent_coef 0.01 chosen)",
     "npg": "pilots on 10-12; reports on 0-4",
     ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports), 100-104 (twin critics)",
     ("offpac", "Pendulum-v1"): "pilots on 0-1, report on 0-4",
