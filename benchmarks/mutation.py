@@ -540,6 +540,33 @@ EQUIVALENT: list[Equivalent] = [
     ),
     Equivalent(
         "common/planning/simulator.py",
+        "nthread: int = 0,",
+        ("NumberReplacer",),
+        "mujoco.rollout steps the same physics on the calling thread (0) as on a pool of one thread (1): one MjData "
+        "either way (max(nthread, 1)), the same results; only where the steps run differs (-1 is run)",
+        becomes="nthread: int = 1,",
+        within="SimulatorRollout.__init__",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
+        "force, velocity = sensors[..., 2 : 2 + nu], sensors[..., 2 + nu : 2 + 2 * nu]",
+        ("NumberReplacer",),
+        "sensors keeps exactly its last 2 + 2 nu columns (the line above), so a slice that ends past 2 + 2 nu stops "
+        "at the last column all the same (an end below it, or a moved start, is run)",
+        becomes="2+nu:2+3*nu]",
+        within="SimulatorRollout.energy_gain",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
+        "force, velocity = sensors[..., 2 : 2 + nu], sensors[..., 2 + nu : 2 + 2 * nu]",
+        ("NumberReplacer",),
+        "sensors keeps exactly its last 2 + 2 nu columns (the line above), so a slice that ends past 2 + 2 nu stops "
+        "at the last column all the same (an end below it, or a moved start, is run)",
+        becomes="2+nu:3+2*nu]",
+        within="SimulatorRollout.energy_gain",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
         "per_step = bad.reshape(len(bad), -1, self.frame_skip).any(-1)",
         ("NumberReplacer",),
         _NUMPY_RESHAPE,
