@@ -542,10 +542,25 @@ EQUIVALENT: list[Equivalent] = [
         "common/planning/simulator.py",
         "nthread: int = 0,",
         ("NumberReplacer",),
-        "mujoco.rollout steps the same physics on the calling thread (0) as on a pool of one thread (1): one MjData "
-        "either way (max(nthread, 1)), the same results; only where the steps run differs (-1 is run)",
-        becomes="nthread: int = 1,",
+        "the number of threads decides where mujoco.rollout steps the physics, never the results: one MjData either "
+        "way (max(nthread, 1)), the calling thread for 0 (and -1, which mujoco accepts), a pool of one thread for 1",
         within="SimulatorRollout.__init__",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
+        "self._predictions.append((self.spec.state_to_obs(self.env, qpos, qvel)[0], qvel))",
+        ("NumberReplacer",),
+        "the prediction rolls out one start state: a batch of one, so index 0 is index -1 (index 1 is out of range: run)",
+        becomes=")[-1],",
+        within="SimulatorRollout.executed",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
+        "by_energy = np.take_along_axis(gained, first_step, axis=1)[:, 0] & diverged[:, -1]",
+        ("NumberReplacer",),
+        "first_step is (K, 1), so take_along_axis gives (K, 1): column 0 is column -1 (column 1 is out of range: run)",
+        becomes="axis=1)[:,-1]",
+        within="SimulatorRollout.__call__",
     ),
     Equivalent(
         "common/planning/simulator.py",
