@@ -582,6 +582,23 @@ EQUIVALENT: list[Equivalent] = [
     ),
     Equivalent(
         "common/planning/simulator.py",
+        "physics_controls = np.repeat(np.asarray(control, dtype=np.float64).reshape(1, 1, -1), self.frame_skip, axis=1)",
+        ("NumberReplacer",),
+        _NUMPY_RESHAPE,
+        becomes="-2),",
+        within="SimulatorRollout.executed",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
+        "force, velocity = sensors[..., 2 : 2 + nu], sensors[..., 2 + nu : 2 + 2 * nu]",
+        ("ReplaceBinaryOperator_Mul_Pow",),
+        "2 ** nu equals 2 * nu for nu = 1 and 2 and exceeds it above, where the slice stops at the last of the 2 + 2 nu "
+        "columns all the same (every simulator model has nu >= 1)",
+        becomes="2+2**nu]",
+        within="SimulatorRollout.energy_gain",
+    ),
+    Equivalent(
+        "common/planning/simulator.py",
         "per_step = bad.reshape(len(bad), -1, self.frame_skip).any(-1)",
         ("NumberReplacer",),
         _NUMPY_RESHAPE,

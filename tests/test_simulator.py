@@ -3,6 +3,7 @@ terminations equal what the env's own step() computes, from the env's real state
 
 from __future__ import annotations
 
+import inspect
 import types
 
 import gymnasium as gym
@@ -321,6 +322,12 @@ def test_the_energy_balance_of_a_frictionless_push_is_zero_and_of_the_bounce_is_
     coast = slice(rebound + 3, rebound + 15)
     np.testing.assert_allclose(gain[1, coast], kinetic[coast] - push_work, atol=1e-9)
     assert gain[1, coast].min() > 1.0  # four times the default tolerance (0.25 J/kg)
+
+
+def test_the_acceleration_bound_defaults_to_the_value_the_docs_state() -> None:
+    """docs/mppi.md and the MPPI and SimulatorRollout docstrings give 1e5 (m/s^2 or rad/s^2) as the bound beyond which a
+    rollout counts as diverged: the default must be that number."""
+    assert inspect.signature(SimulatorRollout).parameters["max_acceleration"].default == 1e5
 
 
 def test_instability_is_marked_from_the_env_step_of_a_time_jump_a_too_large_acceleration_or_a_non_finite_state() -> None:
