@@ -562,23 +562,17 @@ EQUIVALENT: list[Equivalent] = [
         becomes="axis=1)[:,-1]",
         within="SimulatorRollout.__call__",
     ),
-    Equivalent(
-        "common/planning/simulator.py",
-        "force, velocity = sensors[..., 2 : 2 + nu], sensors[..., 2 + nu : 2 + 2 * nu]",
-        ("NumberReplacer",),
-        "sensors keeps exactly its last 2 + 2 nu columns (the line above), so a slice that ends past 2 + 2 nu stops "
-        "at the last column all the same (an end below it, or a moved start, is run)",
-        becomes="2+nu:2+3*nu]",
-        within="SimulatorRollout.energy_gain",
-    ),
-    Equivalent(
-        "common/planning/simulator.py",
-        "force, velocity = sensors[..., 2 : 2 + nu], sensors[..., 2 + nu : 2 + 2 * nu]",
-        ("NumberReplacer",),
-        "sensors keeps exactly its last 2 + 2 nu columns (the line above), so a slice that ends past 2 + 2 nu stops "
-        "at the last column all the same (an end below it, or a moved start, is run)",
-        becomes="2+nu:3+2*nu]",
-        within="SimulatorRollout.energy_gain",
+    *(  # the velocity slice's end moved past the last column, by either of its two constants
+        Equivalent(
+            "common/planning/simulator.py",
+            "force, velocity = sensors[..., 2 : 2 + nu], sensors[..., 2 + nu : 2 + 2 * nu]",
+            ("NumberReplacer",),
+            "sensors keeps exactly its last 2 + 2 nu columns (the line above), so a slice that ends past 2 + 2 nu stops "
+            "at the last column all the same (an end below it, or a moved start, is run)",
+            becomes=end,
+            within="SimulatorRollout.energy_gain",
+        )
+        for end in ("2+nu:2+3*nu]", "2+nu:3+2*nu]")
     ),
     Equivalent(
         "common/planning/simulator.py",
