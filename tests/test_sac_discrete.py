@@ -228,6 +228,8 @@ def test_cnn_and_multi_input_policies() -> None:
         (dict(target_update_interval=0), "target_update_interval"),
         (dict(n_steps=0), "n_steps"),
         (dict(n_steps=3, replay_buffer_class=ReplayBuffer), "replay_buffer_class"),
+        (dict(warmup_action_repeat=0), "warmup_action_repeat"),
+        (dict(warmup_action_repeat=2.5), "warmup_action_repeat"),
     ],
 )
 def test_bad_hyperparameters_are_refused_at_construction(kwargs: dict, message: str) -> None:
@@ -283,3 +285,47 @@ def test_discrete_critic_defaults_and_gradient_into_the_features_extractor() -> 
         sum(q.sum() for q in critic(obs)).backward()
         # a shared extractor is trained by the actor's loss only (SB3's SAC convention)
         assert (extractor.linear.weight.grad is None) == shared
+
+
+def warmup_actions(n_envs: int, steps: int, **kwargs) -> np.ndarray:
+    """The actions (vec-env steps, n_envs) of a DiscreteSAC on CartPole-v1 with 48 warm-up steps, then learning."""
+    env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=0)
+    model = DiscreteSAC("MlpPolicy", env, seed=0, **{**TINY, "learning_starts": 48, **kwargs})
+    actions: list[np.ndarray] = []
+    model._last_obs = model.env.reset()  # type: ignore[union-attr]
+    for _ in range(steps // n_envs):
+        action, buffer_action = model._sample_action(model.learning_starts, None, n_envs)
+        np.testing.assert_array_equal(action, buffer_action)
+        actions.append(action)
+        model.num_timesteps += n_envs
+    return np.array(actions)
+
+
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_warmup_actions_are_held_for_warmup_action_repeat_steps(n_envs: int) -> None:
+    actions = warmup_actions(n_envs, 96, warmup_action_repeat=4)
+    warmup = actions[: 48 // n_envs]
+    blocks = warmup.reshape(-1, 4, n_envs)  # every env's action constant within each block of 4 vec-env steps
+    assert (blocks == blocks[:, :1]).all()
+    assert len({tuple(b[0]) for b in blocks}) > 1  # random from block to block (CartPole: 2 actions)
+    assert set(np.unique(warmup)) == {0, 1}
+    after = actions[48 // n_envs :]  # the policy's samples once learning starts: not held
+    assert not (after.reshape(-1, 4, n_envs) == after.reshape(-1, 4, n_envs)[:, :1]).all()
+
+
+def test_warmup_action_repeat_1_keeps_sb3s_uniform_warmup() -> None:
+    """The default draws exactly what SB3's warm-up draws (a fresh action_space.sample() per env and step)."""
+    actions = warmup_actions(2, 48, warmup_action_repeat=1)
+    space = gym.spaces.Discrete(2)
+    space.seed(0)  # as set_random_seed(0) seeds the model's action space
+    np.testing.assert_array_equal(actions, [[space.sample() for _ in range(2)] for _ in range(24)])
+
+
+def test_warmup_action_repeat_is_saved_and_held_actions_are_not(tmp_path) -> None:
+    model = DiscreteSAC("MlpPolicy", "CartPole-v1", warmup_action_repeat=5, **TINY)
+    model.learn(22)  # stops inside a block of 5
+    model.save(tmp_path / "m")
+    loaded = DiscreteSAC.load(tmp_path / "m", env=make_vec_env("CartPole-v1", n_envs=1))
+    assert loaded.warmup_action_repeat == 5 and len(loaded._held_actions) == 0
+    loaded.learn(10, reset_num_timesteps=False)  # resumes the warm-up with a new held action
+    assert loaded.num_timesteps == 32 and len(loaded._held_actions) == 1

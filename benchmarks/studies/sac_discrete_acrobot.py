@@ -50,6 +50,9 @@ ARMS: dict[str, dict[str, Any]] = {
     "t025": dict(target_entropy="auto_0.25"),
     "t09": dict(target_entropy="auto_0.9"),
     "ls2500": dict(learning_starts=2500),
+    # the entry today (target entropy 0.9 log|A|), then with each warm-up action held for 5 steps
+    "t09h5": dict(target_entropy="auto_0.9", warmup_action_repeat=5),
+    "t09h5ls2500": dict(target_entropy="auto_0.9", warmup_action_repeat=5, learning_starts=2500),
 }
 
 
