@@ -487,7 +487,10 @@ TUNED = {
     ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports), 100-104 (twin critics)",
     ("offpac", "Pendulum-v1"): "pilots on 0-1, report on 0-4",
     ("sac_discrete", "CartPole-v1"): "tuned on 0, reports on 0-2",
-    ("sac_discrete", "Acrobot-v1"): "0-2 (report), 100-107 (target entropy studies: 0.9 log|A| chosen on 100-105)",
+    ("sac_discrete", "Acrobot-v1"): (
+        "0-2 (report), 100-107 (target entropy studies: 0.9 log|A| chosen on 100-105), 100-109 (held warm-up actions: "
+        "5 chosen on 100-104)"
+    ),
     ("sac_discrete", "LunarLander-v3"): "tuned on 10, reports on 0-2",
     "svg": "0-2 (Pendulum-v1 horizons, InvertedPendulum-v5 gradient_steps and HalfCheetah-v5 horizon chosen after them)",
     "mbpo": "pilots and reports on 0-2",
