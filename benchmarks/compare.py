@@ -45,6 +45,7 @@ these numbers: a win where the confidence intervals separate.
 from __future__ import annotations
 
 import os
+import textwrap
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,9 +469,14 @@ def profiles(scores: dict[str, dict[str, dict[str, np.ndarray]]], tasks: list[Ta
         ax.set(xlabel=r"normalized score $\tau$", ylabel=r"fraction of runs with score > $\tau$", ylim=(0, 1.02),
                title=f"{domain}: {len({t for a in order for t in algos[a]})} of {len(names)} tasks")  # fmt: skip
         ax.legend(loc="upper right", fontsize=7, ncol=2)
-    fig.text(0.5, 0.01, "Solid: ours; dashed: SB3 built-ins. Shading: 95% stratified-bootstrap confidence interval. "
-             "Score 0: uniformly random actions; 1: the task's threshold.", ha="center", fontsize=8)  # fmt: skip
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    # the caption wrapped to the figure's width (one panel is narrower than the one-line caption)
+    caption = textwrap.wrap(
+        "Solid: ours; dashed: SB3 built-ins. Shading: 95% stratified-bootstrap confidence interval. "
+        "Score 0: uniformly random actions; 1: the task's threshold.",
+        width=int(15 * fig.get_figwidth()),
+    )
+    fig.text(0.5, 0.01, "\n".join(caption), ha="center", va="bottom", fontsize=8)
+    fig.tight_layout(rect=(0, 0.01 + 0.035 * len(caption), 1, 1))
     fig.savefig(out / PROFILES, dpi=100)
     plt.close(fig)
 
