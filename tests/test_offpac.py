@@ -95,6 +95,18 @@ def test_clipped_weights_by_hand() -> None:
     np.testing.assert_allclose(unclipped.numpy(), rho.numpy())
 
 
+def test_clipped_weights_refuse_non_finite() -> None:
+    # a log-ratio past float32's range (SVG on HalfCheetah-v5 with is_clip=inf met 2.4e5 on saturated actions)
+    log_pi, log_b = th.tensor([0.0, 1000.0]), th.tensor([0.0, 0.0])
+    rho, rho_bar = clipped_importance_weights(log_pi, log_b, is_clip=2.0)  # truncated: finite
+    assert math.isinf(float(rho[1]))
+    np.testing.assert_allclose(rho_bar.numpy(), [1.0, 2.0])
+    with pytest.raises(FloatingPointError, match=r"largest log-ratio 1000.*finite `is_clip`"):
+        clipped_importance_weights(log_pi, log_b, is_clip=math.inf)
+    with pytest.raises(FloatingPointError, match="not finite"):
+        clipped_importance_weights(th.tensor([0.0, float("nan")]), log_b, is_clip=2.0)
+
+
 def test_pure_functions_equal_loops() -> None:
     rng = np.random.default_rng(0)
     r, d, v = (th.as_tensor(rng.normal(size=5), dtype=th.float32) for _ in range(3))

@@ -196,6 +196,17 @@ def test_importance_weights_of_noise_inference_are_truncated():
     assert model.path_noise(data).weights is None  # re-simulated paths need no weight
 
 
+def test_untruncated_weights_past_float_range_stop_training_with_what_to_change():
+    model = lq_svg(1)
+    model.is_clip = math.inf
+    data = lq_batch(6)
+    huge = data._replace(behavior_log_probs=th.full((6,), -1e4, dtype=th.float64))  # rho = exp(~1e4): inf
+    with pytest.raises(FloatingPointError, match="finite `is_clip`"):
+        model.path_noise(huge)
+    model.is_clip = 10.0
+    assert th.equal(model.path_noise(huge).weights, th.full((6,), 10.0, dtype=th.float64))
+
+
 def test_soft_value_expansion_matches_a_loop_and_drops_terminated_branches():
     gen = th.Generator().manual_seed(0)
     n, batch, gamma, alpha = 4, 5, 0.8, 0.3

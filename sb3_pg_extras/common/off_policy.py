@@ -35,9 +35,21 @@ def clipped_importance_weights(
     A small c (>= 1) bounds each sample's weight and so the estimator's variance, at the price of a bias against
     actions the current policy likes much more than the behavior policy did; ``c = inf`` is the unbiased (given a
     correct critic) and highest-variance estimator.
+
+    :raises FloatingPointError: where a truncated weight is not finite (``c = inf`` and a ratio past float range, or
+        a NaN log-probability), instead of letting it turn the networks into NaN.
     """
-    rho = th.exp(log_probs.detach() - behavior_log_probs)
-    return rho, th.clamp(rho, max=is_clip)
+    log_ratios = log_probs.detach() - behavior_log_probs
+    rho = th.exp(log_ratios)
+    rho_bar = th.clamp(rho, max=is_clip)
+    if not bool(th.isfinite(rho_bar).all()):
+        raise FloatingPointError(
+            f"an importance weight min(pi(a|s) / b(a|s), is_clip={is_clip}) is not finite (largest log-ratio "
+            f"{float(log_ratios.max()):.4g}): use a finite `is_clip` (default 1). Without one nothing bounds the "
+            "weights, and a squashed Gaussian policy gives replayed actions at the action bounds (tanh saturated in "
+            "float32) log-ratios far past float range."
+        )
+    return rho, rho_bar
 
 
 def expected_sarsa_target(rewards: th.Tensor, dones: th.Tensor, next_values: th.Tensor, gamma: float) -> th.Tensor:
