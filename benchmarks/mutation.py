@@ -503,8 +503,21 @@ EQUIVALENT: list[Equivalent] = [
         "common/planning/mppi.py",
         "if smoothing == 0.0:",
         ("*_Eq_Lt*", "NumberReplacer"),
-        "a shortcut, and the mixing below is the identity at 0; smoothing is checked to be in [0, 1) above, so < 0 "
-        "never holds, <= 0 is == 0, and == 1 or == -1 never hold",
+        "a shortcut, and the mixing below is the identity at 0; a smoothing outside [0, 1) reaches smoothing_matrix, "
+        "which refuses it with the same error whichever branch it takes, so < 0 is refused either way, <= 0 is == 0, "
+        "and == 1 or == -1 raise the same error as the original",
+    ),
+    Equivalent(
+        "common/planning/mppi.py",
+        "matrix.index_put_((steps, lower), 1 - frac, accumulate=True)",
+        ("ReplaceTrueWithFalse",),
+        "the first write into a matrix of zeros, at one (step, lower) pair per distinct step: adding equals setting",
+    ),
+    Equivalent(
+        "common/planning/mppi.py",
+        "if diverged == self.n_samples:",
+        ("ReplaceComparisonOperator_Eq_GtE",),
+        "diverged counts the non-finite entries of the n_samples costs, so it is never above n_samples",
     ),
     Equivalent(
         "common/planning/mppi.py",

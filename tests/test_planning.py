@@ -54,6 +54,9 @@ def test_smoothing_is_the_ar1_recursion_with_unit_variance():
     for bad in (1.0, 1.5, -0.5):
         with pytest.raises(ValueError, match="smoothing"):
             smooth_noise(noise, bad)
+        with pytest.raises(ValueError, match="smoothing"):
+            smoothing_matrix(4, bad)
+    th.testing.assert_close(smoothing_matrix(4, 0.0), th.eye(4))  # 0 is allowed: no smoothing
 
 
 def test_the_control_cost_of_smoothed_noise_uses_its_covariance():
@@ -156,6 +159,7 @@ def test_planner_finds_the_known_optimum_and_more_iterations_help():
         (dict(noise_std=float("nan")), "`noise_std` must be finite"),
         (dict(termination_cost=float("inf")), "`termination_cost` must be finite"),
         (dict(low=1.0, high=-1.0), "low < high"),
+        (dict(low=0.5, high=0.5), "low < high"),
         (dict(n_knots=1), "n_knots"),
         (dict(n_knots=4), "n_knots"),  # more knots than the horizon's 3 steps
         (dict(n_knots=2.0), "n_knots"),
@@ -179,7 +183,11 @@ def test_planner_and_cost_defaults():
     assert (planner.smoothing, planner.low, planner.high) == (0.0, -1.0, 1.0)
     assert MPPIPlanner(n_samples=2, horizon=1, smoothing=0.5).smoothing == 0.5
     assert MPPIPlanner(n_samples=2, horizon=1, iterations=3).iterations == 3
-    assert planner.n_knots is None
+    assert planner.n_knots is None and planner.termination_cost == 0.0
+    assert (planner.n_sampled, planner.n_diverged, planner.n_all_diverged) == (0, 0, 0)  # counters start at zero
+    for counter in ("n_sampled", "n_diverged", "n_all_diverged"):  # and are no constructor arguments
+        with pytest.raises(TypeError, match=counter):
+            MPPIPlanner(n_samples=2, horizon=1, **{counter: 1})
     knotted = MPPIPlanner(n_samples=2, horizon=5, n_knots=np.int64(3))  # a numpy integer, as a YAML file may give
     assert knotted.n_knots == 3 and type(knotted.n_knots) is int
     gen = th.Generator().manual_seed(3)
@@ -270,6 +278,21 @@ def test_a_diverged_sample_gets_zero_weight_and_if_all_diverge_the_plan_is_kept(
     kept = planner.plan(th.tensor(0.0), nominal, diverging, th.Generator().manual_seed(0))
     th.testing.assert_close(kept, nominal)
     assert planner.n_all_diverged == 1
+
+    # an all-diverged round skips only its own update: the next iteration still improves the plan
+    calls = []
+
+    def first_round_diverges(start, candidates, generator=None):
+        calls.append(len(candidates))
+        rewards, alive = _reach_target(start, candidates)
+        if len(calls) == 1:
+            rewards[:] = float("nan")
+        return rewards, alive
+
+    planner = MPPIPlanner(n_samples=50, horizon=3, temperature=0.1, noise_std=0.5, iterations=2)
+    plan = planner.plan(th.tensor(0.0), th.zeros(3, 1), first_round_diverges, th.Generator().manual_seed(0))
+    assert calls == [50, 50] and (planner.n_sampled, planner.n_diverged, planner.n_all_diverged) == (100, 50, 1)
+    assert not th.equal(plan, th.zeros(3, 1))
 
 
 def test_a_terminated_rollout_pays_for_the_steps_it_loses():

@@ -65,11 +65,9 @@ def smooth_noise(noise: th.Tensor, smoothing: float) -> th.Tensor:
     unsmoothed one, and correlates neighboring steps by ``smoothing``): ``e = M n`` with :func:`smoothing_matrix`.
 
     :param noise: (K, H, action_dim) independent perturbations
-    :param smoothing: in [0, 1); 0 leaves the noise unchanged
+    :param smoothing: in [0, 1) (:func:`smoothing_matrix` refuses the rest); 0 leaves the noise unchanged
     :return: (K, H, action_dim)
     """
-    if not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"The noise smoothing coefficient must be in [0, 1), got {smoothing}")
     if smoothing == 0.0:
         return noise
     mixing = smoothing_matrix(noise.shape[1], smoothing, noise.dtype, noise.device)
