@@ -490,6 +490,7 @@ TUNED = {
     ),
     ("reinforce", "LunarLander-v3"): "0-4 (reports), then 100-109 (100k-budget studies: ent_coef 0.01 chosen)",
     "npg": "pilots on 10-12; reports on 0-4",
+    ("npg", "InvertedPendulum-v5"): "100-104 (the 10k-step entry: batch size and normalization chosen on 100-102)",
     ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports), 100-104 (twin critics)",
     ("offpac", "Pendulum-v1"): "pilots on 0-1, report on 0-4",
     ("sac_discrete", "CartPole-v1"): "tuned on 0, reports on 0-2",

@@ -12,6 +12,7 @@ CPU thread.
     python -m benchmarks.mppi defaults --envs InvertedPendulum-v5 --episodes 1   # MPPI("MlpPolicy", env), no setting
                                                   # (resumes: finished episodes are kept in a .partial.csv)
     python -m benchmarks.mppi entries --envs Hopper-v5 Walker2d-v5 --seeds 1000 1001 1002 --episodes 1  # zoo entries
+    python -m benchmarks.mppi entries --envs InvertedPendulum-v5 --seeds 100 --set noise_std=0.2 --tag n02  # a candidate
     python -m benchmarks.mppi upright --seeds 0   # HalfCheetah-v5 planned on a reward that penalizes somersaults
 
 ``pendulum`` needs the ``pytorch_mppi`` package (installed for this benchmark only, not a dependency of the
@@ -264,11 +265,15 @@ def entries(args: argparse.Namespace) -> None:
     nothing from env steps."""
     from benchmarks import run as harness
 
+    overrides = {name: yaml.safe_load(value) for name, value in (item.split("=", 1) for item in args.set or [])}
+
     def build(env_id: str, seed: int) -> MPPI:
-        model, _, _ = harness.build("mppi", env_id, seed)
+        model, _, _ = harness.build("mppi", env_id, seed, overrides=overrides)
         return model
 
-    head = (f"MPPI with its zoo entry (`zoo_hyperparams/mppi.yml`; the settings are listed per row), seeds {args.seeds}, "
+    changed = f", with {overrides} set over it (a candidate entry)" if overrides else ""
+    head = (f"MPPI with its zoo entry (`zoo_hyperparams/mppi.yml`{changed}; the settings are listed per row), "
+            f"seeds {args.seeds}, "
             f"{args.episodes} deterministic episode(s) per seed on an env seeded `seed + 10000 + episode`. Nothing is "
             "trained first: in the simulator mode MPPI learns nothing from env steps.")  # fmt: skip
     _controller_episodes("entries", args, build, head)
@@ -278,6 +283,7 @@ def _controller_episodes(part: str, args: argparse.Namespace, build: Callable[[s
     """Episodes of a controller that learns nothing, one row per finished episode kept in a .partial.csv (a stopped
     run resumes), then the report."""
     name = part + "_" + "_".join(env_id.split("-")[0].lower() for env_id in args.envs)
+    name += f"_{args.tag}" if args.tag else ""
     partial = folder(name) / f"mppi_{name}.partial.csv"
     rows: list[dict[str, Any]] = []
     if partial.exists():
@@ -479,9 +485,11 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (simulator: 0)")
     parser.add_argument(
-        "--set", nargs="+", help="extra MPPI settings as name=value, values read as YAML (simulator, learned_defaults)"
+        "--set",
+        nargs="+",
+        help="extra MPPI settings as name=value, values read as YAML (simulator, learned_defaults; entries: over the entry)",
     )
-    parser.add_argument("--tag", default="", help="suffix of the simulator or learned_defaults report's name")
+    parser.add_argument("--tag", default="", help="suffix of the simulator, learned_defaults or entries report's name")
     parser.add_argument("--grid", nargs="+", help="(K, H) pairs as KxH, e.g. 100x20 200x30 (halfcheetah, simulator)")
     parser.add_argument("--envs", nargs="+", default=["Hopper-v5", "Walker2d-v5"], help="envs (simulator, defaults)")
     args = parser.parse_args()
