@@ -300,7 +300,9 @@ def _controller_episodes(part: str, args: argparse.Namespace, build: Callable[[s
                 total, steps, planning, path = run_episode(env_id, seed + 10_000 + episode,
                                                            ours(model, deterministic=True))  # fmt: skip
                 settings = f"K={model.n_samples} H={model.horizon} noise_std={model.noise_std} " \
-                           f"smoothing={model.smoothing} termination_cost={model.resolved_termination_cost}"  # fmt: skip
+                           f"smoothing={model.smoothing} termination_cost={model.resolved_termination_cost}" + \
+                           (f" control_cost={model.control_cost}" if model.control_cost else "") + \
+                           (" nominal_sample" if model.nominal_sample else "")  # fmt: skip
                 rows.append({"env": env_id, "seed": seed, "episode": episode, "dynamics": model.resolved_dynamics,
                              "settings": settings, "return": total, "steps": steps, "s_per_action": planning / steps,
                              **path, "diverged_samples": model.planner.n_diverged,
