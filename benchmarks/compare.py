@@ -12,7 +12,7 @@ table and learning curves land in ``benchmarks/results/compare/``.
 
     python -m benchmarks.compare --list                   # the suite, and the estimated cost of every run
     python -m benchmarks.compare run CartPole-v1 --jobs 2 # one task (--resume after a stop)
-    python -m benchmarks.compare run all --jobs 2         # the whole suite: about 13 hours on 2 cores (--list)
+    python -m benchmarks.compare run all --jobs 2         # the whole suite: about 14 hours on 2 cores (--list)
     python -m benchmarks.compare report                   # benchmarks/results/compare/compare.md + compare_profiles.png
     python -m benchmarks.compare readme                   # README.md's Results section, from compare.md
     python -m benchmarks.compare random                   # re-measures the random-policy scores stated in TASKS
@@ -25,7 +25,7 @@ Budgets: one env-step budget per task, the same for every algorithm of the task 
 except the model-based methods whose env steps cost 10-20x SAC's: they get their zoo entry's budget (or less) through
 ``--set <algo>.n_timesteps=N``, their final return is at that budget, and compare.md says so. The budgets are
 chosen from the env steps/s measured in the reports in benchmarks/results/ (SPEED) so that the whole suite with 5
-seeds fits about a day of both cores (23.5 core-hours); ``--list`` prints the estimate of every run. They are far
+seeds fits about a day of both cores (26.2 core-hours); ``--list`` prints the estimate of every run. They are far
 below the zoo's budgets for the on-policy methods on MuJoCo (which use 1M steps): at these budgets those do not learn
 the MuJoCo tasks.
 
