@@ -459,3 +459,24 @@ def test_sac_discrete_acrobot_probes_run_and_tell_a_goal_from_a_time_limit(tmp_p
     study.main(["trace", "--seed", "100", "--steps", "1000", "--set", *tiny, "--name", "trace", "--out", str(tmp_path)])
     rows = [line for line in (tmp_path / "trace.md").read_text().splitlines() if line.startswith("| 1000 |")]
     assert len(rows) == 1 and "learning_starts=500" in (tmp_path / "trace.md").read_text()
+
+
+def test_mppi_entries_builds_a_candidate_from_the_zoo_entry_with_set_over_it(monkeypatch) -> None:
+    import sys
+
+    pytest.importorskip("mujoco")
+    bench = load_benchmark_script("mppi")
+    seen: dict = {}
+
+    def capture(part, args, build, head) -> None:
+        seen.update(part=part, args=args, model=build("InvertedPendulum-v5", 100), head=head)
+
+    monkeypatch.setattr(bench, "_controller_episodes", capture)
+    argv = ["mppi.py", "entries", "--envs", "InvertedPendulum-v5", "--seeds", "100", "--set", "n_samples=16",
+            "noise_std=0.25", "--tag", "tune_k16"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    bench.main()
+    model = seen["model"]
+    assert (model.n_samples, model.noise_std) == (16, 0.25)  # the candidate's settings
+    assert model.horizon == 30 and model.nominal_sample and model.resolved_dynamics == "simulator"  # the entry's
+    assert "{'n_samples': 16, 'noise_std': 0.25} set over it" in seen["head"] and seen["args"].tag == "tune_k16"
