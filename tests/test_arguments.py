@@ -14,10 +14,11 @@ import pytest
 from tests.algos import ALGO_IDS, ALGOS, AlgoCase
 
 # Arguments that are not numbers or booleans (objects, classes, callables, dicts, ids, logging settings).
+# (`verbose` takes True as SB3 does: its own test below.)
 NOT_NUMERIC = {
-    "policy", "env", "device", "_init_setup_model", "verbose", "seed", "tensorboard_log", "policy_kwargs",
+    "policy", "env", "device", "_init_setup_model", "verbose", "tensorboard_log", "policy_kwargs",
     "replay_buffer_class", "replay_buffer_kwargs", "rollout_buffer_class", "rollout_buffer_kwargs", "action_noise",
-    "stats_window_size", "dynamics_kwargs", "reward_fn", "termination_fn", "dynamics_fn", "env_id",
+    "dynamics_kwargs", "reward_fn", "termination_fn", "dynamics_fn", "env_id",
 }  # fmt: skip
 # -1 is a documented value of these (SB3: "as many gradient steps as env steps", "noise only at rollout start"; SAC's
 # target entropy is usually negative).
@@ -37,6 +38,8 @@ def bad_values(annotation: str, name: str, algo: str = "") -> list:
             values.append(-1)
         if algo != "mppi" or name not in PLANNER_OWNED:
             values += [math.nan, True] + ([] if name in INF_ALLOWED else [math.inf, -math.inf])
+            if "float" not in annotation and name not in INF_ALLOWED:
+                values.append(2.5)  # an integer argument
     return values
 
 
@@ -56,6 +59,20 @@ def test_a_wrong_argument_is_refused_with_its_name(case: AlgoCase, name: str, ba
 
 
 @pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
+@pytest.mark.parametrize("bad", [-1, 0.5, "1", math.nan])
+def test_a_wrong_verbose_is_refused_and_true_is_taken(case: AlgoCase, bad) -> None:
+    with pytest.raises(ValueError, match="`verbose` must be an integer >= 0"):
+        case.cls("MlpPolicy", case.env_id, **{**case.kwargs, "verbose": bad})
+    assert case.cls("MlpPolicy", case.env_id, **{**case.kwargs, "verbose": True}).verbose is True
+
+
+@pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
+def test_a_numpy_stats_window_size_is_refused_at_construction_not_at_learn(case: AlgoCase) -> None:
+    with pytest.raises(ValueError, match="`stats_window_size` must be a Python integer"):
+        case.cls("MlpPolicy", case.env_id, **{**case.kwargs, "stats_window_size": np.int64(10)})
+
+
+@pytest.mark.parametrize("case", ALGOS, ids=ALGO_IDS)
 def test_an_explicit_unknown_env_id_is_refused(case: AlgoCase) -> None:
     if "env_id" not in inspect.signature(case.cls.__init__).parameters:
         pytest.skip(f"{case.cls.__name__} uses no env functions")
@@ -71,8 +88,11 @@ def _int_arguments(case: AlgoCase) -> dict[str, np.int64]:
     return {
         name: np.int64(value)
         for name, value in values.items()
-        # SB3's OffPolicyAlgorithm itself refuses a numpy `train_freq` (and says so)
-        if type(value) is int and name != "train_freq" and (case.zoo_key != "mppi" or name not in PLANNER_OWNED)
+        # SB3's OffPolicyAlgorithm itself refuses a numpy `train_freq` (and says so), its deque a numpy
+        # `stats_window_size` (which the package refuses at construction)
+        if type(value) is int
+        and name not in ("train_freq", "stats_window_size")
+        and (case.zoo_key != "mppi" or name not in PLANNER_OWNED)
     }
 
 

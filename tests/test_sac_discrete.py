@@ -247,6 +247,15 @@ def test_box_action_space_is_refused() -> None:
         DiscreteSAC("MlpPolicy", "Pendulum-v1")
 
 
+def test_unbounded_box_actions_are_refused_before_sb3_sees_the_env() -> None:
+    """SB3's own check of an unbounded Box is a bare AssertionError; ours comes first and names the space."""
+    from tests.test_env_checks import UnboundedActions
+
+    for env in ["UnboundedActions-v0", UnboundedActions()]:
+        with pytest.raises(ValueError, match=r"DiscreteSAC does not support the action space Box\(-inf, inf"):
+            DiscreteSAC("MlpPolicy", env)
+
+
 def test_expectations_over_actions_sum_the_last_axis_of_any_batch_shape() -> None:
     rng = np.random.default_rng(2)
     log_probs = th.log_softmax(th.as_tensor(rng.normal(size=(2, 3, 4)), dtype=th.float32), -1)

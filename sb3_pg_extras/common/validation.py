@@ -423,6 +423,23 @@ def _check_max_grad_norm(value: Any) -> None:
         check_positive("max_grad_norm", value)
 
 
+def _check_stats_window_size(value: Any) -> None:
+    # SB3 gives it to collections.deque, which takes a Python integer only (a numpy one fails at learn())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`stats_window_size` must be a Python integer >= 1 (episodes averaged in logs), got {value!r}.")
+
+
+def _check_verbose(value: Any) -> None:
+    # SB3 compares it with 1 and 2; True is accepted there (verbose=True is common), so it is here
+    if not (is_integer(value) or isinstance(value, bool)) or value < 0:
+        raise ValueError(f"`verbose` must be an integer >= 0 (0: no output, 1: info, 2: debug), got {value!r}.")
+
+
+def _check_seed(value: Any) -> None:
+    if value is not None:
+        check_int_at_least("seed", value, 0, "or None for a random seed")
+
+
 # Arguments that several algorithms take (most are SB3's, forwarded to its base classes, which check few of them).
 _COMMON_CHECKS: dict[str, Callable[[Any], None]] = {
     "learning_rate": lambda v: check_learning_rate("learning_rate", v),
@@ -437,6 +454,9 @@ _COMMON_CHECKS: dict[str, Callable[[Any], None]] = {
     "target_update_interval": lambda v: check_positive_int("target_update_interval", v),
     "sde_sample_freq": lambda v: check_int_at_least("sde_sample_freq", v, -1, "-1: only at the start of a rollout"),
     "max_grad_norm": _check_max_grad_norm,
+    "stats_window_size": _check_stats_window_size,
+    "verbose": _check_verbose,
+    "seed": _check_seed,
     **{
         name: functools.partial(check_bool, name)
         for name in (

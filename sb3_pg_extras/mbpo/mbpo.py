@@ -28,7 +28,7 @@ from sb3_pg_extras.common.validation import (
     check_common_arguments,
     check_env_spaces,
     check_in_range,
-    check_non_negative,
+    check_int_at_least,
     check_positive_int,
     check_sac_temperature,
 )
@@ -174,11 +174,11 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        self._check_hyperparameters(locals())
         if env is not None:
             # SAC asserts on the action space; make the env here to refuse others with a clear message instead.
             env = maybe_make_env(env, verbose)
             check_env_spaces("MBPO", env, (spaces.Box,), "flat_box")
-        self._check_hyperparameters(locals())
         # refuse bad model settings now, not at the first refit
         DynamicsSettings.from_kwargs("MBPO", dynamics_kwargs, _MODEL_DEFAULTS)
         self.real_ratio = real_ratio
@@ -250,8 +250,8 @@ class MBPO(CheckedFiles, CheckedReplayBuffer, ScheduledModelRefits, SAC):
                 f"min_rollout_horizon={low}, max_rollout_horizon={high}"
             )
         start, end = args["horizon_schedule_start"], args["horizon_schedule_end"]
-        check_non_negative("horizon_schedule_start", start)
-        check_non_negative("horizon_schedule_end", end)
+        check_int_at_least("horizon_schedule_start", start, 0, "an env step")
+        check_int_at_least("horizon_schedule_end", end, 0, "an env step")
         if end < start:
             raise ValueError(f"horizon_schedule_end={end} is before horizon_schedule_start={start}")
 

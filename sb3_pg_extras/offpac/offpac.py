@@ -60,12 +60,12 @@ class OffPAC(CheckedFiles, CheckedReplayBuffer, BehaviorLogProbRecorder, ActorCr
        A`` (+ ``ent_coef`` times the policy entropy);
     3. Polyak-average the target critics.
 
-    Defaults: the settings the tuned zoo entries for CartPole-v1 and Pendulum-v1 share ([64, 64] networks, learning
-    rate 1e-3, 1000 uniform warm-up steps, tau 0.01, a replay buffer far smaller than SAC's: 50k transitions, so the
-    replayed actions stay close to the current policy), and a small entropy bonus (0.01) on raw advantages, chosen
-    to work with no hyperparameter file. The bonus on raw advantages keeps the policy from collapsing: once the policy
-    is deterministic, the replayed actions have zero advantage and nothing moves it back, and standardizing near-zero
-    advantages turns the critic's noise into unit-size steps toward such a policy.
+    Defaults: the settings of the tuned Pendulum-v1 zoo entry ([64, 64] networks, learning rate 1e-3, 1000 uniform
+    warm-up steps, tau 0.01, a replay buffer far smaller than SAC's: 50k transitions, so the replayed actions stay
+    close to the current policy; the CartPole-v1 entry shares the networks, warm-up and tau), and a small entropy bonus
+    (0.01) on raw advantages, chosen to work with no hyperparameter file. The bonus on raw advantages keeps the policy
+    from collapsing: once the policy is deterministic, the replayed actions have zero advantage and nothing moves it
+    back, and standardizing near-zero advantages turns the critic's noise into unit-size steps toward such a policy.
 
     :param policy: The policy model to use ("MlpPolicy", "CnnPolicy", "MultiInputPolicy": a categorical actor for
         Discrete actions, SB3's squashed-Gaussian SAC policy for Box actions)

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, ReplayBufferSamples, Schedule
@@ -25,6 +26,7 @@ from sb3_pg_extras.common.validation import (
     Auto,
     check_action_space,
     check_common_arguments,
+    check_env_spaces,
     check_int_at_least,
     check_n_critics,
     check_n_step_returns,
@@ -163,6 +165,9 @@ class DiscreteSAC(CheckedFiles, CheckedReplayBuffer, ActorCriticOffPolicyAlgorit
         _init_setup_model: bool = True,
     ):
         check_common_arguments(locals())
+        if env is not None:  # before SB3 sees it: SB3 asserts on an unbounded Box without naming the env
+            env = maybe_make_env(env, verbose)
+            check_env_spaces("DiscreteSAC", env, (spaces.Discrete,))
         check_n_critics(policy_kwargs, default=2)
         _check_ent_coef(ent_coef)
         check_int_at_least("warmup_action_repeat", warmup_action_repeat, 1, "env steps each random warm-up action is held")
