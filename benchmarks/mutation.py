@@ -49,6 +49,7 @@ import fnmatch
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import queue
@@ -1185,6 +1186,25 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def score_lower_bound(killed: int, judged: int, confidence: float = 0.95) -> float:
+    """
+    One-sided Clopper-Pearson lower confidence bound of a module's score from a random sample of its mutants:
+    the kill rate p at which ``killed`` or more kills of ``judged`` have probability ``1 - confidence`` (bisection on
+    the binomial tail; every kill: ``(1 - confidence) ** (1 / judged)``).
+    """
+    if killed == 0:
+        return 0.0
+
+    def tail(p: float) -> float:  # P(X >= killed), X ~ Binomial(judged, p): increasing in p
+        return sum(math.comb(judged, i) * p**i * (1 - p) ** (judged - i) for i in range(killed, judged + 1))
+
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if tail(mid) < 1 - confidence else (low, mid)
+    return low
+
+
 # what a mutation run's outcome depends on (the package, the tests, this driver and the test settings): an uncommitted
 # change there makes an entry "+ uncommitted changes"; one elsewhere (a benchmark script, a results file) does not
 SOURCE_PATHS = ("sb3_pg_extras", "tests", "benchmarks/mutation.py", "pyproject.toml", "setup.cfg")
@@ -1219,7 +1239,13 @@ def write_report(stored: dict[str, ModuleResult], args: argparse.Namespace, comm
     sampled = [r for r in results if r.sample is not None]
     if sampled:
         partial.append(
-            "a random sample of mutants in " + ", ".join(f"`{r.module}` ({r.sample}, seed {r.seed})" for r in sampled)
+            "a random sample of mutants in "
+            + ", ".join(
+                f"`{r.module}` ({r.sample}, seed {r.seed}: score >= "
+                f"{percent(score_lower_bound(r.killed, r.killed + r.survived))} with 95% confidence)"
+                for r in sampled
+            )
+            + " (one-sided Clopper-Pearson bound of the kill rate of all its mutants)"
         )
 
     out: list[str] = [

@@ -141,3 +141,16 @@ def test_stored_entries_round_trip_and_go_stale(tmp_path, monkeypatch) -> None:
     report = (tmp_path / "m.md").read_text()
     assert "`common/returns.py` (stale)" in report
     assert "| **all** |  | 0 | 0 |" in report
+
+
+def test_the_score_bound_of_a_sample_matches_the_closed_form_and_a_brute_force_coverage() -> None:
+    driver = _load_driver()
+    # every mutant killed: the bound solves p ** n = 1 - confidence
+    assert driver.score_lower_bound(40, 40) == pytest.approx(0.05 ** (1 / 40), abs=1e-9)
+    assert driver.score_lower_bound(0, 40) == 0.0
+    # k of n: at the bound, k or more kills have probability 5% (brute-force sum over outcomes)
+    from math import comb
+
+    p = driver.score_lower_bound(35, 40)
+    assert sum(comb(40, i) * p**i * (1 - p) ** (40 - i) for i in range(35, 41)) == pytest.approx(0.05, abs=1e-9)
+    assert 0.75 < p < 35 / 40
