@@ -689,8 +689,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.report_only:
         write_report(read_rows(args.out / f"{args.name}.csv"), args, command)
         return
-    partial = args.out / f"{args.name}.partial.csv"
+    partial, final = args.out / f"{args.name}.partial.csv", args.out / f"{args.name}.csv"
     rows = read_rows(partial) if args.resume and partial.exists() else []
+    if args.resume and not partial.exists() and final.exists():
+        # a finished benchmark: --resume keeps its runs (and trains only runs it lacks, e.g. new seeds), through the
+        # partial file, so that a stop during those does not lose them
+        rows = read_rows(final)
+        write_rows(partial, rows)
     if not args.resume:
         partial.unlink(missing_ok=True)
     runs = [(algo, env_id, seed, args) for seed in args.seeds for env_id in args.envs for algo in args.algos]
@@ -716,7 +721,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.jobs > 1:
             pool.terminate()
     rows.sort(key=lambda r: (order[(r.algo, r.env, r.seed)], r.timesteps))
-    write_rows(args.out / f"{args.name}.csv", rows)
+    write_rows(final, rows)
     if not others:
         partial.unlink()
     print(write_report(rows, args, command))

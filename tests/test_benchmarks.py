@@ -16,7 +16,7 @@ def _load_run_module():
     return load_benchmark_script("run")
 
 
-def test_resume_of_a_subset_keeps_the_other_runs(tmp_path: Path) -> None:
+def test_resume_of_a_subset_keeps_the_other_runs(tmp_path: Path, monkeypatch) -> None:
     run = _load_run_module()
     rows = [
         run.EvalRow(algo, "CartPole-v1", seed, steps, ret, 1.0, steps / 1000)
@@ -41,6 +41,16 @@ def test_resume_of_a_subset_keeps_the_other_runs(tmp_path: Path) -> None:
     assert [(r.algo, r.seed, r.timesteps) for r in written] == [
         (algo, seed, steps) for seed in (0, 1) for algo in ("reinforce", "ppo") for steps in (0, 1000)
     ]
+    assert not partial.exists()
+
+    # --resume of the finished benchmark trains nothing again: its runs come from the final file
+    def no_training(*args, **kwargs):
+        raise AssertionError(f"trained {args[:3]} again")
+
+    monkeypatch.setattr(run, "run_one", no_training)
+    before = (tmp_path / "bench.csv").read_text()
+    run.main(["--algos", "reinforce", "ppo", "--seeds", "0", "1", "--reference", "ppo", *common])
+    assert (tmp_path / "bench.csv").read_text() == before
     assert not partial.exists()
 
 
