@@ -210,10 +210,10 @@ SPEED = {
     "Pendulum-v1": {"npg": 2712, "offpac": 150, "svg": 51, "mbpo": 5, "mppi": 390, "ppo": 1968, "sac": 85,
                     "td3": 85, "ddpg": 85},  # offpac_pendulum, svg_pendulum_defaults, mbpo_pendulum, docs/mppi.md;
     # npg, ppo m; TD3 and DDPG as SAC (their zoo entries start learning after 10k of the 20k steps: faster than that)
-    "InvertedPendulum-v5": {"npg": 1000, "offpac": 80, "svg": 28, "mbpo": 16, "mppi": 8, "ppo": 1000, "sac": 51,
+    "InvertedPendulum-v5": {"npg": 1000, "offpac": 34, "svg": 28, "mbpo": 16, "mppi": 8, "ppo": 1000, "sac": 51,
                             "td3": 51, "ddpg": 51},  # mbpo_inverted_pendulum, svg_invertedpendulum; mppi (0.12-0.13 s
     # per action: mppi_entries_invertedpendulum_tune_k128_n03_nominal), sac m; npg, ppo: guessed below their Pendulum
-    # speed, offpac as its defaults on Acrobot-v1, TD3 and DDPG as SAC
+    # speed, offpac: offpac_invertedpendulum_tune (its entry, gradient_steps 2), TD3 and DDPG as SAC
     "HalfCheetah-v5": {"npg": 2105, "svg": 82, "ppo": 625, "sac": 99, "td3": 49, "ddpg": 49},  # npg_halfcheetah;
     # svg, sac: svg_halfcheetah (one training at a time, other benchmarks on the machine); td3, ddpg: mbpo_hopper's SAC
     "Hopper-v5": {"npg": 2611, "mbpo": 6, "ppo": 625, "sac": 55, "td3": 49, "ddpg": 49},  # npg_hopper, mbpo_hopper
@@ -493,6 +493,7 @@ TUNED = {
     ("npg", "InvertedPendulum-v5"): "100-104 (the 10k-step entry: batch size and normalization chosen on 100-102)",
     ("offpac", "CartPole-v1"): "tuned on 0 (pilots), then 0-4 (reports), 100-104 (twin critics)",
     ("offpac", "Pendulum-v1"): "pilots on 0-1, report on 0-4",
+    ("offpac", "InvertedPendulum-v5"): "100-104 (gradient_steps 2 chosen against the defaults and two other candidates)",
     ("sac_discrete", "CartPole-v1"): "tuned on 0, reports on 0-2",
     ("sac_discrete", "Acrobot-v1"): (
         "0-2 (report), 100-107 (target entropy studies: 0.9 log|A| chosen on 100-105), 100-109 (held warm-up actions: "
